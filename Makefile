@@ -1,0 +1,95 @@
+# Omerta. 'make' builds everything into build/; 'make test', 'make demo' and
+# 'make bench' install what they need first (scripts/install-deps.sh).
+# Quiet by default; V=1 prints the full commands.
+
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
+LIBS := -lbpf -lelf -lz -ljson-c
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_PROGS := guard cgroup
+BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
+SKELS := $(patsubst %,$(BUILD)/include/%.skel.h,$(BPF_PROGS))
+BPF_HDRS := $(wildcard bpf/*.h)
+
+LOADER_SRCS := $(wildcard loader/*.c) telemetry/reasons.c telemetry/event_fmt.c \
+	vpn/endpoint.c
+LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LOADER_SRCS))
+# Objects the tests link against: everything but main().
+LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
+
+TEST_BINS := $(BUILD)/tests/guard_test $(BUILD)/tests/cgroup_test \
+	$(BUILD)/tests/event_fmt_test $(BUILD)/tests/endpoint_test
+BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
+
+.PHONY: all deps test demo bench clean
+.SECONDARY:
+all: $(BUILD)/bin/omerta-loader $(TEST_BINS) $(BENCH_BINS)
+
+deps:
+	$(Q)./scripts/install-deps.sh
+
+$(BUILD)/include/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/include/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/include/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard */*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/bin/omerta-loader: $(LOADER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./bench/run.sh
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * omerta-loader cleanup: removes what a killed loader left in place: our
+ * programs on any interface of this network namespace (only programs named
+ * omt_*), their map entries, and everything pinned under OMT_PIN_DIR.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "guard_bpf.h"
+#include "log.h"
+#include "verbs.h"
+
+static int open_pinned(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", OMT_PIN_DIR, name);
+	return bpf_obj_get(path);
+}
+
+static int remove_pins(void)
+{
+	char path[512];
+	struct dirent *d;
+	int ret = 0;
+	DIR *dir;
+
+	dir = opendir(OMT_PIN_DIR);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", OMT_PIN_DIR, d->d_name);
+		if (unlink(path) < 0) {
+			pr_err("unlink %s: %s", path, strerror(errno));
+			ret = -errno;
+		} else {
+			pr_info("unpinned %s", path);
+		}
+	}
+	closedir(dir);
+	if (rmdir(OMT_PIN_DIR) < 0 && errno != ENOENT) {
+		pr_err("rmdir %s: %s", OMT_PIN_DIR, strerror(errno));
+		ret = -errno;
+	}
+	return ret;
+}
+
+int cleanup_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct omt_guard_maps maps;
+	struct if_nameindex *ifs, *i;
+	int c, ret = OMT_EXIT_OK;
+	__u32 key, next;
+	int err;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			printf("Usage: omerta-loader cleanup\n\n"
+			       "Removes Omerta's guards (programs named omt_*) from every interface\n"
+			       "of this network namespace, and everything pinned under %s.\n"
+			       "Run it in the network namespace the guard ran in.\n",
+			       OMT_PIN_DIR);
+			return OMT_EXIT_OK;
+		default:
+			return OMT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cleanup: unexpected argument '%s'\n", argv[optind]);
+		return OMT_EXIT_USAGE;
+	}
+
+	maps.policy = open_pinned("omt_policy");
+	maps.flows = open_pinned("omt_flows");
+	maps.totals = open_pinned("omt_totals");
+	maps.ratelimit = open_pinned("omt_ratelimit");
+
+	/* Interfaces named in the policy: the clsact flag lives there. */
+	if (maps.policy >= 0) {
+		err = bpf_map_get_next_key(maps.policy, NULL, &key);
+		while (!err) {
+			err = bpf_map_get_next_key(maps.policy, &key, &next);
+			if (omt_guard_detach(&maps, key))
+				ret = OMT_EXIT_FAIL;
+			else
+				pr_info("removed the guard of ifindex %u", key);
+			key = next;
+		}
+	}
+	/* Any other interface that still carries one of our programs. */
+	ifs = if_nameindex();
+	for (i = ifs; i && i->if_index; i++)
+		if (omt_guard_detach(&maps, i->if_index))
+			ret = OMT_EXIT_FAIL;
+	if_freenameindex(ifs);
+
+	if (maps.policy >= 0)
+		close(maps.policy);
+	if (maps.flows >= 0)
+		close(maps.flows);
+	if (maps.totals >= 0)
+		close(maps.totals);
+	if (maps.ratelimit >= 0)
+		close(maps.ratelimit);
+	if (remove_pins())
+		ret = OMT_EXIT_FAIL;
+	return ret;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* One function per verb, <verb>_main(argc, argv); main.c is the table. */
+#ifndef OMERTA_VERBS_H
+#define OMERTA_VERBS_H
+
+/* Exit codes shared by the verbs (documented in docs/omerta-loader.md). */
+#define OMT_EXIT_OK 0
+#define OMT_EXIT_FAIL 1
+#define OMT_EXIT_USAGE 2
+
+int guard_main(int argc, char **argv);
+int cleanup_main(int argc, char **argv);
+
+#endif

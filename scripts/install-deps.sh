@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs every build, test and demo dependency from Debian packages.
+# Idempotent: packages already present are not fetched again.
+set -eu
+
+# Why each package is here: docs/dependencies.md.
+PKGS="
+make gcc clang llvm pkg-config
+libbpf-dev bpftool libelf-dev zlib1g-dev
+libjson-c-dev libcmocka-dev
+iproute2 iputils-ping util-linux wireguard-go wireguard-tools iperf3 python3 procps kmod
+"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	echo "  DEPS $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

@@ -1,0 +1,130 @@
+# Shared by the integration tests, benches and the demo: a three-namespace
+# topology with a WireGuard tunnel across it. Source it, call omt_topo_up,
+# and trap omt_topo_down. Every name carries the omt prefix and a per-run id.
+#
+#   guest ns (G)            router ns (R)                 consumer ns (C)
+#   $OMT_G_DEV 10.201.0.2 = $OMT_R_DEV 10.201.0.1
+#                           $OMT_R_CDEV 10.201.1.1 ===== $OMT_C_DEV 10.201.1.2
+#   wg $OMT_G_WG 10.202.0.2  <--- WireGuard over UDP --->  wg $OMT_C_WG 10.202.0.1:51820
+#
+# The guard goes on $OMT_R_DEV in R: it sees every frame the guest sends.
+# No namespace gets a default route: only the test subnets are reachable.
+
+OMT_ROOT=${OMT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+OMT_LOADER=${OMT_LOADER:-$OMT_ROOT/build/bin/omerta-loader}
+OMT_ID=${OMT_ID:-$(printf '%04x' $(( (RANDOM << 1 ^ $$) & 0xffff )))}
+OMT_NS_G=omtg$OMT_ID
+OMT_NS_R=omtr$OMT_ID
+OMT_NS_C=omtc$OMT_ID
+OMT_G_DEV=omtgr$OMT_ID
+OMT_R_DEV=omtrg$OMT_ID
+OMT_R_CDEV=omtrc$OMT_ID
+OMT_C_DEV=omtcr$OMT_ID
+OMT_G_WG=omtgw$OMT_ID
+OMT_C_WG=omtcw$OMT_ID
+OMT_G_IP=10.201.0.2
+OMT_GW_IP=10.201.0.1
+OMT_C_IP=10.201.1.2
+OMT_WG_PORT=51820
+OMT_ENDPOINT=$OMT_C_IP:$OMT_WG_PORT
+OMT_G_TUN_IP=10.202.0.2
+OMT_C_TUN_IP=10.202.0.1
+OMT_TMP=
+OMT_PIDS=()
+
+omt_in() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# Only the network namespace: keeps the host's mounts (bpffs) in view.
+omt_net() { local ns=$1; shift; nsenter --net=/var/run/netns/"$ns" "$@"; }
+
+# Starts CMD in the background in NS's network namespace, stdout to OUT and
+# stderr to ERR; OMT_SPAWNED is its PID (the command's own, not a subshell's).
+omt_spawn() { # NS OUT ERR CMD...
+	local ns=$1 out=$2 err=$3
+	shift 3
+	nsenter --net=/var/run/netns/"$ns" "$@" >"$out" 2>"$err" &
+	OMT_SPAWNED=$!
+}
+
+# Waits until FILE has a line matching PATTERN (grep -E), at most ~10 s.
+omt_wait_for() { # FILE PATTERN
+	local i
+	for i in $(seq 200); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$2' in $1" >&2
+	return 1
+}
+
+omt_wg_up() { # NS IFACE ADDR/24 PRIVKEY LISTEN PEERPUB [ENDPOINT]
+	local ns=$1 dev=$2 addr=$3 key=$4 port=$5 peer=$6 ep=${7:-}
+	ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$dev" \
+		>"$OMT_TMP/wg-$dev.log" 2>&1 &
+	OMT_PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		[ -S /var/run/wireguard/"$dev".sock ] && break
+		sleep 0.05
+	done
+	omt_in "$ns" wg set "$dev" private-key "$key" listen-port "$port" \
+		peer "$peer" allowed-ips 10.202.0.0/24 ${ep:+endpoint "$ep"} \
+		${ep:+persistent-keepalive 1}
+	omt_in "$ns" ip addr add "$addr" dev "$dev"
+	omt_in "$ns" ip link set "$dev" up
+}
+
+omt_topo_up() {
+	OMT_TMP=$(mktemp -d /tmp/omt-test.XXXXXX)
+	ip netns add "$OMT_NS_G"
+	ip netns add "$OMT_NS_R"
+	ip netns add "$OMT_NS_C"
+	ip link add "$OMT_R_DEV" netns "$OMT_NS_R" type veth peer name "$OMT_G_DEV" netns "$OMT_NS_G"
+	ip link add "$OMT_R_CDEV" netns "$OMT_NS_R" type veth peer name "$OMT_C_DEV" netns "$OMT_NS_C"
+	omt_in "$OMT_NS_G" ip addr add "$OMT_G_IP/24" dev "$OMT_G_DEV"
+	omt_in "$OMT_NS_R" ip addr add "$OMT_GW_IP/24" dev "$OMT_R_DEV"
+	omt_in "$OMT_NS_R" ip addr add 10.201.1.1/24 dev "$OMT_R_CDEV"
+	omt_in "$OMT_NS_C" ip addr add "$OMT_C_IP/24" dev "$OMT_C_DEV"
+	local ns
+	for ns in "$OMT_NS_G" "$OMT_NS_R" "$OMT_NS_C"; do
+		omt_in "$ns" ip link set lo up
+		omt_in "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	done
+	omt_in "$OMT_NS_G" ip link set "$OMT_G_DEV" up
+	omt_in "$OMT_NS_R" ip link set "$OMT_R_DEV" up
+	omt_in "$OMT_NS_R" ip link set "$OMT_R_CDEV" up
+	omt_in "$OMT_NS_C" ip link set "$OMT_C_DEV" up
+	omt_in "$OMT_NS_R" sysctl -qw net.ipv4.ip_forward=1
+	omt_in "$OMT_NS_G" ip route add 10.201.1.0/24 via "$OMT_GW_IP"
+	omt_in "$OMT_NS_C" ip route add 10.201.0.0/24 via 10.201.1.1
+
+	local gk ck
+	gk=$(wg genkey)
+	ck=$(wg genkey)
+	omt_wg_up "$OMT_NS_C" "$OMT_C_WG" "$OMT_C_TUN_IP/24" <(echo "$ck") "$OMT_WG_PORT" \
+		"$(echo "$gk" | wg pubkey)"
+	omt_wg_up "$OMT_NS_G" "$OMT_G_WG" "$OMT_G_TUN_IP/24" <(echo "$gk") 0 \
+		"$(echo "$ck" | wg pubkey)" "$OMT_ENDPOINT"
+}
+
+# Waits for a ping through the tunnel to answer (WireGuard handshake done).
+omt_tunnel_wait() {
+	local i
+	for i in $(seq 50); do
+		omt_in "$OMT_NS_G" ping -c1 -W1 "$OMT_C_TUN_IP" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
+omt_topo_down() {
+	local p
+	for p in "${OMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${OMT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	OMT_PIDS=()
+	ip netns del "$OMT_NS_G" 2>/dev/null
+	ip netns del "$OMT_NS_R" 2>/dev/null
+	ip netns del "$OMT_NS_C" 2>/dev/null
+	rm -f /var/run/wireguard/"$OMT_G_WG".sock /var/run/wireguard/"$OMT_C_WG".sock
+	[ -n "$OMT_TMP" ] && rm -rf "$OMT_TMP"
+	OMT_TMP=
+	return 0
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoint.h"
+
+int omt_parse_ipv4(const char *s, uint8_t out[4])
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	memcpy(out, &a.s_addr, 4);
+	return 0;
+}
+
+int omt_parse_endpoint(const char *s, uint8_t ip[4], uint16_t *port)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	unsigned long p;
+	char *end;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, colon - s);
+	host[colon - s] = '\0';
+	if (omt_parse_ipv4(host, ip))
+		return -EINVAL;
+	if (!colon[1] || colon[1] == '-' || colon[1] == '+')
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || p == 0 || p > 65535)
+		return -EINVAL;
+	*port = p;
+	return 0;
+}
