@@ -35,7 +35,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
 
 TEST_BINS := $(BUILD)/tests/guard_test $(BUILD)/tests/cgroup_test \
 	$(BUILD)/tests/event_fmt_test $(BUILD)/tests/endpoint_test
-BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
+BENCH_BINS :=
 
 .PHONY: all deps test demo bench clean
 .SECONDARY:

@@ -12,8 +12,6 @@
 #include "omerta_abi.h"
 #include "guard_report.h"
 
-#define OMT_AF_INET 2
-
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Keyed by cgroup id. */
@@ -69,12 +67,14 @@ int omt_cg_skb(struct __sk_buff *skb)
 	return 0;
 }
 
-static __always_inline int omt_cg_sock_addr(struct bpf_sock_addr *ctx, __u8 hook)
+/* inet4 is a constant: the v6 hooks may not even read user_ip4. */
+static __always_inline int omt_cg_sock_addr(struct bpf_sock_addr *ctx, __u8 hook,
+					    const int inet4)
 {
 	struct omt_event e = { .hook = hook, .proto = ctx->protocol };
 
 	e.pid = bpf_get_current_pid_tgid() >> 32;
-	if (ctx->user_family == OMT_AF_INET) {
+	if (inet4) {
 		__u32 ip = ctx->user_ip4;
 
 		e.ethertype = 0x0800;
@@ -90,23 +90,23 @@ static __always_inline int omt_cg_sock_addr(struct bpf_sock_addr *ctx, __u8 hook
 SEC("cgroup/connect4")
 int omt_cg_connect4(struct bpf_sock_addr *ctx)
 {
-	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_CONNECT);
+	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_CONNECT, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int omt_cg_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_SENDMSG);
+	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_SENDMSG, 1);
 }
 
 SEC("cgroup/connect6")
 int omt_cg_connect6(struct bpf_sock_addr *ctx)
 {
-	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_CONNECT);
+	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_CONNECT, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int omt_cg_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_SENDMSG);
+	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_SENDMSG, 0);
 }

@@ -38,11 +38,13 @@ omt_net() { local ns=$1; shift; nsenter --net=/var/run/netns/"$ns" "$@"; }
 
 # Starts CMD in the background in NS's network namespace, stdout to OUT and
 # stderr to ERR; OMT_SPAWNED is its PID (the command's own, not a subshell's).
+# Teardown kills it.
 omt_spawn() { # NS OUT ERR CMD...
 	local ns=$1 out=$2 err=$3
 	shift 3
 	nsenter --net=/var/run/netns/"$ns" "$@" >"$out" 2>"$err" &
 	OMT_SPAWNED=$!
+	OMT_PIDS+=("$OMT_SPAWNED")
 }
 
 # Waits until FILE has a line matching PATTERN (grep -E), at most ~10 s.
@@ -116,6 +118,7 @@ omt_tunnel_wait() {
 }
 
 omt_topo_down() {
+	set +e
 	local p
 	for p in "${OMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${OMT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
@@ -127,4 +130,51 @@ omt_topo_down() {
 	[ -n "$OMT_TMP" ] && rm -rf "$OMT_TMP"
 	OMT_TMP=
 	return 0
+}
+
+omt_fail() { echo "FAILED: $*" >&2; exit 1; }
+
+# Starts the guard on the router's guest-facing veth; extra arguments are
+# passed on. Waits until it is attached. OMT_GUARD_PID, $OMT_TMP/events, $OMT_TMP/guard.log.
+omt_guard_start() {
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/events" "$OMT_TMP/guard.log" \
+		"$OMT_LOADER" guard --dev "$OMT_R_DEV" --endpoint "$OMT_ENDPOINT" --json "$@"
+	OMT_GUARD_PID=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/guard.log" 'guarding|error' || true
+	grep -q guarding "$OMT_TMP/guard.log" || omt_fail "guard did not start: $(cat "$OMT_TMP/guard.log")"
+}
+
+# Waits for a rogue event with REASON (and, optionally, a jq condition).
+omt_expect_event() { # REASON [JQ-CONDITION]
+	local i cond=${2:-true}
+	for i in $(seq 100); do
+		jq -e --arg r "$1" "select(.reason == \$r and .event == \"rogue\" and ($cond))" \
+			"$OMT_TMP/events" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "events so far:" >&2
+	cat "$OMT_TMP/events" >&2
+	omt_fail "no rogue event with reason $1 ($cond)"
+}
+
+# The pinned totals: packets counted for DIRECTION (0 from guest) and REASON (number).
+omt_total() { # DIRECTION REASON-NUMBER
+	bpftool -j map dump pinned "$OMT_PIN_DIR/omt_totals" 2>/dev/null |
+		jq --argjson d "$1" --argjson r "$2" \
+			'[.[] | .formatted | select(.key.direction == $d and .key.reason == $r) | .value.packets] | add // 0'
+}
+
+OMT_PIN_DIR=/sys/fs/bpf/omerta
+
+omt_test_teardown() {
+	set +e	# runs as the EXIT trap of a set -e test: every step must run
+	local p
+	for p in "${OMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${OMT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	OMT_PIDS=()
+	# A guard that was SIGKILLed on purpose leaves its pins and programs.
+	if [ -d "$OMT_PIN_DIR" ] && [ -e /var/run/netns/"$OMT_NS_R" ]; then
+		omt_net "$OMT_NS_R" "$OMT_LOADER" cleanup >/dev/null 2>&1
+	fi
+	omt_topo_down
 }

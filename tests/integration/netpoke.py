@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Traffic for the integration tests: no DNS, every wait bounded.
+
+  netpoke.py tcp IP PORT          exit 0 if a TCP connection opens within 2 s
+  netpoke.py udp IP PORT TEXT     send one datagram
+  netpoke.py udp-sink PORT FILE   append "got N" to FILE per datagram
+  netpoke.py tcp-sink PORT FILE   append "got N" to FILE per accepted connection
+Sinks write "ready" to FILE once listening and run until killed.
+"""
+import socket
+import socketserver
+import sys
+
+
+def sink(kind, port, path):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    if kind == "tcp":
+        s.listen(16)
+    with open(path, "a", buffering=1) as out:
+        out.write("ready\n")
+        n = 0
+        while True:
+            if kind == "tcp":
+                c, _ = s.accept()
+                c.close()
+            else:
+                s.recvfrom(65535)
+            n += 1
+            out.write(f"got {n}\n")
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "tcp":
+        try:
+            socket.create_connection((argv[2], int(argv[3])), timeout=2).close()
+        except OSError:
+            return 1
+        return 0
+    if cmd == "udp":
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(argv[4].encode(), (argv[2], int(argv[3])))
+        return 0
+    if cmd in ("udp-sink", "tcp-sink"):
+        sink(cmd[:3], int(argv[2]), argv[3])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
