@@ -22,7 +22,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_PROGS := guard cgroup
+BPF_PROGS := guard cgroup bench_min
 BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(BUILD)/include/%.skel.h,$(BPF_PROGS))
 BPF_HDRS := $(wildcard bpf/*.h)
@@ -35,7 +35,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
 
 TEST_BINS := $(BUILD)/tests/guard_test $(BUILD)/tests/cgroup_test \
 	$(BUILD)/tests/event_fmt_test $(BUILD)/tests/endpoint_test
-BENCH_BINS :=
+BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
 
 .PHONY: all deps test demo bench clean
 .SECONDARY:

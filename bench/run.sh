@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every benchmark; each prints ratios against a baseline measured in the
+# same run. Results go into docs/benchmarks.md by hand, with the date.
+set -eu
+cd "$(dirname "$0")/.."
+echo "== guard per-frame cost (BPF_PROG_TEST_RUN)"
+build/bench/guard_cost
+echo
+echo "== guard on a tap's receive path"
+bench/tap.sh
+echo
+echo "== tunnel throughput over a guarded veth"
+bench/tunnel.sh
+echo
+echo "== rogue datagram to kill"
+bench/rogue_kill.sh
