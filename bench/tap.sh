@@ -6,7 +6,7 @@
 #   bench/tap.sh [ROUNDS] [FRAMES]
 set -eu
 cd "$(dirname "$0")/.."
-source tests/lib.sh
+source scripts/lib.sh
 ROUNDS=${1:-5}
 FRAMES=${2:-200000}
 NS=omtb$OMT_ID

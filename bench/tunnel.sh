@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # TCP throughput through a wireguard-go tunnel whose UDP crosses a veth,
 # with no guard, the tc guard and the XDP guard on that veth (topology in
-# tests/lib.sh). Rounds interleave the three; medians and ratios.
+# scripts/lib.sh). Rounds interleave the three; medians and ratios.
 #   bench/tunnel.sh [ROUNDS] [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
-source tests/lib.sh
+source scripts/lib.sh
 ROUNDS=${1:-3}
 SECS=${2:-4}
 

@@ -80,9 +80,10 @@ struct omt_flow_key {
 	__u16 dst_port;
 	__u16 ethertype;	/* host byte order */
 	__u8 proto;		/* IPPROTO_*, 0 when not IPv4 */
-	__u8 direction;		/* enum omt_direction */
-	__u8 reason;		/* enum omt_reason; OMT_R_PASS = passed */
-	__u8 pad[3];
+	__u8 pad;
+	/* Enums, not __u8: bpftool prints their names. */
+	enum omt_direction direction;
+	enum omt_reason reason;	/* OMT_R_PASS = passed */
 };
 
 struct omt_counter {
@@ -93,9 +94,8 @@ struct omt_counter {
 /* omt_totals: every frame counted here, per interface, direction and reason. */
 struct omt_total_key {
 	__u32 ifindex;
-	__u8 direction;
-	__u8 reason;
-	__u8 pad[2];
+	enum omt_direction direction;
+	enum omt_reason reason;
 };
 
 /* omt_cg_totals: keyed by cgroup id (__u64), value struct omt_counter. */
@@ -103,7 +103,7 @@ struct omt_total_key {
 /* omt_ratelimit: rogue events delivered per subject and reason. */
 struct omt_rl_key {
 	__u64 subject;		/* ifindex, or cgroup id for cgroup hooks */
-	__u32 reason;
+	enum omt_reason reason;
 	__u32 pad;
 };
 

@@ -34,10 +34,10 @@ for f in tests/integration/test-*.sh; do
 		name=$(basename "$f" .sh)/$fn
 		[[ -n $FILTER && $name != *"$FILTER"* ]] && continue
 		# A subshell per test: its own topology, its own trap.
-		( OMT_ROOT=$ROOT; source tests/lib.sh; source "$f"
+		( OMT_ROOT=$ROOT; source scripts/lib.sh; source "$f"
 		  trap omt_test_teardown EXIT
 		  set -e
-		  set -x; "$fn" ) >"$logdir/log" 2>&1
+		  "$fn" ) >"$logdir/log" 2>&1
 		report "$name" $? "$logdir/log"
 	done
 done

@@ -1,12 +1,9 @@
 # Integration tests of 'omerta-loader guard': a real wireguard-go tunnel whose
-# UDP crosses the guarded veth (topology in tests/lib.sh). Each test_*
+# UDP crosses the guarded veth (topology in scripts/lib.sh). Each test_*
 # function runs in a subshell of its own with set -e; the runner tears down.
 
 POKE=$OMT_ROOT/tests/integration/netpoke.py
 
-# Reasons by number, as in bpf/omerta_abi.h.
-R_PASS=0
-R_NOT_WIREGUARD=13
 
 sinks_up() {
 	omt_spawn "$OMT_NS_C" /dev/null "$OMT_TMP/sink.err" python3 "$POKE" tcp-sink 8080 "$OMT_TMP/tcp"
@@ -49,9 +46,9 @@ guard_blocks_rogue_and_passes_tunnel() { # HOOK
 	[ "$(grep -c '^got' "$OMT_TMP/tcp")" = 1 ] || omt_fail "rogue TCP reached the consumer"
 
 	# Counters: the tunnel's frames passed, the raw datagram was dropped.
-	[ "$(omt_total 0 $R_PASS)" -gt 0 ] || omt_fail "no passed frames counted"
-	[ "$(omt_total 0 $R_NOT_WIREGUARD)" -ge 1 ] || omt_fail "not_wireguard drop not counted"
-	bpftool map dump pinned "$OMT_PIN_DIR/omt_flows" | grep -q '"reason": 0' ||
+	[ "$(omt_total OMT_DIR_FROM_GUEST OMT_R_PASS)" -gt 0 ] || omt_fail "no passed frames counted"
+	[ "$(omt_total OMT_DIR_FROM_GUEST OMT_R_NOT_WIREGUARD)" -ge 1 ] || omt_fail "not_wireguard drop not counted"
+	bpftool map dump pinned "$OMT_PIN_DIR/omt_flows" | grep -q '"reason": "OMT_R_PASS"' ||
 		omt_fail "flows map has no passed flow"
 
 	# A clean stop removes everything: programs, qdisc, pins.
@@ -101,10 +98,10 @@ test_sigkill_fails_closed() {
 	[ -e "$OMT_PIN_DIR/omt_policy" ] || omt_fail "pins vanished with the process"
 	omt_in "$OMT_NS_R" ip link show "$OMT_R_DEV" | grep -q xdp || omt_fail "XDP detached by SIGKILL"
 	local before
-	before=$(omt_total 0 12)	# wrong_port
+	before=$(omt_total OMT_DIR_FROM_GUEST OMT_R_WRONG_PORT)
 	omt_in "$OMT_NS_G" python3 "$POKE" udp "$OMT_C_IP" 9999 rogue
 	sleep 0.3
-	[ "$(omt_total 0 12)" -gt "$before" ] || omt_fail "drop after SIGKILL not counted"
+	[ "$(omt_total OMT_DIR_FROM_GUEST OMT_R_WRONG_PORT)" -gt "$before" ] || omt_fail "drop after SIGKILL not counted"
 	[ "$(udp_received)" = 0 ] || omt_fail "rogue UDP got through after SIGKILL"
 	omt_in "$OMT_NS_G" ping -c2 -i0.2 -W2 "$OMT_C_TUN_IP" >/dev/null ||
 		omt_fail "tunnel broken after SIGKILL"

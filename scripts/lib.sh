@@ -157,10 +157,11 @@ omt_expect_event() { # REASON [JQ-CONDITION]
 	omt_fail "no rogue event with reason $1 ($cond)"
 }
 
-# The pinned totals: packets counted for DIRECTION (0 from guest) and REASON (number).
-omt_total() { # DIRECTION REASON-NUMBER
+# The pinned totals: packets counted for a direction and a reason, by their
+# enum names as bpftool prints them (OMT_DIR_FROM_GUEST, OMT_R_PASS, ...).
+omt_total() { # DIRECTION REASON
 	bpftool -j map dump pinned "$OMT_PIN_DIR/omt_totals" 2>/dev/null |
-		jq --argjson d "$1" --argjson r "$2" \
+		jq --arg d "$1" --arg r "$2" \
 			'[.[] | .formatted | select(.key.direction == $d and .key.reason == $r) | .value.packets] | add // 0'
 }
 

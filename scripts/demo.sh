@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The demo: a guest and a consumer in namespaces of their own, a real
+# WireGuard tunnel between them, the guard on the guest's link. The tunnel
+# works; everything else the guest tries is dropped in the kernel and shows
+# up as an event and in the pinned maps. Nothing is left behind.
+set -eu
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+POKE=tests/integration/netpoke.py
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+trap omt_test_teardown EXIT
+
+say "Three namespaces: guest ($OMT_NS_G), host/router ($OMT_NS_R), consumer ($OMT_NS_C)"
+omt_topo_up
+echo "guest $OMT_G_IP --[$OMT_R_DEV]-- host --- consumer $OMT_C_IP, WireGuard endpoint $OMT_ENDPOINT"
+omt_tunnel_wait || { echo "the tunnel did not come up" >&2; exit 1; }
+omt_spawn "$OMT_NS_C" /dev/null /dev/null python3 "$POKE" tcp-sink 8080 "$OMT_TMP/tcp"
+omt_wait_for "$OMT_TMP/tcp" ready
+
+say "Unguarded, the guest reaches the consumer directly (TCP to $OMT_C_IP:8080)"
+omt_in "$OMT_NS_G" python3 "$POKE" tcp "$OMT_C_IP" 8080 && echo "connected: the guest is not contained"
+
+say "omerta-loader guard --dev $OMT_R_DEV --endpoint $OMT_ENDPOINT --peer-ip $OMT_G_IP --json"
+omt_guard_start --peer-ip "$OMT_G_IP"
+cat "$OMT_TMP/guard.log"
+
+say "Through the tunnel: ping $OMT_C_TUN_IP (the consumer's tunnel address)"
+omt_in "$OMT_NS_G" ping -c3 -i0.3 "$OMT_C_TUN_IP" | tail -2
+
+say "Everything else the guest tries is dropped"
+omt_in "$OMT_NS_G" python3 "$POKE" tcp "$OMT_C_IP" 8080 || echo "TCP to $OMT_C_IP:8080: blocked"
+omt_in "$OMT_NS_G" ping -c1 -W1 "$OMT_GW_IP" >/dev/null || echo "ping of the host $OMT_GW_IP: blocked"
+omt_in "$OMT_NS_G" python3 "$POKE" udp "$OMT_C_IP" 53 "dns?" && echo "UDP to $OMT_C_IP:53: sent (and dropped)"
+omt_in "$OMT_NS_G" python3 "$POKE" udp "$OMT_C_IP" "$OMT_WG_PORT" "not wireguard" &&
+	echo "plain UDP to the endpoint's port: sent (and dropped)"
+omt_expect_event not_wireguard >/dev/null
+
+say "The rogue events (one JSON object per line)"
+cat "$OMT_TMP/events"
+
+say "The counters: bpftool map dump pinned /sys/fs/bpf/omerta/omt_totals"
+bpftool -j map dump pinned /sys/fs/bpf/omerta/omt_totals |
+	jq -r '.[].formatted | "\(.key.direction)  \(.key.reason)  packets \(.value.packets)  bytes \(.value.bytes)"' |
+	sort | awk '{printf "  %-20s %-22s %s %-6s %s %s\n", $1, $2, $3, $4, $5, $6}'
+echo "(one entry, readable as is:)"
+bpftool map dump pinned /sys/fs/bpf/omerta/omt_totals | sed -n '1,12p'
+
+say "Stopping the guard detaches it and unpins its maps"
+kill -TERM "$OMT_GUARD_PID"
+wait "$OMT_GUARD_PID" || true
+ls /sys/fs/bpf/omerta 2>/dev/null || echo "/sys/fs/bpf/omerta: gone"
