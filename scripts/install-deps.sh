@@ -8,7 +8,7 @@ PKGS="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libjson-c-dev libcmocka-dev
-iproute2 iputils-ping util-linux wireguard-go wireguard-tools iperf3 python3 procps kmod jq
+iproute2 iputils-ping util-linux wireguard-go wireguard-tools iperf3 python3 jq
 "
 
 missing=""
