@@ -3,12 +3,15 @@
 
   netpoke.py tcp IP PORT          exit 0 if a TCP connection opens within 2 s
   netpoke.py udp IP PORT TEXT     send one datagram
+  netpoke.py vlan-wg IFACE SRC DST PORT
+                                  send, raw on IFACE, a WireGuard keepalive
+                                  from SRC to DST:PORT inside an 802.1Q tag
   netpoke.py udp-sink PORT FILE   append "got N" to FILE per datagram
   netpoke.py tcp-sink PORT FILE   append "got N" to FILE per accepted connection
 Sinks write "ready" to FILE once listening and run until killed.
 """
 import socket
-import socketserver
+import struct
 import sys
 
 
@@ -31,6 +34,17 @@ def sink(kind, port, path):
             out.write(f"got {n}\n")
 
 
+def vlan_wg(iface, src, dst, port):
+    wg = bytes([4, 0, 0, 0]) + bytes(28)
+    udp = struct.pack("!HHHH", 40000, port, 8 + len(wg), 0) + wg
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst)) + udp
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    mac = s.getsockname()[4]
+    s.send(b"\xff" * 6 + mac + struct.pack("!HHH", 0x8100, 5, 0x0800) + ip)
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "tcp":
@@ -41,6 +55,9 @@ def main(argv):
         return 0
     if cmd == "udp":
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(argv[4].encode(), (argv[2], int(argv[3])))
+        return 0
+    if cmd == "vlan-wg":
+        vlan_wg(argv[2], argv[3], argv[4], int(argv[5]))
         return 0
     if cmd in ("udp-sink", "tcp-sink"):
         sink(cmd[:3], int(argv[2]), argv[3])

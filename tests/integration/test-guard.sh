@@ -42,6 +42,10 @@ guard_blocks_rogue_and_passes_tunnel() { # HOOK
 	omt_expect_event wrong_port '.dst == "10.201.1.2:9999"'
 	omt_in "$OMT_NS_G" python3 "$POKE" udp "$OMT_C_IP" "$OMT_WG_PORT" "not wireguard at all"
 	omt_expect_event not_wireguard ".dst == \"$OMT_ENDPOINT\" and .hook == \"$([ "$1" = xdp ] && echo xdp || echo tc_ingress)\""
+	# Valid WireGuard, but behind an 802.1Q tag (tc sees it untagged, with
+	# the tag in skb metadata; XDP sees the raw frame).
+	omt_in "$OMT_NS_G" python3 "$POKE" vlan-wg "$OMT_G_DEV" "$OMT_G_IP" "$OMT_C_IP" "$OMT_WG_PORT"
+	omt_expect_event vlan
 	[ "$(udp_received)" = 1 ] || omt_fail "rogue UDP reached the consumer"
 	[ "$(grep -c '^got' "$OMT_TMP/tcp")" = 1 ] || omt_fail "rogue TCP reached the consumer"
 
