@@ -21,24 +21,14 @@ static void fmt_ts(char *buf, size_t size, uint64_t ns)
 		 (unsigned int)(ns % 1000000000ULL / 1000));
 }
 
-static void fmt_proto(char *buf, size_t size, uint8_t proto)
+/* A name when there is one, else the number in fmt. */
+static void fmt_named(char *buf, size_t size, const char *name, const char *fmt,
+		      unsigned int value)
 {
-	const char *name = omt_proto_name(proto);
-
 	if (name)
 		snprintf(buf, size, "%s", name);
 	else
-		snprintf(buf, size, "%u", proto);
-}
-
-static void fmt_l3(char *buf, size_t size, uint16_t ethertype)
-{
-	const char *name = omt_l3_name(ethertype);
-
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		snprintf(buf, size, "0x%04x", ethertype);
+		snprintf(buf, size, fmt, value);
 }
 
 static int has_ports(const struct omt_event *e)
@@ -65,8 +55,8 @@ int omt_event_format(char *buf, size_t size, const struct omt_event *e,
 	int n;
 
 	fmt_ts(ts, sizeof(ts), ts_realtime_ns);
-	fmt_l3(l3, sizeof(l3), e->ethertype);
-	fmt_proto(proto, sizeof(proto), e->proto);
+	fmt_named(l3, sizeof(l3), omt_l3_name(e->ethertype), "0x%04x", e->ethertype);
+	fmt_named(proto, sizeof(proto), omt_proto_name(e->proto), "%u", e->proto);
 	fmt_addr(src, sizeof(src), e->src_ip, e->src_port, ports);
 	fmt_addr(dst, sizeof(dst), e->dst_ip, e->dst_port, ports);
 	if (e->direction == OMT_DIR_CGROUP) {
