@@ -12,7 +12,9 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
-LIBS := -lbpf -lelf -lz -ljson-c
+LIBS := -lbpf -lelf -lz -ljson-c -lmnl -lnftnl -lsodium
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I$(BUILD)/include -D_GNU_SOURCE
 
 ifeq ($(V),1)
 Q :=
@@ -27,19 +29,26 @@ BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(BUILD)/include/%.skel.h,$(BPF_PROGS))
 BPF_HDRS := $(wildcard bpf/*.h)
 
-LOADER_SRCS := $(wildcard loader/*.c) telemetry/reasons.c telemetry/event_fmt.c \
-	vpn/endpoint.c
-LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LOADER_SRCS))
+# Libraries shared by the binaries (DESIGN.md: vpn/ and nl/ are used by the
+# loader, the guest agent and the consumer; the rest is the provider's).
+SHARED_SRCS := $(wildcard vpn/*.c nl/*.c) guest/msg.c
+PROVIDER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
+	$(wildcard telemetry/*.c vmctl/*.c)
+LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,loader/main.c $(PROVIDER_SRCS) $(SHARED_SRCS))
 # Objects the tests link against: everything but main().
 LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
+GUEST_SRCS := $(filter-out guest/msg.c,$(wildcard guest/*.c))
+GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GUEST_SRCS) $(SHARED_SRCS))
 
-TEST_BINS := $(BUILD)/tests/guard_test $(BUILD)/tests/cgroup_test \
-	$(BUILD)/tests/event_fmt_test $(BUILD)/tests/endpoint_test
+TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
+GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
 
 .PHONY: all deps test demo bench clean
 .SECONDARY:
-all: $(BUILD)/bin/omerta-loader $(TEST_BINS) $(BENCH_BINS)
+all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(GUEST_IMAGE) \
+	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS)
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -67,6 +76,23 @@ $(BUILD)/bin/omerta-loader: $(LOADER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/bin/omerta-guest: $(GUEST_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c -lmnl -lnftnl -lsodium
+
+# The guest image: Debian's cloud kernel (apt-get download), its modules,
+# busybox and the agent (guest/mkimage.sh; cached in $(BUILD)/guest/cache).
+$(GUEST_IMAGE): $(BUILD)/bin/omerta-guest guest/mkimage.sh guest/modules.txt
+	$(call msg,IMAGE,$@)
+	$(Q)guest/mkimage.sh $(BUILD)/guest $(BUILD)/bin/omerta-guest
+
+# libFuzzer harnesses: each fuzzes one parser of untrusted input.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SHARED_SRCS) $(wildcard */*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(SHARED_SRCS) -o $@ -ljson-c -lmnl -lnftnl -lsodium
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)

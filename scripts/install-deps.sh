@@ -7,8 +7,10 @@ set -eu
 PKGS="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
-libjson-c-dev libcmocka-dev
-iproute2 iputils-ping util-linux wireguard-go wireguard-tools iperf3 python3 jq
+libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev libsodium-dev
+libclang-rt-14-dev libfuzzer-14-dev
+qemu-system-x86 busybox-static cpio kmod
+iproute2 iputils-ping util-linux nftables wireguard-go wireguard-tools iperf3 python3 jq
 "
 
 missing=""
