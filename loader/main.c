@@ -12,7 +12,8 @@ static const struct {
 	const char *description;
 } verbs[] = {
 	{ "guard", guard_main, "Attach the WireGuard-only guard to an interface" },
-	{ "cleanup", cleanup_main, "Remove guards and pinned objects left behind" },
+	{ "exec", exec_main, "Run one job in a fresh microVM, WireGuard its only way out" },
+	{ "cleanup", cleanup_main, "Remove guards, pins and crashed jobs left behind" },
 };
 
 static void usage(FILE *f)

@@ -10,5 +10,6 @@
 
 int guard_main(int argc, char **argv);
 int cleanup_main(int argc, char **argv);
+int exec_main(int argc, char **argv);
 
 #endif

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * omerta-guest: PID 1 of a job's microVM. Loads the modules, configures
+ * eth0 and wg0 through netlink, applies the guest firewall, waits for the
+ * WireGuard handshake (no handshake, no workload), runs the workload with
+ * its output forwarded, reports on the virtio-serial port "omerta.0"
+ * (guest/omerta_msg.h), and powers off. It never returns: PID 1 exiting
+ * would panic the kernel, so every path ends in power_off().
+ *
+ * The job's own files come in the initramfs segment the loader appends:
+ *   /job/job.json   {"eth0":{"address":"10.213.0.2","prefix":30,"gateway":"10.213.0.1"},
+ *                    "firewall":true,"handshake_timeout":10,"argv":["sh","-c","..."]}
+ *   /job/wg0.conf   the VM's WireGuard config (wg-quick format)
+ *   /job/script     the workload script, when there is one
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include <json-c/json.h>
+
+#include "../nl/nft.h"
+#include "../nl/rtnl.h"
+#include "../vpn/endpoint.h"
+#include "../vpn/wg_kernel.h"
+#include "../vpn/wgconf.h"
+#include "omerta_msg.h"
+
+#define JOB_JSON "/job/job.json"
+#define JOB_WG "/job/wg0.conf"
+#define MODULE_LIST "/lib/modules/omerta.load"
+#define MAX_ARGS 256
+
+struct job {
+	uint8_t eth_ip[4], gateway[4];
+	uint8_t eth_prefix;
+	int firewall;
+	int handshake_timeout;
+	char *argv[MAX_ARGS + 1];
+	struct omt_wgconf wg;
+};
+
+static int port_fd = -1;
+
+static void console(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "omerta-guest: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+static void send_msg(const struct omt_msg *m)
+{
+	static char line[OMT_MSG_MAX_LINE + 2];
+	int n = omt_msg_format(line, sizeof(line), m);
+	ssize_t w;
+	int off = 0;
+
+	if (n < 0 || port_fd < 0)
+		return;
+	while (off < n) {
+		w = write(port_fd, line + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		off += w;
+	}
+}
+
+static void stage(enum omt_stage s)
+{
+	static struct omt_msg m;
+
+	m.type = OMT_MSG_STAGE;
+	m.stage = s;
+	send_msg(&m);
+}
+
+static __attribute__((noreturn)) void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static __attribute__((noreturn, format(printf, 2, 3))) void fail(enum omt_stage s,
+								const char *fmt, ...)
+{
+	static struct omt_msg m;
+	va_list ap;
+	size_t i;
+
+	m.type = OMT_MSG_ERROR;
+	m.stage = s;
+	va_start(ap, fmt);
+	vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	for (i = 0; m.text[i]; i++)
+		if (m.text[i] < 0x20 || m.text[i] > 0x7e)
+			m.text[i] = '?';
+	console("%s failed: %s", omt_stage_name(s), m.text);
+	send_msg(&m);
+	power_off();
+}
+
+static void mount_basics(void)
+{
+	mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+}
+
+static int load_modules(char *err, size_t errlen)
+{
+	char path[256];
+	FILE *f = fopen(MODULE_LIST, "re");
+	int fd;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", MODULE_LIST, strerror(errno));
+		return -errno;
+	}
+	while (fgets(path, sizeof(path), f)) {
+		path[strcspn(path, "\n")] = '\0';
+		if (!path[0])
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			fclose(f);
+			return -EIO;
+		}
+		close(fd);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The virtio-serial port named omerta.0, as /dev/vportNpM. */
+static int open_port(void)
+{
+	char path[300], name[64];
+	struct dirent *d;
+	DIR *dir;
+	int fd, tries;
+
+	for (tries = 0; tries < 200; tries++) {
+		dir = opendir("/sys/class/virtio-ports");
+		while (dir && (d = readdir(dir))) {
+			if (d->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", d->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			memset(name, 0, sizeof(name));
+			if (read(fd, name, sizeof(name) - 1) < 0)
+				name[0] = '\0';
+			close(fd);
+			name[strcspn(name, "\n")] = '\0';
+			if (strcmp(name, OMT_MSG_PORT_NAME) == 0) {
+				snprintf(path, sizeof(path), "/dev/%s", d->d_name);
+				closedir(dir);
+				return open(path, O_WRONLY | O_CLOEXEC);
+			}
+		}
+		if (dir)
+			closedir(dir);
+		usleep(10000);
+	}
+	return -ENOENT;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int read_job(struct job *j, char *err, size_t errlen)
+{
+	json_object *o, *eth, *v, *argv;
+	size_t i, n;
+
+	o = json_object_from_file(JOB_JSON);
+	if (!o) {
+		snprintf(err, errlen, "%s: %s", JOB_JSON, json_util_get_last_err());
+		return -EINVAL;
+	}
+	if (!json_object_object_get_ex(o, "eth0", &eth) ||
+	    !json_object_object_get_ex(eth, "address", &v) ||
+	    omt_parse_ipv4(json_object_get_string(v), j->eth_ip) ||
+	    !json_object_object_get_ex(eth, "gateway", &v) ||
+	    omt_parse_ipv4(json_object_get_string(v), j->gateway) ||
+	    !json_object_object_get_ex(eth, "prefix", &v) ||
+	    !json_object_object_get_ex(o, "argv", &argv) ||
+	    !json_object_is_type(argv, json_type_array)) {
+		snprintf(err, errlen, "%s: missing or bad eth0/argv", JOB_JSON);
+		json_object_put(o);
+		return -EINVAL;
+	}
+	j->eth_prefix = json_object_get_int(v);
+	j->firewall = !json_object_object_get_ex(o, "firewall", &v) || json_object_get_boolean(v);
+	j->handshake_timeout = json_object_object_get_ex(o, "handshake_timeout", &v) ?
+				       json_object_get_int(v) : 10;
+	n = json_object_array_length(argv);
+	if (n == 0 || n > MAX_ARGS) {
+		snprintf(err, errlen, "%s: argv has %zu elements", JOB_JSON, n);
+		json_object_put(o);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++)
+		j->argv[i] = strdup(json_object_get_string(json_object_array_get_idx(argv, i)));
+	j->argv[n] = NULL;
+	json_object_put(o);
+	return omt_wgconf_load(JOB_WG, &j->wg, err, errlen);
+}
+
+static void setup_network(const struct job *j)
+{
+	unsigned int lo = if_nametoindex("lo"), eth = if_nametoindex("eth0");
+	int err;
+
+	write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	if (!eth)
+		fail(OMT_STAGE_NETWORK, "no eth0: %s", strerror(errno));
+	if ((err = omt_rtnl_link_up(lo)) || (err = omt_rtnl_link_up(eth)) ||
+	    (err = omt_rtnl_addr_add4(eth, j->eth_ip, j->eth_prefix)) ||
+	    /* Only the endpoint is reachable, through the gateway: no default route. */
+	    (err = omt_rtnl_route_add4(j->wg.endpoint_ip, 32, j->gateway, eth)))
+		fail(OMT_STAGE_NETWORK, "eth0: %s", strerror(-err));
+}
+
+static void setup_vpn(const struct job *j)
+{
+	unsigned int wg;
+	int i, err;
+
+	err = omt_rtnl_link_add("wg0", "wireguard");
+	if (err)
+		fail(OMT_STAGE_VPN, "create wg0: %s", strerror(-err));
+	wg = if_nametoindex("wg0");
+	err = omt_wg_kernel_apply("wg0", &j->wg);
+	if (!err && j->wg.mtu)
+		err = omt_rtnl_link_set_mtu(wg, j->wg.mtu);
+	if (!err)
+		err = omt_rtnl_addr_add4(wg, j->wg.address.ip, j->wg.address.prefix);
+	if (!err)
+		err = omt_rtnl_link_up(wg);
+	for (i = 0; !err && i < j->wg.n_allowed_ips; i++) {
+		err = omt_rtnl_route_add4(j->wg.allowed_ips[i].ip, j->wg.allowed_ips[i].prefix,
+					  NULL, wg);
+		/* The address's own subnet route exists already. */
+		if (err == -EEXIST)
+			err = 0;
+	}
+	if (err)
+		fail(OMT_STAGE_VPN, "wg0: %s", strerror(-err));
+}
+
+/* A datagram into the tunnel makes WireGuard start its handshake now. */
+static void poke_tunnel(const struct job *j)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	uint8_t ip[4];
+	int s;
+
+	memcpy(ip, j->wg.allowed_ips[0].ip, 4);
+	if (j->wg.allowed_ips[0].prefix < 32)
+		ip[3] |= 1;
+	memcpy(&to.sin_addr, ip, 4);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		sendto(s, "", 0, 0, (struct sockaddr *)&to, sizeof(to));
+		close(s);
+	}
+}
+
+static void wait_handshake(const struct job *j)
+{
+	struct omt_wg_peer_state st;
+	struct timespec start, now;
+	int err, pokes = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		err = omt_wg_kernel_peer_state("wg0", &st);
+		if (err)
+			fail(OMT_STAGE_HANDSHAKE, "read wg0: %s", strerror(-err));
+		if (st.last_handshake_sec)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= j->handshake_timeout)
+			fail(OMT_STAGE_HANDSHAKE, "no WireGuard handshake with %u.%u.%u.%u:%u in %d s",
+			     j->wg.endpoint_ip[0], j->wg.endpoint_ip[1], j->wg.endpoint_ip[2],
+			     j->wg.endpoint_ip[3], j->wg.endpoint_port, j->handshake_timeout);
+		if (pokes++ % 20 == 0)
+			poke_tunnel(j);
+		usleep(50000);
+	}
+}
+
+static void forward(int *fd, int which)
+{
+	static struct omt_msg m;
+	ssize_t n = read(*fd, m.data, sizeof(m.data));
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	m.type = OMT_MSG_OUT;
+	m.fd = which;
+	m.len = n;
+	send_msg(&m);
+}
+
+static __attribute__((noreturn)) void run_workload(const struct job *j)
+{
+	static struct omt_msg m;
+	int out[2], errp[2], status;
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+		fail(OMT_STAGE_WORKLOAD, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fail(OMT_STAGE_WORKLOAD, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		setsid();
+		dup2(null, 0);
+		dup2(out[1], 1);
+		dup2(errp[1], 2);
+		if (chdir("/root") < 0)
+			_exit(127);
+		clearenv();
+		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+		setenv("HOME", "/root", 1);
+		setenv("TERM", "dumb", 1);
+		execvp(j->argv[0], j->argv);
+		fprintf(stderr, "omerta-guest: %s: %s\n", j->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(errp[1]);
+	while (out[0] >= 0 || errp[0] >= 0) {
+		struct pollfd p[2] = { { .fd = out[0], .events = POLLIN },
+				       { .fd = errp[0], .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents)
+			forward(&out[0], 1);
+		if (p[1].revents)
+			forward(&errp[0], 2);
+	}
+	/* PID 1 reaps everything; the workload's status is the one we report. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	m.type = OMT_MSG_EXIT;
+	m.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	m.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	send_msg(&m);
+	power_off();
+}
+
+int main(void)
+{
+	static struct job job;
+	char err[1024];
+	int merr;
+
+	if (getpid() != 1) {
+		fprintf(stderr, "omerta-guest runs as PID 1 of an Omerta microVM only\n");
+		return 2;
+	}
+	mount_basics();
+	/* The port needs virtio_console: modules first, their report after. */
+	merr = load_modules(err, sizeof(err));
+	port_fd = open_port();
+	if (port_fd < 0) {
+		console("no virtio-serial port %s%s%s", OMT_MSG_PORT_NAME,
+			merr ? ", modules: " : "", merr ? err : "");
+		power_off();
+	}
+	stage(OMT_STAGE_MODULES);
+	if (merr)
+		fail(OMT_STAGE_MODULES, "%s", err);
+	if (read_job(&job, err, sizeof(err)))
+		fail(OMT_STAGE_BOOT, "%s", err);
+
+	stage(OMT_STAGE_NETWORK);
+	setup_network(&job);
+	if (job.firewall) {
+		int e;
+
+		stage(OMT_STAGE_FIREWALL);
+		e = omt_nft_add_egress_only("omerta", "eth0", job.wg.endpoint_ip,
+					    job.wg.endpoint_port);
+		if (e)
+			fail(OMT_STAGE_FIREWALL, "nftables: %s", strerror(-e));
+	}
+	stage(OMT_STAGE_VPN);
+	setup_vpn(&job);
+	stage(OMT_STAGE_HANDSHAKE);
+	wait_handshake(&job);
+	stage(OMT_STAGE_WORKLOAD);
+	run_workload(&job);
+}

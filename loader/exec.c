@@ -1,0 +1,823 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * omerta-loader exec: one job in a fresh microVM whose only network is the
+ * WireGuard tunnel of --vpn-config. Order matters: the guards are attached
+ * (tap and cgroup) before QEMU exists, and everything is torn down on every
+ * way out. A crash leaves the job directory, which the next start reaps;
+ * QEMU itself dies with us (PR_SET_PDEATHSIG), and its tap with it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "../guest/omerta_msg.h"
+#include "../telemetry/event_fmt.h"
+#include "../telemetry/reasons.h"
+#include "../vmctl/cgroup.h"
+#include "../vmctl/initrd.h"
+#include "../vmctl/qemu.h"
+#include "../vmctl/qmp.h"
+#include "../vpn/wgconf.h"
+#include "cgroup.skel.h"
+#include "guard.skel.h"
+#include "guard_bpf.h"
+#include "jobdir.h"
+#include "log.h"
+#include "verbs.h"
+#include "vmnet.h"
+
+#ifndef OMT_IMAGE_DIR
+#define OMT_IMAGE_DIR "build/guest"
+#endif
+#define MAX_SCRIPT (1 << 20)
+
+/* Exit codes of exec besides the workload's own (docs/omerta-loader.md). */
+enum {
+	OMT_EXIT_ROGUE = 240,
+	OMT_EXIT_VPN_SETUP = 241,
+	OMT_EXIT_VPN_LOST = 242,
+	OMT_EXIT_TIMEOUT = 243,
+	OMT_EXIT_BOOT = 244,
+};
+
+struct opts {
+	const char *vpn_config, *script, *description, *accel, *image_dir, *qemu_user;
+	char **argv;
+	unsigned int cpus, memory_mib, timeout, vpn_timeout, handshake_timeout, boot_timeout;
+	int firewall, json;
+};
+
+enum outcome { RUNNING, DONE, ROGUE, VPN_SETUP, VPN_LOST, TIMEOUT, BOOT_FAILED, INTERRUPTED };
+
+struct job {
+	struct opts o;
+	char id[OMT_JOB_ID_LEN + 1], dir[300];
+	struct omt_wgconf wg;
+	struct omt_vmnet net;
+	struct omt_cgroup cg;
+	struct guard_bpf *guard;
+	struct cgroup_bpf *cgguard;
+	struct bpf_link *cg_links[5];
+	struct ring_buffer *rb;
+	pid_t qemu;
+	int qemu_pidfd, agent_fd, qmp_fd, console_fd, kernel_fd, initrd_fd;
+	uint64_t cgroup_id;
+	int64_t mono_to_real_ns;
+
+	/* What happened */
+	enum outcome outcome;
+	int interrupted_by;
+	int have_exit, exit_status, exit_signal, guest_error;
+	enum omt_stage stage;
+	int heard_from_guest;
+	int64_t start_ns, kill_ns, event_ns;
+	int64_t vpn_seen_ns;
+	uint64_t vpn_rx_packets;
+	char agent_buf[OMT_MSG_MAX_LINE + 1];
+	size_t agent_len;
+	struct omt_msg msg;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: omerta-loader exec --vpn-config FILE [--cpus N] [--memory MIB]\n"
+		"           [--timeout SEC] [--description TEXT] [--guest-firewall on|off]\n"
+		"           [--accel auto|kvm|tcg] [--vpn-timeout SEC] [--handshake-timeout SEC]\n"
+		"           [--boot-timeout SEC] [--json] (--script FILE | -- COMMAND [ARG...])\n\n"
+		"Runs one job in a fresh QEMU microVM whose only network is the WireGuard\n"
+		"tunnel described by FILE (wg-quick format: the VM's [Interface] and the\n"
+		"consumer's [Peer]). The workload's stdout and stderr stream to ours.\n\n"
+		"  --cpus N               vCPUs, and the CPU limit of QEMU's cgroup (default 1)\n"
+		"  --memory MIB           guest memory (default 256)\n"
+		"  --timeout SEC          kill the VM after SEC seconds (default 600, 0: never)\n"
+		"  --description TEXT     what the job does, for the log\n"
+		"  --guest-firewall on|off  the firewall inside the guest (default on); off\n"
+		"                         leaves only the host's layers, for testing them\n"
+		"  --accel auto|kvm|tcg   auto: KVM where it really works, else TCG\n"
+		"  --vpn-timeout SEC      nothing from the endpoint for SEC: the VPN is lost\n"
+		"                         (default 3 x PersistentKeepalive, at least 10; 30\n"
+		"                         without keepalive). The consumer must send keepalives.\n"
+		"  --handshake-timeout SEC  the guest waits this long for the first\n"
+		"                         WireGuard handshake (default 10)\n"
+		"  --boot-timeout SEC     the guest must speak within SEC (default 60)\n"
+		"  --json                 rogue events as JSON on stderr\n"
+		"  --script FILE          run FILE with /bin/sh in the guest\n\n"
+		"Exit status: the workload's (128+N if killed by signal N), or\n"
+		"  240 rogue traffic (VM killed)   241 VPN setup failed\n"
+		"  242 VPN lost during the job     243 timeout\n"
+		"  244 VM failed to boot           130/143 interrupted (SIGINT/SIGTERM)\n"
+		"  1 the job could not be set up   2 bad usage\n");
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned int lo, unsigned int hi,
+		      unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v < lo || v > hi || s[0] == '-') {
+		fprintf(stderr, "exec: %s must be a number from %u to %u: '%s'\n", opt, lo, hi, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option opts[] = {
+		{ "vpn-config", required_argument, NULL, 'c' },
+		{ "cpus", required_argument, NULL, 'p' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "guest-firewall", required_argument, NULL, 'f' },
+		{ "accel", required_argument, NULL, 'a' },
+		{ "script", required_argument, NULL, 's' },
+		{ "vpn-timeout", required_argument, NULL, 'V' },
+		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "boot-timeout", required_argument, NULL, 'B' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	*o = (struct opts){ .cpus = 1, .memory_mib = 256, .timeout = 600, .accel = "auto",
+			    .firewall = 1, .handshake_timeout = 10, .boot_timeout = 60,
+			    .description = "", .qemu_user = "omerta" };
+	o->image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") : OMT_IMAGE_DIR;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->vpn_config = optarg;
+			break;
+		case 'p':
+			if (parse_uint("--cpus", optarg, 1, 64, &o->cpus))
+				return -EINVAL;
+			break;
+		case 'm':
+			if (parse_uint("--memory", optarg, 64, 65536, &o->memory_mib))
+				return -EINVAL;
+			break;
+		case 't':
+			if (parse_uint("--timeout", optarg, 0, 7 * 86400, &o->timeout))
+				return -EINVAL;
+			break;
+		case 'V':
+			if (parse_uint("--vpn-timeout", optarg, 1, 86400, &o->vpn_timeout))
+				return -EINVAL;
+			break;
+		case 'H':
+			if (parse_uint("--handshake-timeout", optarg, 1, 600, &o->handshake_timeout))
+				return -EINVAL;
+			break;
+		case 'B':
+			if (parse_uint("--boot-timeout", optarg, 1, 3600, &o->boot_timeout))
+				return -EINVAL;
+			break;
+		case 'd':
+			o->description = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "exec: --guest-firewall must be 'on' or 'off': '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->firewall = strcmp(optarg, "on") == 0;
+			break;
+		case 'a':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
+				fprintf(stderr, "exec: --accel must be 'auto', 'kvm' or 'tcg': '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->accel = optarg;
+			break;
+		case 's':
+			o->script = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (!o->vpn_config) {
+		fprintf(stderr, "exec: --vpn-config is required\n");
+		return -EINVAL;
+	}
+	if (!!o->script == (optind < argc)) {
+		fprintf(stderr, "exec: give either --script FILE or -- COMMAND [ARG...]\n");
+		return -EINVAL;
+	}
+	o->argv = argv + optind;
+	return 0;
+}
+
+static int read_small_file(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		close(fd);
+		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+	}
+	buf = malloc(st.st_size + 1);
+	if (!buf || read(fd, buf, st.st_size) != st.st_size) {
+		free(buf);
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	buf[st.st_size] = '\0';
+	*out = buf;
+	*len = st.st_size;
+	return 0;
+}
+
+static char *job_json(const struct job *j, const char *const *argv)
+{
+	json_object *o = json_object_new_object(), *eth = json_object_new_object(),
+		    *a = json_object_new_array();
+	char ip[16], gw[16];
+	char *s;
+
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", j->net.vm[0], j->net.vm[1], j->net.vm[2], j->net.vm[3]);
+	snprintf(gw, sizeof(gw), "%u.%u.%u.%u", j->net.gateway[0], j->net.gateway[1],
+		 j->net.gateway[2], j->net.gateway[3]);
+	json_object_object_add(eth, "address", json_object_new_string(ip));
+	json_object_object_add(eth, "prefix", json_object_new_int(OMT_VMNET_PREFIX));
+	json_object_object_add(eth, "gateway", json_object_new_string(gw));
+	json_object_object_add(o, "eth0", eth);
+	json_object_object_add(o, "firewall", json_object_new_boolean(j->o.firewall));
+	json_object_object_add(o, "handshake_timeout",
+			       json_object_new_int(j->o.handshake_timeout));
+	for (; *argv; argv++)
+		json_object_array_add(a, json_object_new_string(*argv));
+	json_object_object_add(o, "argv", a);
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void kill_vm(struct job *j, enum outcome why)
+{
+	if (j->outcome == RUNNING)
+		j->outcome = why;
+	if (j->qemu > 0 && !j->kill_ns) {
+		j->kill_ns = mono_ns();
+		syscall(SYS_pidfd_send_signal, j->qemu_pidfd, SIGKILL, NULL, 0);
+	}
+}
+
+static int on_rogue(void *arg, void *data, size_t size)
+{
+	struct job *j = arg;
+	const struct omt_event *e = data;
+	char line[768];
+
+	if (size < sizeof(*e))
+		return 0;
+	if (e->direction == OMT_DIR_CGROUP ? e->cgroup_id != j->cgroup_id :
+					     e->ifindex != j->net.ifindex ||
+						     e->direction != OMT_DIR_FROM_GUEST)
+		return 0;
+	if (!j->event_ns)
+		j->event_ns = e->ts_ns;
+	kill_vm(j, ROGUE);
+	omt_event_format(line, sizeof(line), e, e->ts_ns + j->mono_to_real_ns, j->id, j->o.json);
+	if (j->o.json)
+		fprintf(stderr, "%s\n", line);
+	else
+		pr_warn("%s", line);
+	return 0;
+}
+
+static void on_message(struct job *j, const struct omt_msg *m)
+{
+	FILE *out;
+
+	j->heard_from_guest = 1;
+	switch (m->type) {
+	case OMT_MSG_STAGE:
+		j->stage = m->stage;
+		pr_debug("job %s: guest stage %s", j->id, omt_stage_name(m->stage));
+		if (m->stage == OMT_STAGE_WORKLOAD)
+			j->vpn_seen_ns = mono_ns();	/* the handshake just came back */
+		break;
+	case OMT_MSG_OUT:
+		out = m->fd == 1 ? stdout : stderr;
+		fwrite(m->data, 1, m->len, out);
+		fflush(out);
+		break;
+	case OMT_MSG_EXIT:
+		j->have_exit = 1;
+		j->exit_status = m->status;
+		j->exit_signal = m->signal;
+		break;
+	case OMT_MSG_ERROR:
+		j->guest_error = 1;
+		j->stage = m->stage;
+		pr_err("job %s: the guest failed at %s: %s", j->id, omt_stage_name(m->stage), m->text);
+		if (j->outcome == RUNNING)
+			j->outcome = m->stage == OMT_STAGE_VPN || m->stage == OMT_STAGE_HANDSHAKE ?
+					     VPN_SETUP : BOOT_FAILED;
+		break;
+	}
+}
+
+/* Reads what the agent says; a line that does not parse ends the job. */
+static void on_agent(struct job *j)
+{
+	ssize_t n = read(j->agent_fd, j->agent_buf + j->agent_len,
+			 sizeof(j->agent_buf) - j->agent_len);
+	char *nl;
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		close(j->agent_fd);
+		j->agent_fd = -1;
+		return;
+	}
+	j->agent_len += n;
+	while ((nl = memchr(j->agent_buf, '\n', j->agent_len))) {
+		size_t len = nl - j->agent_buf;
+
+		if (omt_msg_parse(j->agent_buf, len, &j->msg)) {
+			pr_err("job %s: the guest sent a malformed message; killing it", j->id);
+			kill_vm(j, BOOT_FAILED);
+			j->agent_len = 0;
+			return;
+		}
+		on_message(j, &j->msg);
+		memmove(j->agent_buf, nl + 1, j->agent_len - len - 1);
+		j->agent_len -= len + 1;
+	}
+	if (j->agent_len == sizeof(j->agent_buf)) {
+		pr_err("job %s: the guest sent an overlong line; killing it", j->id);
+		kill_vm(j, BOOT_FAILED);
+		j->agent_len = 0;
+	}
+}
+
+static uint64_t to_guest_packets(struct job *j)
+{
+	struct omt_total_key k = { .ifindex = j->net.ifindex, .direction = OMT_DIR_TO_GUEST,
+				   .reason = OMT_R_PASS };
+	struct omt_counter c = {};
+
+	bpf_map_lookup_elem(bpf_map__fd(j->guard->maps.omt_totals), &k, &c);
+	return c.packets;
+}
+
+static unsigned int vpn_timeout(const struct job *j)
+{
+	unsigned int k = j->wg.persistent_keepalive;
+
+	if (j->o.vpn_timeout)
+		return j->o.vpn_timeout;
+	if (!k)
+		return 30;
+	return 3 * k < 10 ? 10 : 3 * k;
+}
+
+static void on_tick(struct job *j)
+{
+	int64_t now = mono_ns();
+	uint64_t rx;
+
+	if (j->o.timeout && now - j->start_ns >= (int64_t)j->o.timeout * 1000000000LL) {
+		pr_err("job %s: timeout after %u s", j->id, j->o.timeout);
+		kill_vm(j, TIMEOUT);
+	}
+	if (!j->heard_from_guest && now - j->start_ns >= (int64_t)j->o.boot_timeout * 1000000000LL) {
+		pr_err("job %s: the guest did not speak within %u s", j->id, j->o.boot_timeout);
+		kill_vm(j, BOOT_FAILED);
+	}
+	/* VPN health: once the tunnel was up, the endpoint must keep talking. */
+	if (j->vpn_seen_ns && !j->have_exit) {
+		rx = to_guest_packets(j);
+		if (rx != j->vpn_rx_packets) {
+			j->vpn_rx_packets = rx;
+			j->vpn_seen_ns = now;
+		} else if (now - j->vpn_seen_ns >= (int64_t)vpn_timeout(j) * 1000000000LL) {
+			pr_err("job %s: nothing from the endpoint for %u s: VPN lost", j->id,
+			       vpn_timeout(j));
+			kill_vm(j, VPN_LOST);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static int attach_cgroup_guard(struct job *j)
+{
+	struct bpf_program *progs[5] = {
+		j->cgguard->progs.omt_cg_skb, j->cgguard->progs.omt_cg_connect4,
+		j->cgguard->progs.omt_cg_sendmsg4, j->cgguard->progs.omt_cg_connect6,
+		j->cgguard->progs.omt_cg_sendmsg6,
+	};
+	struct stat st;
+	int i;
+
+	if (fstat(j->cg.v2_fd, &st) < 0)
+		return -errno;
+	j->cgroup_id = st.st_ino;
+	for (i = 0; i < 5; i++) {
+		j->cg_links[i] = bpf_program__attach_cgroup(progs[i], j->cg.v2_fd);
+		if (!j->cg_links[i])
+			return -errno;
+	}
+	return 0;
+}
+
+static int setup(struct job *j, char *err, size_t errlen)
+{
+	char path[512], *script = NULL, *wgtext = NULL, *jj = NULL;
+	size_t script_len = 0, wg_len = 0;
+	const char *script_argv[] = { "/bin/sh", "/job/script", NULL };
+	struct omt_initrd_file files[3];
+	struct omt_policy pol = { .flags = OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP };
+	int sv_agent[2], sv_qmp[2], e, n = 0;
+	const char *accel;
+	char why[200];
+	struct passwd *pw;
+	struct omt_vm_spec spec = {};
+
+	if ((e = omt_wgconf_load(j->o.vpn_config, &j->wg, err, errlen)))
+		return e;
+	if (j->o.script && (e = read_small_file(j->o.script, MAX_SCRIPT, &script, &script_len))) {
+		snprintf(err, errlen, "--script '%s': %s", j->o.script,
+			 e == -EFBIG ? "larger than 1 MiB" : strerror(-e));
+		return e;
+	}
+	if ((e = read_small_file(j->o.vpn_config, OMT_WGCONF_MAX_FILE, &wgtext, &wg_len))) {
+		snprintf(err, errlen, "--vpn-config '%s': %s", j->o.vpn_config, strerror(-e));
+		goto out;
+	}
+	if ((e = omt_accel_choose(j->o.accel, &accel, why, sizeof(why)))) {
+		snprintf(err, errlen, "--accel %s: %s", j->o.accel, why);
+		goto out;
+	}
+	pr_info("accelerator: %s (%s)", accel, why);
+	pw = getpwnam(j->o.qemu_user);
+	if (!pw) {
+		e = -ENOENT;
+		snprintf(err, errlen, "no user '%s' to run QEMU as; create it: "
+				      "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
+			 j->o.qemu_user, j->o.qemu_user);
+		goto out;
+	}
+	if ((e = omt_vmnet_check(err, errlen)))
+		goto out;
+	snprintf(path, sizeof(path), "%s/vmlinuz", j->o.image_dir);
+	if ((e = omt_memfd_from_file(path, "omerta-kernel", &j->kernel_fd))) {
+		snprintf(err, errlen, "guest kernel %s: %s (build it with 'make')", path, strerror(-e));
+		goto out;
+	}
+
+	omt_jobdir_reap_stale();
+	if ((e = omt_jobdir_create(j->id, j->dir, sizeof(j->dir))) ||
+	    (e = omt_jobdir_write_pid(j->dir, "loader.pid", getpid()))) {
+		snprintf(err, errlen, "job directory under %s: %s", OMT_JOBS_DIR, strerror(-e));
+		goto out;
+	}
+	pr_info("job %s: %s%s%s", j->id, j->o.description[0] ? "\"" : "", j->o.description,
+		j->o.description[0] ? "\"" : "(no description)");
+
+	if ((e = omt_cgroup_create(&j->cg, j->id, j->o.cpus * 1000,
+				   (uint64_t)(j->o.memory_mib + 128) << 20, err, errlen)))
+		goto out;
+	if ((e = omt_bpffs_ensure()) || (e = omt_guard_load(&j->guard, NULL))) {
+		snprintf(err, errlen, "load the guard: %s", strerror(-e));
+		goto out;
+	}
+	j->cgguard = cgroup_bpf__open_and_load();
+	if (!j->cgguard || (e = attach_cgroup_guard(j))) {
+		e = e ? e : -errno;
+		snprintf(err, errlen, "the cgroup guard on %s: %s", j->cg.v2, strerror(-e));
+		goto out;
+	}
+	if ((e = omt_vmnet_up(&j->net, j->id, j->wg.endpoint_ip, j->wg.endpoint_port, err, errlen)))
+		goto out;
+	memcpy(pol.endpoint_ip, j->wg.endpoint_ip, 4);
+	pol.endpoint_port = j->wg.endpoint_port;
+	memcpy(pol.peer_ip, j->net.vm, 4);
+	memcpy(pol.gateway_ip, j->net.gateway, 4);
+	/* XDP on a tap: measured cheapest there (docs/benchmarks.md). */
+	if ((e = omt_guard_attach(j->guard, j->net.ifindex, 1, &pol))) {
+		snprintf(err, errlen, "attach the guard to %s: %s", j->net.tap, strerror(-e));
+		goto out;
+	}
+	j->rb = ring_buffer__new(bpf_map__fd(j->guard->maps.omt_events), on_rogue, j, NULL);
+	if (!j->rb || ring_buffer__add(j->rb, bpf_map__fd(j->cgguard->maps.omt_cg_events),
+				       on_rogue, j)) {
+		e = -errno;
+		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
+		goto out;
+	}
+
+	jj = job_json(j, j->o.script ? script_argv : (const char *const *)j->o.argv);
+	files[n++] = (struct omt_initrd_file){ "job/job.json", 0600, jj, strlen(jj) };
+	files[n++] = (struct omt_initrd_file){ "job/wg0.conf", 0600, wgtext, wg_len };
+	if (script)
+		files[n++] = (struct omt_initrd_file){ "job/script", 0755, script, script_len };
+	snprintf(path, sizeof(path), "%s/base.cpio.gz", j->o.image_dir);
+	if ((e = omt_initrd_build(path, files, n, &j->initrd_fd))) {
+		snprintf(err, errlen, "guest initramfs from %s: %s", path, strerror(-e));
+		goto out;
+	}
+
+	snprintf(path, sizeof(path), "%s/console.log", j->dir);
+	j->console_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (j->console_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_agent) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "console/agent channel: %s", strerror(errno));
+		goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_qmp) < 0) {
+		e = -errno;
+		close(sv_agent[0]);
+		close(sv_agent[1]);
+		snprintf(err, errlen, "QMP channel: %s", strerror(errno));
+		goto out;
+	}
+	j->agent_fd = sv_agent[0];
+	j->qmp_fd = sv_qmp[0];
+	spec = (struct omt_vm_spec){
+		.name = j->id, .accel = accel, .cpus = j->o.cpus, .memory_mib = j->o.memory_mib,
+		.kernel_fd = j->kernel_fd, .initrd_fd = j->initrd_fd, .tap_fd = j->net.tap_fd,
+		.agent_fd = sv_agent[1], .qmp_fd = sv_qmp[1], .console_fd = j->console_fd,
+		.uid = pw->pw_uid, .gid = pw->pw_gid, .cg = &j->cg,
+		.mac = { 0x52, 0x54, 0x00 },
+	};
+	getrandom(spec.mac + 3, 3, 0);
+	j->start_ns = mono_ns();
+	e = omt_qemu_spawn(&spec, &j->qemu, &j->qemu_pidfd, err, errlen);
+	close(sv_agent[1]);
+	close(sv_qmp[1]);
+	if (e)
+		goto out;
+	omt_jobdir_write_pid(j->dir, "qemu.pid", j->qemu);
+out:
+	free(jj);
+	if (wgtext)
+		explicit_bzero(wgtext, wg_len);
+	free(wgtext);
+	free(script);
+	return e;
+}
+
+static void teardown(struct job *j)
+{
+	struct omt_guard_maps maps;
+	int i;
+
+	if (j->qemu > 0) {
+		kill(j->qemu, SIGKILL);
+		while (waitpid(j->qemu, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (j->qemu_pidfd >= 0)
+		close(j->qemu_pidfd);
+	ring_buffer__free(j->rb);
+	if (j->guard && j->net.ifindex) {
+		omt_guard_maps_of(j->guard, &maps);
+		omt_guard_detach(&maps, j->net.ifindex);
+	}
+	omt_vmnet_down(&j->net);
+	for (i = 0; i < 5; i++)
+		bpf_link__destroy(j->cg_links[i]);
+	cgroup_bpf__destroy(j->cgguard);
+	omt_guard_unload(j->guard, NULL);
+	if (j->cg.n_dirs && omt_cgroup_destroy(&j->cg))
+		pr_warn("job %s: cgroup not removed: %s", j->id, strerror(errno));
+	for (i = 0; i < 5; i++) {
+		int *fd = (int *[]){ &j->agent_fd, &j->qmp_fd, &j->console_fd, &j->kernel_fd,
+				     &j->initrd_fd }[i];
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+	if (j->dir[0])
+		omt_jobdir_remove(j->dir);
+	omt_wgconf_clear(&j->wg);
+}
+
+static int exit_code(const struct job *j)
+{
+	switch (j->outcome) {
+	case ROGUE:
+		return OMT_EXIT_ROGUE;
+	case VPN_SETUP:
+		return OMT_EXIT_VPN_SETUP;
+	case VPN_LOST:
+		return OMT_EXIT_VPN_LOST;
+	case TIMEOUT:
+		return OMT_EXIT_TIMEOUT;
+	case BOOT_FAILED:
+		return OMT_EXIT_BOOT;
+	case INTERRUPTED:
+		return 128 + j->interrupted_by;
+	case DONE:
+	case RUNNING:
+		break;
+	}
+	if (j->have_exit)
+		return j->exit_signal ? 128 + j->exit_signal : j->exit_status;
+	return OMT_EXIT_BOOT;
+}
+
+static int run(struct job *j)
+{
+	struct epoll_event ev, evs[8];
+	struct itimerspec tick = { .it_interval = { 0, 200000000 }, .it_value = { 0, 200000000 } };
+	struct omt_qmp qmp;
+	sigset_t mask;
+	int ep, sfd, tfd, n, i, qemu_alive = 1;
+	int64_t exit_deadline = 0;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || ep < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
+		pr_err("event loop: %s", strerror(errno));
+		kill_vm(j, BOOT_FAILED);
+		return -errno;
+	}
+	omt_qmp_init(&qmp, j->qmp_fd);
+	if (omt_qmp_handshake(&qmp, 10000))
+		pr_warn("job %s: QMP did not answer", j->id);
+
+	ev.events = EPOLLIN;
+	ev.data.fd = ring_buffer__epoll_fd(j->rb);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = j->agent_fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = j->qemu_pidfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+
+	while (qemu_alive) {
+		n = epoll_wait(ep, evs, 8, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == ring_buffer__epoll_fd(j->rb)) {
+				ring_buffer__consume(j->rb);
+			} else if (fd == j->agent_fd) {
+				on_agent(j);
+				if (j->agent_fd < 0)
+					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+			} else if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					pr_warn("job %s: %s: stopping the VM", j->id,
+						strsignal(si.ssi_signo));
+					if (j->outcome == RUNNING)
+						j->interrupted_by = si.ssi_signo;
+					kill_vm(j, INTERRUPTED);
+				}
+			} else if (fd == tfd) {
+				uint64_t ticks;
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				on_tick(j);
+				/* The workload is done; QEMU has a moment to power off. */
+				if (j->have_exit && !exit_deadline)
+					exit_deadline = mono_ns() + 5000000000LL;
+				if (exit_deadline && mono_ns() > exit_deadline)
+					kill_vm(j, DONE);
+			} else if (fd == j->qemu_pidfd) {
+				qemu_alive = 0;
+			}
+		}
+	}
+	/* Anything the guest said just before it went. */
+	ring_buffer__consume(j->rb);
+	while (j->agent_fd >= 0)
+		on_agent(j);
+	if (j->kill_ns && j->event_ns)
+		pr_info("job %s: rogue frame to QEMU dead: %.3f ms", j->id,
+			(mono_ns() - j->event_ns) / 1e6);
+	waitpid(j->qemu, NULL, 0);
+	j->qemu = 0;
+	if (j->outcome == RUNNING)
+		j->outcome = DONE;
+	close(ep);
+	close(sfd);
+	close(tfd);
+	return 0;
+}
+
+int exec_main(int argc, char **argv)
+{
+	static struct job j;
+	char err[1024] = "";
+	sigset_t mask;
+	int e, code;
+
+	e = parse_opts(argc, argv, &j.o);
+	if (e)
+		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
+	j.agent_fd = j.qmp_fd = j.console_fd = j.kernel_fd = j.initrd_fd = j.qemu_pidfd = -1;
+	j.net.tap_fd = -1;
+	j.mono_to_real_ns = 0;
+	{
+		struct timespec r, m;
+
+		clock_gettime(CLOCK_REALTIME, &r);
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		j.mono_to_real_ns = (r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
+	}
+	/* Signals are read from a signalfd in the loop; set-up must not be cut short. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	e = setup(&j, err, sizeof(err));
+	if (e) {
+		pr_err("%s", err[0] ? err : strerror(-e));
+		teardown(&j);
+		return OMT_EXIT_FAIL;
+	}
+	run(&j);
+	code = exit_code(&j);
+	if (code == OMT_EXIT_BOOT && !j.guest_error) {
+		char path[400];
+
+		snprintf(path, sizeof(path), "%s/console.log", j.dir);
+		pr_err("job %s: the VM ended without a result; its console is in the log above "
+		       "with -v", j.id);
+		if (j.o.json == 0) {
+			char line[256];
+			FILE *f = fopen(path, "re");
+
+			while (f && fgets(line, sizeof(line), f))
+				pr_debug("console: %s", line);
+			if (f)
+				fclose(f);
+		}
+	}
+	teardown(&j);
+	pr_info("job %s: exit status %d", j.id, code);
+	return code;
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netfilter.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../nl/nft.h"
+#include "../vmctl/cgroup.h"
+#include "jobdir.h"
+#include "log.h"
+#include "vmnet.h"
+
+static int mkdirs(void)
+{
+	if (mkdir(OMT_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(OMT_JOBS_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int omt_jobdir_create(char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size)
+{
+	unsigned char r[OMT_JOB_ID_LEN / 2];
+	int i, e;
+
+	if ((e = mkdirs()))
+		return e;
+	for (i = 0; i < 8; i++) {
+		if (getrandom(r, sizeof(r), 0) != sizeof(r))
+			return -EIO;
+		snprintf(id, OMT_JOB_ID_LEN + 1, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+		snprintf(dir, size, "%s/%s", OMT_JOBS_DIR, id);
+		if (mkdir(dir, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid)
+{
+	char path[300], val[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(val, sizeof(val), "%d\n", (int)pid);
+	if (write(fd, val, n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+int omt_jobdir_remove(const char *dir)
+{
+	char path[600];
+	struct dirent *d;
+	DIR *dd = opendir(dir);
+
+	if (!dd)
+		return errno == ENOENT ? 0 : -errno;
+	/* Flat: the job directory holds files only. */
+	while ((d = readdir(dd))) {
+		if (d->d_name[0] == '.' && (!d->d_name[1] || (d->d_name[1] == '.' && !d->d_name[2])))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		unlink(path);
+	}
+	closedir(dd);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+static pid_t read_pid(const char *dir, const char *name)
+{
+	char path[300], val[32] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (read(fd, val, sizeof(val) - 1) < 0)
+		val[0] = '\0';
+	close(fd);
+	return atoi(val);
+}
+
+/* Is pid alive and running a command line that contains needle? */
+static int runs(pid_t pid, const char *needle)
+{
+	char path[64], buf[4096];
+	ssize_t n, i;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+int omt_jobdir_reap_stale(void)
+{
+	char dir[300], table[64], tag[64];
+	struct dirent *d;
+	int removed = 0;
+	pid_t qemu;
+	DIR *dd;
+
+	dd = opendir(OMT_JOBS_DIR);
+	if (!dd)
+		return 0;
+	while ((d = readdir(dd))) {
+		if (strlen(d->d_name) != OMT_JOB_ID_LEN || strspn(d->d_name, "0123456789abcdef") !=
+								  OMT_JOB_ID_LEN)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, d->d_name);
+		if (runs(read_pid(dir, "loader.pid"), "omerta-loader"))
+			continue;
+		snprintf(tag, sizeof(tag), "omerta-%s", d->d_name);
+		qemu = read_pid(dir, "qemu.pid");
+		if (runs(qemu, tag))
+			kill(qemu, SIGKILL);
+		omt_vmnet_table_name(d->d_name, table, sizeof(table));
+		omt_nft_del_table(NFPROTO_IPV4, table);
+		omt_cgroup_remove_stale(d->d_name);
+		omt_jobdir_remove(dir);
+		pr_info("removed what crashed job %s left behind", d->d_name);
+		removed++;
+	}
+	closedir(dd);
+	return removed;
+}

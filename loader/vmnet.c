@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_tun.h>
+#include <linux/netfilter.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../nl/nft.h"
+#include "../nl/rtnl.h"
+#include "jobdir.h"
+#include "vmnet.h"
+
+int omt_vmnet_check(char *err, size_t errlen)
+{
+	char v = '0';
+	int fd = open("/proc/sys/net/ipv4/ip_forward", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '0';
+		close(fd);
+	}
+	if (v != '1') {
+		snprintf(err, errlen, "IPv4 forwarding is off; the VM's WireGuard UDP is "
+				      "forwarded and NATed: sysctl -w net.ipv4.ip_forward=1");
+		return -EPERM;
+	}
+	return 0;
+}
+
+void omt_vmnet_table_name(const char *job, char *out, size_t size)
+{
+	snprintf(out, size, "omerta_%s", job);
+}
+
+/* Is 10.213.slot.1 on any interface of this namespace? */
+static int slot_taken(unsigned int slot)
+{
+	struct ifaddrs *ifa, *i;
+	uint8_t want[4] = { 10, 213, slot, 1 };
+	int taken = 0;
+
+	if (getifaddrs(&ifa) < 0)
+		return 1;
+	for (i = ifa; i && !taken; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
+			taken = !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, want, 4);
+	freeifaddrs(ifa);
+	return taken;
+}
+
+static int tap_open(const char *name, int *fd)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int f = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (f < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(f, TUNSETIFF, &ifr) < 0) {
+		int e = -errno;
+
+		close(f);
+		return e;
+	}
+	*fd = f;
+	return 0;
+}
+
+int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
+		 char *err, size_t errlen)
+{
+	char lock_path[300];
+	unsigned int slot;
+	int e, lock;
+
+	memset(n, 0, sizeof(*n));
+	n->tap_fd = -1;
+	snprintf(n->tap, sizeof(n->tap), "omt%s", job);
+	e = tap_open(n->tap, &n->tap_fd);
+	if (e) {
+		snprintf(err, errlen, "create tap %s: %s", n->tap, strerror(-e));
+		return e;
+	}
+	n->ifindex = if_nametoindex(n->tap);
+
+	/* Slot choice and address assignment under one lock: concurrent jobs. */
+	snprintf(lock_path, sizeof(lock_path), "%s/net.lock", OMT_RUN_DIR);
+	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "lock %s: %s", lock_path, strerror(errno));
+		goto fail;
+	}
+	for (slot = 0; slot < 256 && slot_taken(slot); slot++)
+		;
+	if (slot == 256) {
+		e = -EADDRINUSE;
+		snprintf(err, errlen, "no free VM subnet left in 10.213.0.0/16");
+		goto fail;
+	}
+	memcpy(n->gateway, (uint8_t[4]){ 10, 213, slot, 1 }, 4);
+	memcpy(n->vm, (uint8_t[4]){ 10, 213, slot, 2 }, 4);
+	e = omt_rtnl_addr_add4(n->ifindex, n->gateway, OMT_VMNET_PREFIX);
+	close(lock);
+	lock = -1;
+	if (!e)
+		e = omt_rtnl_link_up(n->ifindex);
+	if (e) {
+		snprintf(err, errlen, "address 10.213.%u.1/%d on %s: %s", slot, OMT_VMNET_PREFIX,
+			 n->tap, strerror(-e));
+		goto fail;
+	}
+
+	omt_vmnet_table_name(job, n->nft_table, sizeof(n->nft_table));
+	e = omt_nft_add_masquerade(n->nft_table, n->vm, ep, port);
+	if (e) {
+		snprintf(err, errlen, "nftables table ip %s (NAT for the VM): %s", n->nft_table,
+			 strerror(-e));
+		goto fail;
+	}
+	n->nat = 1;
+	return 0;
+fail:
+	if (lock >= 0)
+		close(lock);
+	omt_vmnet_down(n);
+	return e;
+}
+
+void omt_vmnet_down(struct omt_vmnet *n)
+{
+	if (n->nat)
+		omt_nft_del_table(NFPROTO_IPV4, n->nft_table);
+	n->nat = 0;
+	if (n->tap_fd >= 0)
+		close(n->tap_fd);
+	n->tap_fd = -1;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * A job VM's host networking: its tap (ioctl on /dev/net/tun; the tap lives
+ * as long as a file descriptor to it does), the gateway address on it
+ * (rtnetlink), and source NAT for the VM's WireGuard UDP towards the
+ * endpoint in an nftables table of the job's own. Natively, no `ip`, no
+ * `nft`.
+ */
+#ifndef OMERTA_VMNET_H
+#define OMERTA_VMNET_H
+
+#include <net/if.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each VM gets 10.213.SLOT.0/24: the tap is .1, the VM .2. */
+#define OMT_VMNET_PREFIX 24
+
+struct omt_vmnet {
+	char tap[IFNAMSIZ];
+	int tap_fd;
+	unsigned int ifindex;
+	uint8_t gateway[4], vm[4];
+	char nft_table[32];
+	int nat;
+};
+
+/* Host-wide prerequisite: IPv4 forwarding on. 0, or -EPERM with err set. */
+int omt_vmnet_check(char *err, size_t errlen);
+int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
+		 char *err, size_t errlen);
+/* Removes the NAT table and closes the tap (gone once QEMU's fd is closed too). */
+void omt_vmnet_down(struct omt_vmnet *n);
+/* The NAT table name of job. */
+void omt_vmnet_table_name(const char *job, char *out, size_t size);
+
+#endif

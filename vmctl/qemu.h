@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Starting a job's QEMU microvm: accelerator choice, argv (no shell), and a
+ * child that joins the job's cgroup, drops to the unprivileged QEMU user,
+ * arms PR_SET_PDEATHSIG and execs QEMU under -sandbox with nothing but the
+ * file descriptors it is handed.
+ */
+#ifndef OMERTA_QEMU_H
+#define OMERTA_QEMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+
+#define OMT_QEMU_BIN "qemu-system-x86_64"
+
+/*
+ * want: "auto", "kvm" or "tcg". Sets *accel to "kvm" or "tcg" and why to
+ * the reason. -ENODEV (with why) when "kvm" is asked for and can't work.
+ */
+int omt_accel_choose(const char *want, const char **accel, char *why, size_t whylen);
+
+struct omt_vm_spec {
+	const char *name;		/* job id */
+	const char *accel;		/* "kvm" | "tcg" */
+	unsigned int cpus;
+	unsigned int memory_mib;
+	int kernel_fd, initrd_fd;	/* readable files (memfds) */
+	int tap_fd;
+	int agent_fd;			/* connected socket: virtio-serial port omerta.0 */
+	int qmp_fd;			/* connected socket: QMP */
+	int console_fd;			/* QEMU's stdout/stderr: the serial console */
+	uint8_t mac[6];
+	uid_t uid;
+	gid_t gid;
+	const struct omt_cgroup *cg;
+};
+
+/* argv for spec, into argv (NULL-terminated) with strings in buf. */
+int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *buf, size_t buflen);
+
+/*
+ * Forks and execs QEMU. On success *pid and *pidfd (pidfd_open) are set.
+ * Failures in the child before exec come back as -errno with err set.
+ */
+int omt_qemu_spawn(const struct omt_vm_spec *s, pid_t *pid, int *pidfd, char *err,
+		   size_t errlen);
+
+#endif

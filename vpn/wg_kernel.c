@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/genetlink.h>
+#include <linux/time_types.h>
+#include <linux/wireguard.h>
+#include <net/if.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "wg_kernel.h"
+
+struct genl_sock {
+	struct mnl_socket *nl;
+	uint16_t family;
+	unsigned int seq;
+};
+
+static int family_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+		*(uint16_t *)data = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
+}
+
+/* Runs one request; cb sees every reply message. 0 or the kernel's -errno. */
+static int transact(struct genl_sock *g, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int port = mnl_socket_get_portid(g->nl);
+	ssize_t n;
+	int ret;
+
+	nlh->nlmsg_seq = ++g->seq;
+	if (mnl_socket_sendto(g->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(g->nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, n, g->seq, port, cb, data);
+		if (ret <= MNL_CB_STOP)
+			return ret < 0 ? -errno : 0;
+	}
+}
+
+static int genl_open(struct genl_sock *g)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *gh;
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	g->seq = time(NULL);
+	g->nl = mnl_socket_open(NETLINK_GENERIC);
+	if (!g->nl)
+		return -errno;
+	if (mnl_socket_bind(g->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	gh = mnl_nlmsg_put_extra_header(nlh, sizeof(*gh));
+	gh->cmd = CTRL_CMD_GETFAMILY;
+	gh->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
+	err = transact(g, nlh, family_msg_cb, &g->family);
+	if (err) {
+		mnl_socket_close(g->nl);
+		/* No family: the wireguard module is not loaded. */
+		return err == -ENOENT ? -EPROTONOSUPPORT : err;
+	}
+	return g->family ? 0 : -EPROTONOSUPPORT;
+fail:
+	err = -errno;
+	mnl_socket_close(g->nl);
+	return err;
+}
+
+static struct nlmsghdr *wg_header(struct genl_sock *g, char *buf, uint8_t cmd, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *gh;
+
+	nlh->nlmsg_type = g->family;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	gh = mnl_nlmsg_put_extra_header(nlh, sizeof(*gh));
+	gh->cmd = cmd;
+	gh->version = WG_GENL_VERSION;
+	return nlh;
+}
+
+int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct sockaddr_in ep = { .sin_family = AF_INET, .sin_port = htons(c->endpoint_port) };
+	struct nlattr *peers, *peer, *ips, *ip;
+	struct genl_sock g;
+	struct nlmsghdr *nlh;
+	int i, err;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	err = genl_open(&g);
+	if (err)
+		return err;
+	memcpy(&ep.sin_addr, c->endpoint_ip, 4);
+	nlh = wg_header(&g, buf, WG_CMD_SET_DEVICE, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, c->private_key);
+	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, c->listen_port);
+	mnl_attr_put_u32(nlh, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, c->peer_public_key);
+	if (c->has_preshared_key)
+		mnl_attr_put(nlh, WGPEER_A_PRESHARED_KEY, WG_KEY_LEN, c->preshared_key);
+	mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS);
+	mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(ep), &ep);
+	mnl_attr_put_u16(nlh, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, c->persistent_keepalive);
+	ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+	for (i = 0; i < c->n_allowed_ips; i++) {
+		ip = mnl_attr_nest_start(nlh, 0);
+		mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, AF_INET);
+		mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, 4, c->allowed_ips[i].ip);
+		mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, c->allowed_ips[i].prefix);
+		mnl_attr_nest_end(nlh, ip);
+	}
+	mnl_attr_nest_end(nlh, ips);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	err = transact(&g, nlh, NULL, NULL);
+	/* The keys were in this buffer. */
+	explicit_bzero(buf, sizeof(buf));
+	mnl_socket_close(g.nl);
+	return err;
+}
+
+static int peer_attr_cb(const struct nlattr *a, void *data)
+{
+	struct omt_wg_peer_state *st = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case WGPEER_A_LAST_HANDSHAKE_TIME:
+		if (mnl_attr_get_payload_len(a) == sizeof(struct __kernel_timespec)) {
+			const struct __kernel_timespec *ts = mnl_attr_get_payload(a);
+
+			st->last_handshake_sec = ts->tv_sec;
+		}
+		break;
+	case WGPEER_A_RX_BYTES:
+		if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+			st->rx_bytes = mnl_attr_get_u64(a);
+		break;
+	case WGPEER_A_TX_BYTES:
+		if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+			st->tx_bytes = mnl_attr_get_u64(a);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+struct get_ctx {
+	struct omt_wg_peer_state *st;
+	int found;
+};
+
+static int device_attr_cb(const struct nlattr *a, void *data)
+{
+	struct get_ctx *ctx = data;
+	struct nlattr *peer;
+
+	if (mnl_attr_get_type(a) != WGDEVICE_A_PEERS || ctx->found)
+		return MNL_CB_OK;
+	mnl_attr_for_each_nested(peer, a) {
+		mnl_attr_parse_nested(peer, peer_attr_cb, ctx->st);
+		ctx->found = 1;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int device_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), device_attr_cb, data);
+}
+
+int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct get_ctx ctx = { .st = st };
+	struct nlmsghdr *nlh;
+	struct genl_sock g;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	err = genl_open(&g);
+	if (err)
+		return err;
+	nlh = wg_header(&g, buf, WG_CMD_GET_DEVICE, NLM_F_DUMP | NLM_F_ACK);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	err = transact(&g, nlh, device_msg_cb, &ctx);
+	mnl_socket_close(g.nl);
+	if (err)
+		return err;
+	return ctx.found ? 0 : -ENOENT;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Kernel WireGuard over its generic-netlink family (libmnl): configure one
+ * interface with one peer, and read the peer's state back. The interface
+ * itself is created with rtnetlink (nl/rtnl.h, kind "wireguard").
+ */
+#ifndef OMERTA_WG_KERNEL_H
+#define OMERTA_WG_KERNEL_H
+
+#include <stdint.h>
+
+#include "wgconf.h"
+
+struct omt_wg_peer_state {
+	int64_t last_handshake_sec;	/* 0: no handshake yet */
+	uint64_t rx_bytes;
+	uint64_t tx_bytes;
+};
+
+/* Private key, listen port and the single peer of c, replacing any peers. */
+int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c);
+/* State of the interface's first peer; -ENOENT when it has none. */
+int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st);
+
+#endif
