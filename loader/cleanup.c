@@ -2,7 +2,8 @@
 /*
  * omerta-loader cleanup: removes what a killed loader left in place: our
  * programs on any interface of this network namespace (only programs named
- * omt_*), their map entries, and everything pinned under OMT_PIN_DIR.
+ * omt_*), their map entries, everything pinned under OMT_PIN_DIR, and the
+ * jobs of loaders that are gone (QEMU, NAT table, cgroups, job directory).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "guard_bpf.h"
+#include "jobdir.h"
 #include "log.h"
 #include "verbs.h"
 
@@ -71,10 +73,12 @@ int cleanup_main(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			printf("Usage: omerta-loader cleanup\n\n"
-			       "Removes Omerta's guards (programs named omt_*) from every interface\n"
-			       "of this network namespace, and everything pinned under %s.\n"
-			       "Run it in the network namespace the guard ran in.\n",
-			       OMT_PIN_DIR);
+			       "Removes what killed loaders left: Omerta's guards (programs named\n"
+			       "omt_*) on every interface of this network namespace, everything\n"
+			       "pinned under %s, and the jobs under %s whose\n"
+			       "loader is gone (QEMU, NAT table, cgroups, directory). Run it in the\n"
+			       "network namespace the guard or the job ran in.\n",
+			       OMT_PIN_DIR, OMT_JOBS_DIR);
 			return OMT_EXIT_OK;
 		default:
 			return OMT_EXIT_USAGE;
@@ -119,5 +123,6 @@ int cleanup_main(int argc, char **argv)
 		close(maps.ratelimit);
 	if (remove_pins())
 		ret = OMT_EXIT_FAIL;
+	omt_jobdir_reap_stale();
 	return ret;
 }

@@ -786,7 +786,14 @@ int exec_main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &m);
 		j.mono_to_real_ns = (r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
 	}
-	/* Signals are read from a signalfd in the loop; set-up must not be cut short. */
+	/*
+	 * Signals are read from a signalfd in the loop; set-up must not be cut
+	 * short. An inherited SIG_IGN (a background job of a script, nohup)
+	 * would discard them before the signalfd sees them: back to default.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

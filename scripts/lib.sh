@@ -132,6 +132,74 @@ omt_topo_down() {
 	return 0
 }
 
+# A provider namespace (R) and a consumer namespace (C) joined by a veth,
+# the consumer's wireguard-go on $OMT_ENDPOINT, a server on the consumer's
+# tunnel address ($OMT_C_TUN_IP:8000, serving $OMT_TMP/www, logging each
+# request to $OMT_TMP/www.log), and the VM's WireGuard config in
+# $OMT_TMP/vm.conf. With "wrong-key", the VM's config names a server key
+# that is not the consumer's. The VM itself comes from 'omerta-loader exec'
+# run in R (omt_exec).
+omt_provider_up() { # [wrong-key]
+	OMT_TMP=$(mktemp -d /tmp/omt-test.XXXXXX)
+	ip netns add "$OMT_NS_R"
+	ip netns add "$OMT_NS_C"
+	ip link add "$OMT_R_CDEV" netns "$OMT_NS_R" type veth peer name "$OMT_C_DEV" netns "$OMT_NS_C"
+	omt_in "$OMT_NS_R" ip addr add 10.201.1.1/24 dev "$OMT_R_CDEV"
+	omt_in "$OMT_NS_C" ip addr add "$OMT_C_IP/24" dev "$OMT_C_DEV"
+	local ns
+	for ns in "$OMT_NS_R" "$OMT_NS_C"; do
+		omt_in "$ns" ip link set lo up
+		omt_in "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	done
+	omt_in "$OMT_NS_R" ip link set "$OMT_R_CDEV" up
+	omt_in "$OMT_NS_C" ip link set "$OMT_C_DEV" up
+	omt_in "$OMT_NS_R" sysctl -qw net.ipv4.ip_forward=1
+
+	local vk ck server_pub
+	vk=$(wg genkey)
+	ck=$(wg genkey)
+	omt_wg_up "$OMT_NS_C" "$OMT_C_WG" "$OMT_C_TUN_IP/24" <(echo "$ck") "$OMT_WG_PORT" \
+		"$(echo "$vk" | wg pubkey)"
+	# The consumer keeps talking: the provider takes silence for a lost VPN.
+	omt_in "$OMT_NS_C" wg set "$OMT_C_WG" peer "$(echo "$vk" | wg pubkey)" persistent-keepalive 1
+	server_pub=$(echo "$ck" | wg pubkey)
+	[ "${1:-}" = wrong-key ] && server_pub=$(wg genkey | wg pubkey)
+	cat >"$OMT_TMP/vm.conf" <<-EOC
+		[Interface]
+		PrivateKey = $vk
+		Address = $OMT_G_TUN_IP/24
+		[Peer]
+		PublicKey = $server_pub
+		Endpoint = $OMT_ENDPOINT
+		AllowedIPs = 10.202.0.0/24
+		PersistentKeepalive = 1
+	EOC
+	mkdir "$OMT_TMP/www"
+	echo "hello from the consumer" >"$OMT_TMP/www/file"
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/www.log" "$OMT_TMP/www.err" python3 \
+		"$OMT_ROOT/tests/integration/netpoke.py" http-sink "$OMT_C_TUN_IP" 8000 "$OMT_TMP/www"
+	omt_wait_for "$OMT_TMP/www.log" ready
+}
+
+# Runs 'omerta-loader exec' in the provider namespace with the VM config;
+# stdout to $OMT_TMP/out, stderr to $OMT_TMP/err; returns its status.
+omt_exec() { # ARGS...
+	omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" \
+		"$@" >"$OMT_TMP/out" 2>"$OMT_TMP/err"
+}
+
+# Nothing of a job is left: QEMU, taps, NAT tables, cgroups, job directories, pins.
+omt_assert_no_jobs() {
+	local left=""
+	pgrep -f 'qemu-system.*omerta-' >/dev/null && left+=" qemu"
+	omt_in "$OMT_NS_R" ip -o link show | grep -q ': omt[0-9a-f]\{8\}' && left+=" tap"
+	omt_in "$OMT_NS_R" nft list tables 2>/dev/null | grep -q omerta_ && left+=" nft"
+	ls -d /sys/fs/cgroup/*/omerta /sys/fs/cgroup/omerta 2>/dev/null | grep -q . && left+=" cgroup"
+	ls /run/omerta/jobs/ 2>/dev/null | grep -q . && left+=" jobdir"
+	[ -e /sys/fs/bpf/omerta ] && left+=" pins"
+	[ -z "$left" ] || omt_fail "left behind:$left"
+}
+
 omt_fail() { echo "FAILED: $*" >&2; exit 1; }
 
 # Starts the guard on the router's guest-facing veth; extra arguments are

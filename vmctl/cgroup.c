@@ -164,9 +164,18 @@ int omt_cgroup_destroy(struct omt_cgroup *cg)
 	if (cg->v2_fd >= 0)
 		close(cg->v2_fd);
 	cg->v2_fd = -1;
-	for (i = cg->n_dirs - 1; i >= 0; i--)
+	for (i = cg->n_dirs - 1; i >= 0; i--) {
+		char *slash;
+
 		if (rmdir(cg->dirs[i]) < 0 && errno != ENOENT)
 			ret = -errno;
+		/* The shared omerta/ parent goes with the last job (EBUSY before). */
+		slash = strrchr(cg->dirs[i], '/');
+		if (slash) {
+			*slash = '\0';
+			rmdir(cg->dirs[i]);
+		}
+	}
 	cg->n_dirs = 0;
 	return ret;
 }
@@ -180,6 +189,8 @@ void omt_cgroup_remove_stale(const char *job)
 
 	for (i = 0; i < sizeof(parents) / sizeof(parents[0]); i++) {
 		snprintf(dir, sizeof(dir), "%s/omerta/%s", parents[i], job);
+		rmdir(dir);
+		snprintf(dir, sizeof(dir), "%s/omerta", parents[i]);
 		rmdir(dir);
 	}
 }

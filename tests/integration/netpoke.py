@@ -6,11 +6,15 @@
   netpoke.py vlan-wg IFACE SRC DST PORT
                                   send, raw on IFACE, a WireGuard keepalive
                                   from SRC to DST:PORT inside an 802.1Q tag
+  netpoke.py http-sink IP PORT DIR
+                                  serve DIR over HTTP on IP:PORT, one stdout
+                                  line per request ("GET /path")
   netpoke.py udp-sink PORT FILE   append "got N" to FILE per datagram
   netpoke.py tcp-sink PORT FILE   append "got N" to FILE per accepted connection
 Sinks write "ready" to FILE once listening and run until killed.
 """
 import socket
+import socketserver
 import struct
 import sys
 
@@ -45,6 +49,21 @@ def vlan_wg(iface, src, dst, port):
     s.send(b"\xff" * 6 + mac + struct.pack("!HHH", 0x8100, 5, 0x0800) + ip)
 
 
+def http_sink(ip, port, root):
+    import http.server
+    import functools
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, fmt, *args):
+            print(f"{self.command} {self.path}", flush=True)
+
+    socketserver.TCPServer.allow_reuse_address = True
+    # TCPServer, not HTTPServer: no reverse look-up of the bind address.
+    srv = socketserver.TCPServer((ip, port), functools.partial(Handler, directory=root))
+    print("ready", flush=True)
+    srv.serve_forever()
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "tcp":
@@ -56,6 +75,8 @@ def main(argv):
     if cmd == "udp":
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(argv[4].encode(), (argv[2], int(argv[3])))
         return 0
+    if cmd == "http-sink":
+        http_sink(argv[2], int(argv[3]), argv[4])
     if cmd == "vlan-wg":
         vlan_wg(argv[2], argv[3], argv[4], int(argv[5]))
         return 0

@@ -1,0 +1,157 @@
+# Integration tests of 'omerta-loader exec': real QEMU microVMs (TCG), the
+# loader in a provider namespace, a real wireguard-go consumer in another
+# (scripts/lib.sh: omt_provider_up). Each test_* runs in its own subshell
+# with set -e; the runner tears down. Every test ends by checking that the
+# job left nothing behind.
+
+URL="http://$OMT_C_TUN_IP:8000"
+
+teardown_clean() {
+	omt_assert_no_jobs
+}
+
+test_exec_fetches_through_tunnel() {
+	omt_provider_up
+	local rc=0
+	omt_exec --description "fetch a file" -- sh -c "wget -q -O - $URL/file; echo to-stderr >&2; exit 7" || rc=$?
+	[ "$rc" = 7 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit status $rc, not the workload's 7"; }
+	grep -qx "hello from the consumer" "$OMT_TMP/out" || omt_fail "no file: $(cat "$OMT_TMP/out")"
+	grep -qx "to-stderr" "$OMT_TMP/err" || omt_fail "workload stderr not forwarded"
+	grep -q "GET /file" "$OMT_TMP/www.log" || omt_fail "the consumer saw no request"
+	grep -q "accelerator: tcg" "$OMT_TMP/err" || omt_fail "accelerator choice not said"
+	teardown_clean
+}
+
+test_exec_script() {
+	omt_provider_up
+	printf '#!/bin/sh\necho "args=$#"\nwget -q -O - %s/file | tr a-z A-Z\n' "$URL" >"$OMT_TMP/job.sh"
+	omt_exec --script "$OMT_TMP/job.sh" || omt_fail "script job failed: $(cat "$OMT_TMP/err")"
+	grep -qx "HELLO FROM THE CONSUMER" "$OMT_TMP/out" || omt_fail "output: $(cat "$OMT_TMP/out")"
+	teardown_clean
+}
+
+test_exec_rogue_killed_by_host() {
+	omt_provider_up
+	local rc=0
+	# The guest's own firewall is off: the host's guard must stop it.
+	omt_exec --guest-firewall off --json -- sh -c "echo started; ping -c 5 $OMT_C_IP; echo survived" || rc=$?
+	[ "$rc" = 240 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 240 (rogue)"; }
+	grep -q '"reason":"not_udp"' "$OMT_TMP/err" || omt_fail "no rogue event: $(cat "$OMT_TMP/err")"
+	grep -q "rogue frame to QEMU dead" "$OMT_TMP/err" || omt_fail "kill latency not logged"
+	! grep -q survived "$OMT_TMP/out" || omt_fail "the workload went on after the rogue packet"
+	teardown_clean
+}
+
+test_exec_guest_firewall_stops_it_first() {
+	omt_provider_up
+	local rc=0
+	omt_exec --json -- sh -c "ping -c 1 -W 1 $OMT_C_IP; echo ping-status=\$?" || rc=$?
+	[ "$rc" = 0 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc"; }
+	grep -q "ping-status=1" "$OMT_TMP/out" || omt_fail "ping did not fail inside: $(cat "$OMT_TMP/out")"
+	! grep -q '"event":"rogue"' "$OMT_TMP/err" || omt_fail "the packet left the VM"
+	teardown_clean
+}
+
+test_exec_wrong_server_key() {
+	omt_provider_up wrong-key
+	local rc=0
+	omt_exec --handshake-timeout 3 -- sh -c "echo ran; wget -q -O - $URL/mark" || rc=$?
+	[ "$rc" = 241 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 241 (VPN setup)"; }
+	grep -q "handshake" "$OMT_TMP/err" || omt_fail "no handshake error: $(cat "$OMT_TMP/err")"
+	! grep -q ran "$OMT_TMP/out" || omt_fail "the workload ran"
+	! grep -q "/mark" "$OMT_TMP/www.log" || omt_fail "the workload reached the consumer"
+	teardown_clean
+}
+
+test_exec_vpn_lost() {
+	omt_provider_up
+	local rc=0 pid
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" "$OMT_LOADER" exec \
+		--vpn-config "$OMT_TMP/vm.conf" --vpn-timeout 3 -- sh -c "echo started; sleep 120"
+	pid=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/out" started || { wait "$pid"; cat "$OMT_TMP/err" >&2; omt_fail "never started"; }
+	# The consumer's WireGuard goes away mid-job.
+	omt_in "$OMT_NS_C" ip link del "$OMT_C_WG"
+	wait "$pid" || rc=$?
+	[ "$rc" = 242 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 242 (VPN lost)"; }
+	grep -q "VPN lost" "$OMT_TMP/err" || omt_fail "no VPN-lost message"
+	teardown_clean
+}
+
+test_exec_timeout() {
+	omt_provider_up
+	local rc=0
+	omt_exec --timeout 4 -- sh -c "echo started; sleep 120" || rc=$?
+	[ "$rc" = 243 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 243 (timeout)"; }
+	grep -q started "$OMT_TMP/out" || omt_fail "the workload never ran"
+	teardown_clean
+}
+
+test_exec_ctrl_c() {
+	omt_provider_up
+	local rc=0 pid
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" "$OMT_LOADER" exec \
+		--vpn-config "$OMT_TMP/vm.conf" -- sh -c "echo started; sleep 120"
+	pid=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/out" started || omt_fail "never started"
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	[ "$rc" = 130 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 130"; }
+	teardown_clean
+}
+
+test_exec_loader_sigkill() {
+	omt_provider_up
+	local pid qemu i
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" "$OMT_LOADER" exec \
+		--vpn-config "$OMT_TMP/vm.conf" -- sh -c "echo started; sleep 120"
+	pid=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/out" started || omt_fail "never started"
+	qemu=$(pgrep -f 'qemu-system.*omerta-') || omt_fail "no QEMU"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	# QEMU dies with its loader (PR_SET_PDEATHSIG)...
+	for i in $(seq 100); do kill -0 "$qemu" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$qemu" 2>/dev/null || omt_fail "QEMU outlived its loader"
+	# ...its tap with it; the rest waits for the next start, which removes it.
+	ls /run/omerta/jobs/ | grep -q . || omt_fail "expected a crashed job's directory"
+	omt_in "$OMT_NS_R" nft list tables | grep -q omerta_ || omt_fail "expected its NAT table"
+	omt_exec -- true || omt_fail "the next job failed: $(cat "$OMT_TMP/err")"
+	grep -q "removed what crashed job" "$OMT_TMP/err" || omt_fail "the next start did not clean up"
+	teardown_clean
+}
+
+test_exec_boot_failure() {
+	omt_provider_up
+	local rc=0
+	mkdir "$OMT_TMP/img"
+	cp "$OMT_ROOT/build/guest/vmlinuz" "$OMT_TMP/img/"
+	head -c 4096 /dev/urandom >"$OMT_TMP/img/base.cpio.gz"
+	OMERTA_IMAGE_DIR=$OMT_TMP/img omt_exec --boot-timeout 20 -- true || rc=$?
+	[ "$rc" = 244 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 244 (boot)"; }
+	teardown_clean
+}
+
+test_exec_bad_input() {
+	omt_provider_up
+	local rc
+	expect() { # RC TEXT ARGS...
+		local want=$1 text=$2
+		shift 2
+		rc=0
+		omt_net "$OMT_NS_R" "$OMT_LOADER" exec "$@" >/dev/null 2>"$OMT_TMP/err" || rc=$?
+		[ "$rc" = "$want" ] || omt_fail "'$*' exited $rc, not $want: $(cat "$OMT_TMP/err")"
+		grep -qF -- "$text" "$OMT_TMP/err" || omt_fail "'$*' said: $(cat "$OMT_TMP/err")"
+	}
+	expect 2 "'lots'" --vpn-config "$OMT_TMP/vm.conf" --cpus lots -- true
+	expect 2 "'emulate'" --vpn-config "$OMT_TMP/vm.conf" --accel emulate -- true
+	expect 2 "'maybe'" --vpn-config "$OMT_TMP/vm.conf" --guest-firewall maybe -- true
+	expect 2 "either --script" --vpn-config "$OMT_TMP/vm.conf"
+	expect 2 "--vpn-config is required" -- true
+	printf '[Interface]\nPrivateKey = x\n' >"$OMT_TMP/bad.conf"
+	expect 1 "bad.conf:2" --vpn-config "$OMT_TMP/bad.conf" -- true
+	sed 's/^Endpoint = .*/Endpoint = consumer.example:51820/' "$OMT_TMP/vm.conf" >"$OMT_TMP/dns.conf"
+	expect 1 "consumer.example" --vpn-config "$OMT_TMP/dns.conf" -- true
+	expect 1 "kvm" --vpn-config "$OMT_TMP/vm.conf" --accel kvm -- true
+	teardown_clean
+}
