@@ -241,8 +241,9 @@ omt_test_teardown() {
 	for p in "${OMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${OMT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	OMT_PIDS=()
-	# A guard that was SIGKILLed on purpose leaves its pins and programs.
-	if [ -d "$OMT_PIN_DIR" ] && [ -e /var/run/netns/"$OMT_NS_R" ]; then
+	# A guard or job killed on purpose (or by a failing test) leaves pins,
+	# programs, job directories and NAT tables behind.
+	if [ -e /var/run/netns/"$OMT_NS_R" ]; then
 		omt_net "$OMT_NS_R" "$OMT_LOADER" cleanup >/dev/null 2>&1
 	fi
 	omt_topo_down
