@@ -52,6 +52,7 @@ all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(GUEST_IMAGE) \
 
 deps:
 	$(Q)./scripts/install-deps.sh
+	$(Q)./scripts/setup-host.sh
 
 $(BUILD)/include/vmlinux.h:
 	$(call msg,GEN,$@)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,7 +90,7 @@ struct job {
 	int have_exit, exit_status, exit_signal, guest_error;
 	enum omt_stage stage;
 	int heard_from_guest;
-	int64_t start_ns, kill_ns, event_ns;
+	int64_t loader_start_ns, start_ns, kill_ns, event_ns;
 	int64_t vpn_seen_ns;
 	uint64_t vpn_rx_packets;
 	char agent_buf[OMT_MSG_MAX_LINE + 1];
@@ -344,7 +345,8 @@ static void on_message(struct job *j, const struct omt_msg *m)
 	switch (m->type) {
 	case OMT_MSG_STAGE:
 		j->stage = m->stage;
-		pr_debug("job %s: guest stage %s", j->id, omt_stage_name(m->stage));
+		pr_debug("job %s: guest stage %s at %.3f s", j->id, omt_stage_name(m->stage),
+			 (mono_ns() - j->start_ns) / 1e9);
 		if (m->stage == OMT_STAGE_WORKLOAD)
 			j->vpn_seen_ns = mono_ns();	/* the handshake just came back */
 		break;
@@ -595,6 +597,11 @@ static int setup(struct job *j, char *err, size_t errlen)
 		.uid = pw->pw_uid, .gid = pw->pw_gid, .cg = &j->cg,
 		.mac = { 0x52, 0x54, 0x00 },
 	};
+	if (strcmp(accel, "kvm") == 0) {
+		struct group *kvm = getgrnam("kvm");
+
+		spec.kvm_gid = kvm ? kvm->gr_gid : 0;
+	}
 	getrandom(spec.mac + 3, 3, 0);
 	j->start_ns = mono_ns();
 	e = omt_qemu_spawn(&spec, &j->qemu, &j->qemu_pidfd, err, errlen);
@@ -603,6 +610,8 @@ static int setup(struct job *j, char *err, size_t errlen)
 	if (e)
 		goto out;
 	omt_jobdir_write_pid(j->dir, "qemu.pid", j->qemu);
+	pr_debug("job %s: QEMU %d started, %.3f s after the loader", j->id, (int)j->qemu,
+		 (mono_ns() - j->loader_start_ns) / 1e9);
 out:
 	free(jj);
 	if (wgtext)
@@ -610,6 +619,27 @@ out:
 	free(wgtext);
 	free(script);
 	return e;
+}
+
+/* One line with what the guard counted for the job's tap. */
+static void log_counters(struct job *j)
+{
+	struct omt_total_key k, next;
+	struct omt_counter c;
+	char line[1024];
+	int fd = bpf_map__fd(j->guard->maps.omt_totals), err, n = 0;
+
+	n += snprintf(line + n, sizeof(line) - n, "job %s: guard counted", j->id);
+	err = bpf_map_get_next_key(fd, NULL, &k);
+	while (!err && n < (int)sizeof(line) - 80) {
+		if (k.ifindex == j->net.ifindex && bpf_map_lookup_elem(fd, &k, &c) == 0)
+			n += snprintf(line + n, sizeof(line) - n, " %s/%s=%llu pkts %llu B",
+				      omt_direction_name(k.direction), omt_reason_name(k.reason),
+				      (unsigned long long)c.packets, (unsigned long long)c.bytes);
+		err = bpf_map_get_next_key(fd, &k, &next);
+		k = next;
+	}
+	pr_info("%s", line);
 }
 
 static void teardown(struct job *j)
@@ -626,6 +656,7 @@ static void teardown(struct job *j)
 		close(j->qemu_pidfd);
 	ring_buffer__free(j->rb);
 	if (j->guard && j->net.ifindex) {
+		log_counters(j);
 		omt_guard_maps_of(j->guard, &maps);
 		omt_guard_detach(&maps, j->net.ifindex);
 	}
@@ -647,6 +678,27 @@ static void teardown(struct job *j)
 	if (j->dir[0])
 		omt_jobdir_remove(j->dir);
 	omt_wgconf_clear(&j->wg);
+}
+
+/* What the guest's kernel said, when it never got as far as the agent. */
+static void log_console_tail(const struct job *j)
+{
+	char path[400], lines[20][200];
+	int n = 0, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/console.log", j->dir);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(lines[n % 20], sizeof(lines[0]), f))
+		n++;
+	fclose(f);
+	pr_err("job %s: the VM ended without a result; the end of its console:", j->id);
+	for (i = n > 20 ? n - 20 : 0; i < n; i++) {
+		lines[i % 20][strcspn(lines[i % 20], "\r\n")] = '\0';
+		pr_err("console: %s", lines[i % 20]);
+	}
 }
 
 static int exit_code(const struct job *j)
@@ -776,6 +828,7 @@ int exec_main(int argc, char **argv)
 	e = parse_opts(argc, argv, &j.o);
 	if (e)
 		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
+	j.loader_start_ns = mono_ns();
 	j.agent_fd = j.qmp_fd = j.console_fd = j.kernel_fd = j.initrd_fd = j.qemu_pidfd = -1;
 	j.net.tap_fd = -1;
 	j.mono_to_real_ns = 0;
@@ -808,22 +861,8 @@ int exec_main(int argc, char **argv)
 	}
 	run(&j);
 	code = exit_code(&j);
-	if (code == OMT_EXIT_BOOT && !j.guest_error) {
-		char path[400];
-
-		snprintf(path, sizeof(path), "%s/console.log", j.dir);
-		pr_err("job %s: the VM ended without a result; its console is in the log above "
-		       "with -v", j.id);
-		if (j.o.json == 0) {
-			char line[256];
-			FILE *f = fopen(path, "re");
-
-			while (f && fgets(line, sizeof(line), f))
-				pr_debug("console: %s", line);
-			if (f)
-				fclose(f);
-		}
-	}
+	if (code == OMT_EXIT_BOOT && !j.guest_error)
+		log_console_tail(&j);
 	teardown(&j);
 	pr_info("job %s: exit status %d", j.id, code);
 	return code;

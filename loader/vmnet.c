@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../nl/conntrack.h"
 #include "../nl/nft.h"
 #include "../nl/rtnl.h"
 #include "jobdir.h"
@@ -119,6 +120,8 @@ int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint
 		goto fail;
 	}
 
+	/* A crashed run's NAT state for this address would misdirect our flow. */
+	omt_conntrack_flush_addr4(n->vm);
 	omt_vmnet_table_name(job, n->nft_table, sizeof(n->nft_table));
 	e = omt_nft_add_masquerade(n->nft_table, n->vm, ep, port);
 	if (e) {
@@ -137,8 +140,11 @@ fail:
 
 void omt_vmnet_down(struct omt_vmnet *n)
 {
-	if (n->nat)
+	if (n->nat) {
 		omt_nft_del_table(NFPROTO_IPV4, n->nft_table);
+		/* The next VM on this address must not inherit our NAT mappings. */
+		omt_conntrack_flush_addr4(n->vm);
+	}
 	n->nat = 0;
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);

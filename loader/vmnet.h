@@ -29,7 +29,10 @@ struct omt_vmnet {
 int omt_vmnet_check(char *err, size_t errlen);
 int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
 		 char *err, size_t errlen);
-/* Removes the NAT table and closes the tap (gone once QEMU's fd is closed too). */
+/*
+ * Removes the NAT table and the VM address's conntrack entries, and closes
+ * the tap (gone once QEMU's fd is closed too).
+ */
 void omt_vmnet_down(struct omt_vmnet *n);
 /* The NAT table name of job. */
 void omt_vmnet_table_name(const char *job, char *out, size_t size);

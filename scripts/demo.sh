@@ -50,3 +50,26 @@ say "Stopping the guard detaches it and unpins its maps"
 kill -TERM "$OMT_GUARD_PID"
 wait "$OMT_GUARD_PID" || true
 ls /sys/fs/bpf/omerta 2>/dev/null || echo "/sys/fs/bpf/omerta: gone"
+omt_test_teardown
+
+# ---------------------------------------------------------------- microVMs
+say "Part 2: jobs in microVMs. A provider namespace and a consumer with its own WireGuard server"
+omt_provider_up
+echo "consumer: WireGuard on $OMT_ENDPOINT, a file server on its tunnel address $OMT_C_TUN_IP:8000"
+echo "the VM's WireGuard config ($OMT_TMP/vm.conf), keys elided:"
+sed 's/= .*=$/= .../' "$OMT_TMP/vm.conf" | sed 's/^/    /'
+
+say "omerta-loader exec --vpn-config vm.conf --description 'fetch a file' -- wget ... $OMT_C_TUN_IP:8000/file"
+rc=0
+omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --description "fetch a file" \
+	-- sh -c "wget -q -O - http://$OMT_C_TUN_IP:8000/file" || rc=$?
+echo "exit status: $rc (the workload's)"
+echo "the consumer's server saw: $(grep GET "$OMT_TMP/www.log")"
+
+say "A hostile job: it drops the guest's firewall (here: --guest-firewall off) and pings the host"
+rc=0
+omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --description "innocent, honest" \
+	--guest-firewall off --json -- sh -c 'gw=$(ip route | awk "/ via /{print \$3; exit}")
+		echo "about to ping the host at $gw"; ping -c 3 "$gw"; echo "still here?"' || rc=$?
+echo "exit status: $rc (240: rogue traffic, VM killed)"
+omt_assert_no_jobs && echo "nothing left behind: no QEMU, tap, NAT table, cgroup or job directory"

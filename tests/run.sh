@@ -29,6 +29,22 @@ for t in build/tests/*_test; do
 	report "$name" $? "$logdir/log"
 done
 
+# Each fuzz target, briefly and reproducibly (fixed seed and run count) from
+# its seed corpus: a parser that crashes on what a minute of fuzzing finds
+# fails here. Longer runs: build/fuzz/NAME_fuzz tests/fuzz/corpus/NAME.
+for t in build/fuzz/*_fuzz; do
+	[ -x "$t" ] || continue
+	base=$(basename "$t" _fuzz)
+	name=fuzz/$base
+	[[ -n $FILTER && $name != *"$FILTER"* ]] && continue
+	rm -rf "$logdir/corpus" && mkdir "$logdir/corpus"
+	cp tests/fuzz/corpus/"$base"/* "$logdir/corpus/" 2>/dev/null
+	dict=tests/fuzz/${base}_fuzz.dict
+	"$t" -seed=1 -runs=1000000 ${dict:+$( [ -f "$dict" ] && echo "-dict=$dict")} \
+		"$logdir/corpus" >"$logdir/log" 2>&1
+	report "$name" $? "$logdir/log"
+done
+
 for f in tests/integration/test-*.sh; do
 	for fn in $(grep -oE '^test_[a-z0-9_]+' "$f"); do
 		name=$(basename "$f" .sh)/$fn

@@ -194,7 +194,8 @@ static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t pa
 
 	if (omt_cgroup_join(s->cg, getpid()) < 0)
 		child_fail(report, "join the job's cgroup");
-	if (setgroups(0, NULL) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0)
+	if (setgroups(s->kvm_gid ? 1 : 0, &s->kvm_gid) < 0 || setgid(s->gid) < 0 ||
+	    setuid(s->uid) < 0)
 		child_fail(report, "drop to the QEMU user");
 	/* After setuid, which clears it; and the parent may be gone already. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)

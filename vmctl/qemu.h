@@ -35,6 +35,7 @@ struct omt_vm_spec {
 	uint8_t mac[6];
 	uid_t uid;
 	gid_t gid;
+	gid_t kvm_gid;			/* supplementary group for /dev/kvm; 0: none */
 	const struct omt_cgroup *cg;
 };
 

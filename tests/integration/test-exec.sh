@@ -34,10 +34,19 @@ test_exec_rogue_killed_by_host() {
 	omt_provider_up
 	local rc=0
 	# The guest's own firewall is off: the host's guard must stop it.
-	omt_exec --guest-firewall off --json -- sh -c "echo started; ping -c 5 $OMT_C_IP; echo survived" || rc=$?
+	# First the host itself (the VM's gateway)...
+	omt_exec --guest-firewall off --json -- sh -c \
+		'ping -c 5 $(ip route | awk "/ via /{print \$3; exit}"); echo survived' || rc=$?
 	[ "$rc" = 240 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 240 (rogue)"; }
-	grep -q '"reason":"not_udp"' "$OMT_TMP/err" || omt_fail "no rogue event: $(cat "$OMT_TMP/err")"
+	grep -q '"reason":"wrong_dst".*"proto":"icmp"' "$OMT_TMP/err" || omt_fail "no rogue event: $(cat "$OMT_TMP/err")"
 	grep -q "rogue frame to QEMU dead" "$OMT_TMP/err" || omt_fail "kill latency not logged"
+	! grep -q survived "$OMT_TMP/out" || omt_fail "the workload went on after the rogue packet"
+	omt_assert_no_jobs
+	# ...then TCP straight to the consumer's address, outside the tunnel.
+	rc=0
+	omt_exec --guest-firewall off --json -- sh -c "wget -q -O - http://$OMT_C_IP:8000/file; echo survived" || rc=$?
+	[ "$rc" = 240 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 240 (rogue)"; }
+	grep -q '"reason":"not_udp".*"proto":"tcp"' "$OMT_TMP/err" || omt_fail "no TCP rogue event: $(cat "$OMT_TMP/err")"
 	! grep -q survived "$OMT_TMP/out" || omt_fail "the workload went on after the rogue packet"
 	teardown_clean
 }
