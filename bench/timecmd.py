@@ -2,7 +2,7 @@
 """Runs a command and prints, in seconds, when MARKER first appeared on its
 stdout and when it exited, plus the command's peak resident memory (VmHWM)
 in KiB, sampled from /proc while it runs (the process itself, not its
-children).
+children). A command still running after 120 s is killed (status -9).
 
   timecmd.py MARKER -- COMMAND [ARG...]   ->  "first total hwm_kib status"
 """
@@ -41,6 +41,10 @@ def main(argv):
             if first is None and marker in seen:
                 first = time.monotonic() - t0
         if p.poll() is not None:
+            break
+        if time.monotonic() - t0 > 120:
+            p.kill()
+            p.wait()
             break
         time.sleep(0.002)
     total = time.monotonic() - t0

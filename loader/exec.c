@@ -359,6 +359,11 @@ static void on_message(struct job *j, const struct omt_msg *m)
 		j->have_exit = 1;
 		j->exit_status = m->status;
 		j->exit_signal = m->signal;
+		/*
+		 * The exit is the agent's last word: nothing is lost by not
+		 * waiting for the guest's power-off, and the VM goes anyway.
+		 */
+		kill_vm(j, DONE);
 		break;
 	case OMT_MSG_ERROR:
 		j->guest_error = 1;
@@ -732,7 +737,6 @@ static int run(struct job *j)
 	struct omt_qmp qmp;
 	sigset_t mask;
 	int ep, sfd, tfd, n, i, qemu_alive = 1;
-	int64_t exit_deadline = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -791,11 +795,6 @@ static int run(struct job *j)
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
 				on_tick(j);
-				/* The workload is done; QEMU has a moment to power off. */
-				if (j->have_exit && !exit_deadline)
-					exit_deadline = mono_ns() + 5000000000LL;
-				if (exit_deadline && mono_ns() > exit_deadline)
-					kill_vm(j, DONE);
 			} else if (fd == j->qemu_pidfd) {
 				qemu_alive = 0;
 			}
