@@ -539,7 +539,7 @@ static int setup(struct job *j, char *err, size_t errlen)
 	if ((e = omt_cgroup_create(&j->cg, j->id, j->o.cpus * 1000,
 				   (uint64_t)(j->o.memory_mib + 128) << 20, err, errlen)))
 		goto out;
-	if ((e = omt_bpffs_ensure()) || (e = omt_guard_load(&j->guard, NULL))) {
+	if ((e = omt_guard_load(&j->guard, NULL))) {
 		snprintf(err, errlen, "load the guard: %s", strerror(-e));
 		goto out;
 	}
