@@ -20,6 +20,7 @@
 #include <libmnl/libmnl.h>
 
 #include "conntrack.h"
+#include "talk.h"
 
 #define BATCH 256
 #define TUPLE_MAX 128	/* an IPv4 UDP original tuple is 52 bytes */
@@ -132,25 +133,6 @@ static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags, uint32_
 	return nlh;
 }
 
-/* Sends nlh and runs the answers through cb until the dump ends or the
- * ack comes; the kernel's error as -errno. */
-static int ct_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[DUMP_BUF];
-	unsigned int portid = mnl_socket_get_portid(nl);
-	int ret;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0)
-			break;
-		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, cb, data);
-	} while (ret > 0);
-	return ret < 0 ? -errno : 0;
-}
-
 static int ct_delete(struct mnl_socket *nl, const struct ct_entry *e, uint32_t seq)
 {
 	char buf[512] = { 0 };
@@ -159,7 +141,7 @@ static int ct_delete(struct mnl_socket *nl, const struct ct_entry *e, uint32_t s
 	mnl_attr_put(nlh, CTA_TUPLE_ORIG | NLA_F_NESTED, e->len, e->tuple);
 	if (e->has_zone)
 		mnl_attr_put(nlh, CTA_ZONE, 2, &e->zone);
-	return ct_talk(nl, nlh, NULL, NULL);
+	return omt_nl_talk(nl, nlh, NULL, NULL);
 }
 
 int omt_conntrack_flush_addr4(const uint8_t ip[4])
@@ -174,19 +156,15 @@ int omt_conntrack_flush_addr4(const uint8_t ip[4])
 	m.v = calloc(BATCH, sizeof(*m.v));
 	if (!m.v)
 		return -ENOMEM;
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	nl = omt_nl_open(NETLINK_NETFILTER);
 	if (!nl) {
-		ret = -errno;
-		goto cleanup;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
 		goto cleanup;
 	}
 	for (round = 0; round < MAX_ROUNDS; round++) {
 		m.n = 0;
 		m.full = false;
-		ret = ct_talk(nl, ct_msg(req, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq++), ct_cb, &m);
+		ret = omt_nl_talk(nl, ct_msg(req, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq++), ct_cb, &m);
 		for (i = 0; !ret && i < m.n; i++) {
 			ret = ct_delete(nl, &m.v[i], seq++);
 			if (ret == -ENOENT)

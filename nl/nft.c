@@ -24,6 +24,7 @@
 #include <libnftnl/table.h>
 
 #include "nft.h"
+#include "talk.h"
 
 #define BATCH_LIMIT 8192
 
@@ -84,11 +85,10 @@ static int batch_send(struct batch *b)
 	ret = batch_next(b);
 	if (ret)
 		return ret;
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	nl = omt_nl_open(NETLINK_NETFILTER);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->b), mnl_nlmsg_batch_size(b->b)) < 0) {
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->b), mnl_nlmsg_batch_size(b->b)) < 0) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -404,29 +404,15 @@ int omt_nft_list_tables(int family, const char *prefix,
 	struct table_list l = { .prefix = prefix };
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	unsigned int portid;
-	uint32_t seq = time(NULL);
 	size_t i;
 	int ret;
 
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	nl = omt_nl_open(NETLINK_NETFILTER);
 	if (!nl)
 		return -errno;
 	memset(buf, 0, sizeof(buf));
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_DUMP, seq);
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
-	while ((ret = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, ret, seq, portid, table_cb, &l);
-		if (ret <= 0)
-			break;
-	}
-	ret = ret < 0 ? -errno : 0;
-cleanup:
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_DUMP, time(NULL));
+	ret = omt_nl_talk(nl, nlh, table_cb, &l);
 	mnl_socket_close(nl);
 	for (i = 0; i < l.n; i++) {
 		if (!ret)

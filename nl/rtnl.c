@@ -11,6 +11,7 @@
 #include <libmnl/libmnl.h>
 
 #include "rtnl.h"
+#include "talk.h"
 
 /* Zeroed, so that attribute padding is not stack garbage. */
 #define REQ_SIZE 1024
@@ -18,32 +19,13 @@
 /* Sends one request that carries NLM_F_ACK and waits for its ack. */
 static int rtnl_talk(struct nlmsghdr *nlh)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	unsigned int portid;
+	struct mnl_socket *nl = omt_nl_open(NETLINK_ROUTE);
 	int ret;
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	portid = mnl_socket_get_portid(nl);
 	nlh->nlmsg_seq = time(NULL);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto cleanup;
-	}
-	do {
-		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (ret < 0)
-			break;
-		ret = mnl_cb_run(buf, ret, nlh->nlmsg_seq, portid, NULL, NULL);
-	} while (ret > 0);
-	ret = ret < 0 ? -errno : 0;
-cleanup:
+	ret = omt_nl_talk(nl, nlh, NULL, NULL);
 	mnl_socket_close(nl);
 	return ret;
 }

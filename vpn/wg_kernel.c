@@ -11,6 +11,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "../nl/talk.h"
 #include "wg_kernel.h"
 
 struct genl_sock {
@@ -35,22 +36,8 @@ static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
 /* Runs one request; cb sees every reply message. 0 or the kernel's -errno. */
 static int transact(struct genl_sock *g, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned int port = mnl_socket_get_portid(g->nl);
-	ssize_t n;
-	int ret;
-
 	nlh->nlmsg_seq = ++g->seq;
-	if (mnl_socket_sendto(g->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(g->nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		ret = mnl_cb_run(buf, n, g->seq, port, cb, data);
-		if (ret <= MNL_CB_STOP)
-			return ret < 0 ? -errno : 0;
-	}
+	return omt_nl_talk(g->nl, nlh, cb, data);
 }
 
 static int genl_open(struct genl_sock *g)
@@ -62,11 +49,9 @@ static int genl_open(struct genl_sock *g)
 
 	memset(g, 0, sizeof(*g));
 	g->seq = time(NULL);
-	g->nl = mnl_socket_open(NETLINK_GENERIC);
+	g->nl = omt_nl_open(NETLINK_GENERIC);
 	if (!g->nl)
 		return -errno;
-	if (mnl_socket_bind(g->nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = GENL_ID_CTRL;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -81,10 +66,6 @@ static int genl_open(struct genl_sock *g)
 		return err == -ENOENT ? -EPROTONOSUPPORT : err;
 	}
 	return g->family ? 0 : -EPROTONOSUPPORT;
-fail:
-	err = -errno;
-	mnl_socket_close(g->nl);
-	return err;
 }
 
 static struct nlmsghdr *wg_header(struct genl_sock *g, char *buf, uint8_t cmd, uint16_t flags)
