@@ -12,7 +12,8 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
-LIBS := -lbpf -lelf -lz -ljson-c -lmnl -lnftnl -lsodium
+SHARED_LIBS := -ljson-c -lmnl -lnftnl -lsodium
+LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lpthread $(SHARED_LIBS)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I$(BUILD)/include -D_GNU_SOURCE
 
@@ -31,14 +32,15 @@ BPF_HDRS := $(wildcard bpf/*.h)
 
 # Libraries shared by the binaries (DESIGN.md: vpn/ and nl/ are used by the
 # loader, the guest agent and the consumer; the rest is the provider's).
-SHARED_SRCS := $(wildcard vpn/*.c nl/*.c) guest/msg.c
+SHARED_SRCS := $(wildcard vpn/*.c nl/*.c api/*.c) guest/msg.c
 PROVIDER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
-	$(wildcard telemetry/*.c vmctl/*.c)
+	$(wildcard telemetry/*.c vmctl/*.c policy/*.c)
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,loader/main.c $(PROVIDER_SRCS) $(SHARED_SRCS))
 # Objects the tests link against: everything but main().
 LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
 GUEST_SRCS := $(filter-out guest/msg.c,$(wildcard guest/*.c))
 GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GUEST_SRCS) $(SHARED_SRCS))
+CONSUMER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard consumer/*.c) $(SHARED_SRCS))
 
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
@@ -47,7 +49,7 @@ GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
 
 .PHONY: all deps test demo bench clean
 .SECONDARY:
-all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(GUEST_IMAGE) \
+all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
 	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS)
 
 deps:
@@ -81,7 +83,12 @@ $(BUILD)/bin/omerta-loader: $(LOADER_OBJS)
 $(BUILD)/bin/omerta-guest: $(GUEST_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ -ljson-c -lmnl -lnftnl -lsodium
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(SHARED_LIBS)
+
+$(BUILD)/bin/omerta: $(CONSUMER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(SHARED_LIBS) -lcurl
 
 # The guest image: Debian's cloud kernel (apt-get download), its modules,
 # busybox and the agent (guest/mkimage.sh; cached in $(BUILD)/guest/cache).
@@ -89,11 +96,13 @@ $(GUEST_IMAGE): $(BUILD)/bin/omerta-guest guest/mkimage.sh guest/modules.txt
 	$(call msg,IMAGE,$@)
 	$(Q)guest/mkimage.sh $(BUILD)/guest $(BUILD)/bin/omerta-guest
 
-# libFuzzer harnesses: each fuzzes one parser of untrusted input.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(SHARED_SRCS) $(wildcard */*.h)
+# libFuzzer harnesses: each fuzzes one parser of untrusted input (the
+# shared libraries and the pure policy logic).
+FUZZ_SRCS := $(SHARED_SRCS) $(wildcard policy/*.c)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard */*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(SHARED_SRCS) -o $@ -ljson-c -lmnl -lnftnl -lsodium
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@ $(SHARED_LIBS) -linih
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)

@@ -9,7 +9,8 @@
  *
  * The job's own files come in the initramfs segment the loader appends:
  *   /job/job.json   {"eth0":{"address":"10.213.0.2","prefix":30,"gateway":"10.213.0.1"},
- *                    "firewall":true,"handshake_timeout":10,"argv":["sh","-c","..."]}
+ *                    "firewall":true,"handshake_timeout":10,"argv":["sh","-c","..."],
+ *                    "env":{"OMERTA_CONSUMER_IP":"10.77.0.1"}}
  *   /job/wg0.conf   the VM's WireGuard config (wg-quick format)
  *   /job/script     the workload script, when there is one
  */
@@ -53,6 +54,7 @@ struct job {
 	int firewall;
 	int handshake_timeout;
 	char *argv[MAX_ARGS + 1];
+	json_object *env;		/* the workload's extra environment, or NULL */
 	struct omt_wgconf wg;
 };
 
@@ -244,6 +246,8 @@ static int read_job(struct job *j, char *err, size_t errlen)
 	for (i = 0; i < n; i++)
 		j->argv[i] = strdup(json_object_get_string(json_object_array_get_idx(argv, i)));
 	j->argv[n] = NULL;
+	if (json_object_object_get_ex(o, "env", &v) && json_object_is_type(v, json_type_object))
+		j->env = json_object_get(v);
 	json_object_put(o);
 	return omt_wgconf_load(JOB_WG, &j->wg, err, errlen);
 }
@@ -375,6 +379,10 @@ static __attribute__((noreturn)) void run_workload(const struct job *j)
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 		setenv("HOME", "/root", 1);
 		setenv("TERM", "dumb", 1);
+		if (j->env) {
+			json_object_object_foreach(j->env, name, val)
+				setenv(name, json_object_get_string(val), 1);
+		}
 		execvp(j->argv[0], j->argv);
 		fprintf(stderr, "omerta-guest: %s: %s\n", j->argv[0], strerror(errno));
 		_exit(127);

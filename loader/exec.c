@@ -60,8 +60,14 @@ enum {
 	OMT_EXIT_BOOT = 244,
 };
 
+#define MAX_ENV 16
+
 struct opts {
 	const char *vpn_config, *script, *description, *accel, *image_dir, *qemu_user;
+	const char *job_id, *result;
+	const char *env[MAX_ENV];
+	int n_env;
+	int out_fd[3];			/* where the workload's stdout [1] and stderr [2] go */
 	char **argv;
 	unsigned int cpus, memory_mib, timeout, vpn_timeout, handshake_timeout, boot_timeout;
 	int firewall, json;
@@ -88,6 +94,8 @@ struct job {
 	enum outcome outcome;
 	int interrupted_by;
 	int have_exit, exit_status, exit_signal, guest_error;
+	unsigned int rogue_events;
+	uint64_t output_bytes, tunnel_bytes_in, tunnel_bytes_out;
 	enum omt_stage stage;
 	int heard_from_guest;
 	int64_t loader_start_ns, start_ns, kill_ns, event_ns;
@@ -112,7 +120,9 @@ static void usage(FILE *f)
 		"Usage: omerta-loader exec --vpn-config FILE [--cpus N] [--memory MIB]\n"
 		"           [--timeout SEC] [--description TEXT] [--guest-firewall on|off]\n"
 		"           [--accel auto|kvm|tcg] [--vpn-timeout SEC] [--handshake-timeout SEC]\n"
-		"           [--boot-timeout SEC] [--json] (--script FILE | -- COMMAND [ARG...])\n\n"
+		"           [--boot-timeout SEC] [--json] [--env NAME=VALUE] [--result FILE]\n"
+		"           [--job-id ID] [--stdout-fd N] [--stderr-fd N]\n"
+		"           (--script FILE | -- COMMAND [ARG...])\n\n"
 		"Runs one job in a fresh QEMU microVM whose only network is the WireGuard\n"
 		"tunnel described by FILE (wg-quick format: the VM's [Interface] and the\n"
 		"consumer's [Peer]). The workload's stdout and stderr stream to ours.\n\n"
@@ -130,7 +140,11 @@ static void usage(FILE *f)
 		"                         WireGuard handshake (default 10)\n"
 		"  --boot-timeout SEC     the guest must speak within SEC (default 60)\n"
 		"  --json                 rogue events as JSON on stderr\n"
-		"  --script FILE          run FILE with /bin/sh in the guest\n\n"
+		"  --script FILE          run FILE with /bin/sh in the guest\n"
+		"  --env NAME=VALUE       set in the workload's environment (up to 16)\n"
+		"  --result FILE          write the job's outcome as JSON to FILE at the end\n"
+		"  --job-id ID            use ID (8 hex digits) instead of a random one\n"
+		"  --stdout-fd N, --stderr-fd N  the workload's output to these fds\n\n"
 		"Exit status: the workload's (128+N if killed by signal N), or\n"
 		"  240 rogue traffic (VM killed)   241 VPN setup failed\n"
 		"  242 VPN lost during the job     243 timeout\n"
@@ -154,6 +168,17 @@ static int parse_uint(const char *opt, const char *s, unsigned int lo, unsigned 
 	return 0;
 }
 
+static int env_ok(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	size_t n;
+
+	if (!eq || eq == s || (*s >= '0' && *s <= '9'))
+		return 0;
+	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+	return s + n == eq && strlen(eq + 1) < 4096;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
@@ -169,14 +194,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "handshake-timeout", required_argument, NULL, 'H' },
 		{ "boot-timeout", required_argument, NULL, 'B' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "job-id", required_argument, NULL, 'I' },
+		{ "result", required_argument, NULL, 'R' },
+		{ "env", required_argument, NULL, 'E' },
+		{ "stdout-fd", required_argument, NULL, 'O' },
+		{ "stderr-fd", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	unsigned int fd;
 	int c;
 
 	*o = (struct opts){ .cpus = 1, .memory_mib = 256, .timeout = 600, .accel = "auto",
 			    .firewall = 1, .handshake_timeout = 10, .boot_timeout = 60,
-			    .description = "", .qemu_user = "omerta" };
+			    .description = "", .qemu_user = "omerta", .out_fd = { -1, 1, 2 } };
 	o->image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") : OMT_IMAGE_DIR;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -231,6 +262,41 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'j':
 			o->json = 1;
+			break;
+		case 'I':
+			if (strlen(optarg) != OMT_JOB_ID_LEN ||
+			    strspn(optarg, "0123456789abcdef") != OMT_JOB_ID_LEN) {
+				fprintf(stderr, "exec: --job-id must be 8 lowercase hex digits: '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->job_id = optarg;
+			break;
+		case 'R':
+			o->result = optarg;
+			break;
+		case 'E':
+			if (!env_ok(optarg)) {
+				fprintf(stderr, "exec: --env must be NAME=VALUE with NAME of A-Z, 0-9 "
+						"and _ (not starting with a digit): '%s'\n", optarg);
+				return -EINVAL;
+			}
+			if (o->n_env == MAX_ENV) {
+				fprintf(stderr, "exec: at most %d --env\n", MAX_ENV);
+				return -EINVAL;
+			}
+			o->env[o->n_env++] = optarg;
+			break;
+		case 'O':
+		case 'Z':
+			if (parse_uint(c == 'O' ? "--stdout-fd" : "--stderr-fd", optarg, 1, 1023, &fd))
+				return -EINVAL;
+			if (fcntl(fd, F_GETFD) < 0) {
+				fprintf(stderr, "exec: %s is not an open file descriptor: '%s'\n",
+					c == 'O' ? "--stdout-fd" : "--stderr-fd", optarg);
+				return -EINVAL;
+			}
+			o->out_fd[c == 'O' ? 1 : 2] = fd;
 			break;
 		case 'h':
 			usage(stdout);
@@ -297,6 +363,19 @@ static char *job_json(const struct job *j, const char *const *argv)
 	for (; *argv; argv++)
 		json_object_array_add(a, json_object_new_string(*argv));
 	json_object_object_add(o, "argv", a);
+	if (j->o.n_env) {
+		json_object *env = json_object_new_object();
+		int i;
+
+		for (i = 0; i < j->o.n_env; i++) {
+			const char *eq = strchr(j->o.env[i], '=');
+			char name[256];
+
+			snprintf(name, sizeof(name), "%.*s", (int)(eq - j->o.env[i]), j->o.env[i]);
+			json_object_object_add(env, name, json_object_new_string(eq + 1));
+		}
+		json_object_object_add(o, "env", env);
+	}
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return s;
@@ -328,12 +407,30 @@ static int on_rogue(void *arg, void *data, size_t size)
 		return 0;
 	if (!j->event_ns)
 		j->event_ns = e->ts_ns;
+	j->rogue_events++;
 	kill_vm(j, ROGUE);
 	omt_event_format(line, sizeof(line), e, e->ts_ns + j->mono_to_real_ns, j->id, j->o.json);
 	if (j->o.json)
 		fprintf(stderr, "%s\n", line);
 	else
 		pr_warn("%s", line);
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -351,9 +448,14 @@ static void on_message(struct job *j, const struct omt_msg *m)
 			j->vpn_seen_ns = mono_ns();	/* the handshake just came back */
 		break;
 	case OMT_MSG_OUT:
-		out = m->fd == 1 ? stdout : stderr;
-		fwrite(m->data, 1, m->len, out);
-		fflush(out);
+		if (j->o.out_fd[m->fd] == m->fd) {
+			out = m->fd == 1 ? stdout : stderr;
+			fwrite(m->data, 1, m->len, out);
+			fflush(out);
+		} else if (write_all(j->o.out_fd[m->fd], m->data, m->len) < 0) {
+			pr_warn("job %s: workload output: %s", j->id, strerror(errno));
+		}
+		j->output_bytes += m->len;
 		break;
 	case OMT_MSG_EXIT:
 		j->have_exit = 1;
@@ -528,7 +630,7 @@ static int setup(struct job *j, char *err, size_t errlen)
 	}
 
 	omt_jobdir_reap_stale();
-	if ((e = omt_jobdir_create(j->id, j->dir, sizeof(j->dir))) ||
+	if ((e = omt_jobdir_create(j->o.job_id, j->id, j->dir, sizeof(j->dir))) ||
 	    (e = omt_jobdir_write_pid(j->dir, "loader.pid", getpid()))) {
 		snprintf(err, errlen, "job directory under %s: %s", OMT_JOBS_DIR, strerror(-e));
 		goto out;
@@ -637,10 +739,15 @@ static void log_counters(struct job *j)
 	n += snprintf(line + n, sizeof(line) - n, "job %s: guard counted", j->id);
 	err = bpf_map_get_next_key(fd, NULL, &k);
 	while (!err && n < (int)sizeof(line) - 80) {
-		if (k.ifindex == j->net.ifindex && bpf_map_lookup_elem(fd, &k, &c) == 0)
+		if (k.ifindex == j->net.ifindex && bpf_map_lookup_elem(fd, &k, &c) == 0) {
 			n += snprintf(line + n, sizeof(line) - n, " %s/%s=%llu pkts %llu B",
 				      omt_direction_name(k.direction), omt_reason_name(k.reason),
 				      (unsigned long long)c.packets, (unsigned long long)c.bytes);
+			if (k.reason == OMT_R_PASS && k.direction == OMT_DIR_FROM_GUEST)
+				j->tunnel_bytes_out += c.bytes;
+			else if (k.reason == OMT_R_PASS)
+				j->tunnel_bytes_in += c.bytes;
+		}
 		err = bpf_map_get_next_key(fd, &k, &next);
 		k = next;
 	}
@@ -704,6 +811,36 @@ static void log_console_tail(const struct job *j)
 		lines[i % 20][strcspn(lines[i % 20], "\r\n")] = '\0';
 		pr_err("console: %s", lines[i % 20]);
 	}
+}
+
+static const char *outcome_name(enum outcome o)
+{
+	static const char *const names[] = { "running", "done", "rogue", "vpn_setup_failed",
+					     "vpn_lost", "timeout", "boot_failed", "interrupted" };
+
+	return names[o];
+}
+
+/* The job's end for whoever started it (the daemon): one JSON object. */
+static void write_result(const struct job *j, int code)
+{
+	json_object *o = json_object_new_object();
+	int64_t end = mono_ns();
+
+	json_object_object_add(o, "job", json_object_new_string(j->id));
+	json_object_object_add(o, "outcome", json_object_new_string(outcome_name(j->outcome)));
+	json_object_object_add(o, "exit_status", json_object_new_int(code));
+	json_object_object_add(o, "workload_exited", json_object_new_boolean(j->have_exit));
+	json_object_object_add(o, "rogue_events", json_object_new_int64(j->rogue_events));
+	json_object_object_add(o, "duration_s",
+			       json_object_new_double(j->start_ns ? (end - j->start_ns) / 1e9 : 0));
+	json_object_object_add(o, "tunnel_bytes_in", json_object_new_int64(j->tunnel_bytes_in));
+	json_object_object_add(o, "tunnel_bytes_out", json_object_new_int64(j->tunnel_bytes_out));
+	json_object_object_add(o, "output_bytes", json_object_new_int64(j->output_bytes));
+	if (json_object_to_file_ext(j->o.result, o, JSON_C_TO_STRING_PLAIN) < 0)
+		pr_err("job %s: write --result '%s': %s", j->id, j->o.result,
+		       json_util_get_last_err());
+	json_object_put(o);
 }
 
 static int exit_code(const struct job *j)
@@ -856,6 +993,8 @@ int exec_main(int argc, char **argv)
 	if (e) {
 		pr_err("%s", err[0] ? err : strerror(-e));
 		teardown(&j);
+		if (j.o.result)
+			write_result(&j, OMT_EXIT_FAIL);
 		return OMT_EXIT_FAIL;
 	}
 	run(&j);
@@ -863,6 +1002,8 @@ int exec_main(int argc, char **argv)
 	if (code == OMT_EXIT_BOOT && !j.guest_error)
 		log_console_tail(&j);
 	teardown(&j);
+	if (j.o.result)
+		write_result(&j, code);
 	pr_info("job %s: exit status %d", j.id, code);
 	return code;
 }

@@ -26,17 +26,51 @@ static int mkdirs(void)
 	return 0;
 }
 
-int omt_jobdir_create(char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size)
+int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1])
 {
 	unsigned char r[OMT_JOB_ID_LEN / 2];
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		return -EIO;
+	snprintf(id, OMT_JOB_ID_LEN + 1, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+	return 0;
+}
+
+int omt_dir_remove_files(const char *dir, const char *keep)
+{
+	char path[600];
+	struct dirent *d;
+	DIR *dd = opendir(dir);
+
+	if (!dd)
+		return errno == ENOENT ? 0 : -errno;
+	/* Flat directories of files only. */
+	while ((d = readdir(dd))) {
+		if (d->d_name[0] == '.' && (!d->d_name[1] || (d->d_name[1] == '.' && !d->d_name[2])))
+			continue;
+		if (keep && strcmp(d->d_name, keep) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		unlink(path);
+	}
+	closedir(dd);
+	return 0;
+}
+
+int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size)
+{
 	int i, e;
 
 	if ((e = mkdirs()))
 		return e;
+	if (want) {
+		snprintf(id, OMT_JOB_ID_LEN + 1, "%s", want);
+		snprintf(dir, size, "%s/%s", OMT_JOBS_DIR, id);
+		return mkdir(dir, 0700) < 0 ? -errno : 0;
+	}
 	for (i = 0; i < 8; i++) {
-		if (getrandom(r, sizeof(r), 0) != sizeof(r))
-			return -EIO;
-		snprintf(id, OMT_JOB_ID_LEN + 1, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+		if ((e = omt_jobdir_new_id(id)))
+			return e;
 		snprintf(dir, size, "%s/%s", OMT_JOBS_DIR, id);
 		if (mkdir(dir, 0700) == 0)
 			return 0;
@@ -66,21 +100,11 @@ int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid)
 
 int omt_jobdir_remove(const char *dir)
 {
-	char path[600];
-	struct dirent *d;
-	DIR *dd = opendir(dir);
+	int e = omt_dir_remove_files(dir, NULL);
 
-	if (!dd)
-		return errno == ENOENT ? 0 : -errno;
-	/* Flat: the job directory holds files only. */
-	while ((d = readdir(dd))) {
-		if (d->d_name[0] == '.' && (!d->d_name[1] || (d->d_name[1] == '.' && !d->d_name[2])))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		unlink(path);
-	}
-	closedir(dd);
-	return rmdir(dir) < 0 ? -errno : 0;
+	if (e)
+		return e;
+	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 static pid_t read_pid(const char *dir, const char *name)

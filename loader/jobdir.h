@@ -14,8 +14,15 @@
 #define OMT_JOBS_DIR OMT_RUN_DIR "/jobs"
 #define OMT_JOB_ID_LEN 8
 
-/* A fresh random job id (8 hex digits) and its directory, mode 0700. */
-int omt_jobdir_create(char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size);
+/*
+ * The job's directory, mode 0700, for want (8 hex digits) or, when want is
+ * NULL, a fresh random id. -EEXIST when want's directory exists already.
+ */
+int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size);
+/* A fresh random job id. */
+int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1]);
+/* Removes the files of the flat directory dir, but the one named keep (may be NULL). */
+int omt_dir_remove_files(const char *dir, const char *keep);
 /* Records a pid under name ("loader.pid", "qemu.pid") in the job's directory. */
 int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid);
 /* Removes the directory and everything in it. */

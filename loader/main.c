@@ -13,6 +13,7 @@ static const struct {
 } verbs[] = {
 	{ "guard", guard_main, "Attach the WireGuard-only guard to an interface" },
 	{ "exec", exec_main, "Run one job in a fresh microVM, WireGuard its only way out" },
+	{ "run", run_main, "The provider daemon: signed job requests, policy, queue, audit log" },
 	{ "cleanup", cleanup_main, "Remove guards, pins and crashed jobs left behind" },
 };
 
@@ -21,7 +22,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: omerta-loader [-v] VERB [OPTIONS]\n\n"
-		   "Omerta's provider: the in-kernel WireGuard-only guard.\n\n"
+		   "Omerta's provider: the in-kernel WireGuard-only guard, microVM jobs, the daemon.\n\n"
 		   "Verbs:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].description);

@@ -139,7 +139,9 @@ omt_topo_down() {
 # $OMT_TMP/vm.conf. With "wrong-key", the VM's config names a server key
 # that is not the consumer's. The VM itself comes from 'omerta-loader exec'
 # run in R (omt_exec).
-omt_provider_up() { # [wrong-key]
+# The provider (R) and consumer (C) namespaces joined by a veth: R is
+# 10.201.1.1, C is $OMT_C_IP. R forwards.
+omt_two_ns_up() {
 	OMT_TMP=$(mktemp -d /tmp/omt-test.XXXXXX)
 	ip netns add "$OMT_NS_R"
 	ip netns add "$OMT_NS_C"
@@ -154,7 +156,10 @@ omt_provider_up() { # [wrong-key]
 	omt_in "$OMT_NS_R" ip link set "$OMT_R_CDEV" up
 	omt_in "$OMT_NS_C" ip link set "$OMT_C_DEV" up
 	omt_in "$OMT_NS_R" sysctl -qw net.ipv4.ip_forward=1
+}
 
+omt_provider_up() { # [wrong-key]
+	omt_two_ns_up
 	local vk ck server_pub
 	vk=$(wg genkey)
 	ck=$(wg genkey)
@@ -179,6 +184,55 @@ omt_provider_up() { # [wrong-key]
 	omt_spawn "$OMT_NS_C" "$OMT_TMP/www.log" "$OMT_TMP/www.err" python3 \
 		"$OMT_ROOT/tests/integration/netpoke.py" http-sink "$OMT_C_TUN_IP" 8000 "$OMT_TMP/www"
 	omt_wait_for "$OMT_TMP/www.log" ready
+}
+
+# The provider daemon in R (listening on 10.201.1.2's side: 10.201.1.1:7360)
+# with a fresh provider key, a consumer identity in $OMT_TMP/consumer
+# (OMERTA_HOME) allowed by the policy, the audit log in $OMT_TMP/audit.jsonl,
+# and a file server on C's every address, port 8000 ($OMT_TMP/www/file).
+# Extra policy text may follow as arguments (one line each).
+OMT_API=10.201.1.1:7360
+omt_daemon_up() { # [MAX_VMS]
+	omt_two_ns_up
+	mkdir -p "$OMT_TMP/consumer" "$OMT_TMP/www"
+	echo "hello from the consumer" >"$OMT_TMP/www/file"
+	"$OMT_ROOT/build/bin/omerta" keygen "$OMT_TMP/provider.key" >/dev/null 2>&1
+	OMT_CONSUMER_KEY=$(OMERTA_HOME=$OMT_TMP/consumer "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
+	cat >"$OMT_TMP/omerta.ini" <<-EOC
+		[provider]
+		listen = $OMT_API
+		key = $OMT_TMP/provider.key
+		max_vms = ${1:-2}
+		audit_log = $OMT_TMP/audit.jsonl
+
+		[network "default"]
+		priority = 0
+
+		[consumer "$OMT_CONSUMER_KEY"]
+		allow = yes
+		network = default
+		priority = 10
+		max_cpus = 2
+		max_memory_mib = 512
+		max_jobs = 4
+	EOC
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/www.log" "$OMT_TMP/www.err" python3 \
+		"$OMT_ROOT/tests/integration/netpoke.py" http-sink 0.0.0.0 8000 "$OMT_TMP/www"
+	omt_wait_for "$OMT_TMP/www.log" ready
+	omt_daemon_start
+}
+
+omt_daemon_start() {
+	omt_spawn "$OMT_NS_R" /dev/null "$OMT_TMP/daemon.log" "$OMT_LOADER" run --config "$OMT_TMP/omerta.ini"
+	OMT_DAEMON_PID=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/daemon.log" 'listening on|error' || true
+	grep -q "listening on" "$OMT_TMP/daemon.log" || omt_fail "daemon did not start: $(cat "$OMT_TMP/daemon.log")"
+}
+
+# omerta submit in the consumer namespace, as the test consumer.
+omt_submit() { # ARGS...
+	OMERTA_HOME=$OMT_TMP/consumer nsenter --net=/var/run/netns/"$OMT_NS_C" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" "$@"
 }
 
 # Runs 'omerta-loader exec' in the provider namespace with the VM config;

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+#include "sign.h"
+
+#define REQ_PREFIX "omerta-v1 request\n"
+#define RESP_PREFIX "omerta-v1 response\n"
+#define HASH_HEX_LEN (2 * crypto_hash_sha256_BYTES)
+#define REQ_MSG_MAX (sizeof(REQ_PREFIX) + OMT_SIGN_MAX_METHOD + OMT_SIGN_MAX_PATH + \
+		     sizeof(((struct omt_req_auth *)0)->timestamp) + OMT_NONCE_HEX_LEN + \
+		     HASH_HEX_LEN + 8)
+#define RESP_MSG_MAX (sizeof(RESP_PREFIX) + 3 + OMT_NONCE_HEX_LEN + HASH_HEX_LEN + 8)
+#define NONCE_BYTES (OMT_NONCE_HEX_LEN / 2)
+#define SHOWN_MAX 64
+#define NONCE_CACHE_MAX (1u << 24)
+
+_Static_assert(crypto_sign_BYTES == 64, "Ed25519 signatures are 64 bytes");
+_Static_assert(sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) ==
+	       OMT_SIG_B64_LEN + 1, "a signature is 88 base64 characters");
+
+__attribute__((format(printf, 3, 4)))
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A header value in quotes for an error: cut, and escaped beyond printable ASCII. */
+static const char *quote(char out[SHOWN_MAX * 4 + 6], const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	size_t i;
+
+	*o++ = '\'';
+	for (i = 0; s[i] && i < SHOWN_MAX; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			*o++ = c;
+		} else {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	if (s[i]) {
+		memcpy(o, "...", 3);
+		o += 3;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
+static void body_hash_hex(const void *body, size_t len, char hex[HASH_HEX_LEN + 1])
+{
+	static const uint8_t empty;
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, body ? body : &empty, len);
+	sodium_bin2hex(hex, HASH_HEX_LEN + 1, h, sizeof(h));
+}
+
+static int check_method(const char *m)
+{
+	size_t n = strnlen(m, OMT_SIGN_MAX_METHOD + 1), i;
+
+	if (!n || n > OMT_SIGN_MAX_METHOD)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (m[i] < 'A' || m[i] > 'Z')
+			return -EINVAL;
+	return 0;
+}
+
+/* What an HTTP request line can carry: the fields are separated by '\n'. */
+static int check_path(const char *p)
+{
+	size_t n = strnlen(p, OMT_SIGN_MAX_PATH + 1), i;
+
+	if (!n || n > OMT_SIGN_MAX_PATH || p[0] != '/')
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7f)
+			return -EINVAL;
+	return 0;
+}
+
+static int check_nonce(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < OMT_NONCE_HEX_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return -EINVAL;
+	return s[i] ? -EINVAL : 0;
+}
+
+/* Canonical decimal: "0" or no leading zero, at most INT64_MAX. */
+static int parse_timestamp(const char *s, int64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!s[0] || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (i = 0; s[i]; i++) {
+		if (i == 19 || s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > INT64_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int decode_sig(const char *s, uint8_t sig[64])
+{
+	size_t n;
+
+	if (strnlen(s, OMT_SIG_B64_LEN + 1) != OMT_SIG_B64_LEN ||
+	    sodium_base642bin(sig, 64, s, OMT_SIG_B64_LEN, NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) || n != 64)
+		return -EINVAL;
+	return 0;
+}
+
+static int request_msg(char *buf, const char *method, const char *path, const char *ts,
+		       const char *nonce, const void *body, size_t len)
+{
+	char hex[HASH_HEX_LEN + 1];
+
+	body_hash_hex(body, len, hex);
+	return snprintf(buf, REQ_MSG_MAX, REQ_PREFIX "%s\n%s\n%s\n%s\n%s", method, path, ts,
+			nonce, hex);
+}
+
+static int response_msg(char *buf, int status, const char *nonce, const void *body,
+			size_t len)
+{
+	char hex[HASH_HEX_LEN + 1];
+
+	body_hash_hex(body, len, hex);
+	return snprintf(buf, RESP_MSG_MAX, RESP_PREFIX "%d\n%s\n%s", status, nonce, hex);
+}
+
+int omt_sign_request(const uint8_t sk[64], const uint8_t pk[32], const char *method,
+		     const char *path, const void *body, size_t len, int64_t now,
+		     struct omt_req_auth *out)
+{
+	uint8_t nonce[NONCE_BYTES], sig[64];
+	char msg[REQ_MSG_MAX];
+	int n;
+
+	if (check_method(method) || check_path(path) || now < 0)
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	randombytes_buf(nonce, sizeof(nonce));
+	omt_key_b64(pk, out->key);
+	snprintf(out->timestamp, sizeof(out->timestamp), "%" PRId64, now);
+	sodium_bin2hex(out->nonce, sizeof(out->nonce), nonce, sizeof(nonce));
+	n = request_msg(msg, method, path, out->timestamp, out->nonce, body, len);
+	crypto_sign_detached(sig, NULL, (const uint8_t *)msg, n, sk);
+	sodium_bin2base64(out->signature, sizeof(out->signature), sig, sizeof(sig),
+			  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+static int copy_header(char *dst, size_t size, const char *v, const char *name, char *err,
+		       size_t errlen)
+{
+	size_t n;
+
+	if (!v || !*v) {
+		say(err, errlen, "%s is missing", name);
+		return -EINVAL;
+	}
+	n = strnlen(v, size);
+	if (n == size) {
+		say(err, errlen, "%s is too long (more than %zu characters)", name, size - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+int omt_req_auth_from_headers(struct omt_req_auth *a, const char *key, const char *timestamp,
+			      const char *nonce, const char *signature, char *err,
+			      size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	if (copy_header(a->key, sizeof(a->key), key, OMT_HDR_KEY, err, errlen) ||
+	    copy_header(a->timestamp, sizeof(a->timestamp), timestamp, OMT_HDR_TIMESTAMP,
+			err, errlen) ||
+	    copy_header(a->nonce, sizeof(a->nonce), nonce, OMT_HDR_NONCE, err, errlen) ||
+	    copy_header(a->signature, sizeof(a->signature), signature, OMT_HDR_SIGNATURE,
+			err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+/* A field of the struct, which the caller may have filled without a NUL. */
+static int check_field(const char *v, size_t size, const char *name, char *err, size_t errlen)
+{
+	if (!memchr(v, '\0', size)) {
+		say(err, errlen, "%s is not NUL-terminated", name);
+		return -EINVAL;
+	}
+	if (!*v) {
+		say(err, errlen, "%s is missing", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int omt_verify_request(const struct omt_req_auth *a, const char *method, const char *path,
+		       const void *body, size_t len, int64_t now, unsigned int window_s,
+		       uint8_t pk[32], char *err, size_t errlen)
+{
+	char msg[REQ_MSG_MAX], shown[SHOWN_MAX * 4 + 6];
+	uint8_t key[32], sig[64];
+	int64_t ts;
+	int n;
+
+	if (sodium_init() < 0) {
+		say(err, errlen, "libsodium failed to initialise");
+		return -ENOMEM;
+	}
+	if (check_field(a->key, sizeof(a->key), OMT_HDR_KEY, err, errlen) ||
+	    check_field(a->timestamp, sizeof(a->timestamp), OMT_HDR_TIMESTAMP, err, errlen) ||
+	    check_field(a->nonce, sizeof(a->nonce), OMT_HDR_NONCE, err, errlen) ||
+	    check_field(a->signature, sizeof(a->signature), OMT_HDR_SIGNATURE, err, errlen))
+		return -EINVAL;
+	if (omt_key_from_b64(a->key, key)) {
+		say(err, errlen, "%s is not a base64 Ed25519 public key: %s", OMT_HDR_KEY,
+		    quote(shown, a->key));
+		return -EINVAL;
+	}
+	if (parse_timestamp(a->timestamp, &ts)) {
+		say(err, errlen, "%s is not decimal Unix seconds: %s", OMT_HDR_TIMESTAMP,
+		    quote(shown, a->timestamp));
+		return -EINVAL;
+	}
+	if (check_nonce(a->nonce)) {
+		say(err, errlen, "%s is not %d lowercase hex digits: %s", OMT_HDR_NONCE,
+		    OMT_NONCE_HEX_LEN, quote(shown, a->nonce));
+		return -EINVAL;
+	}
+	if (decode_sig(a->signature, sig)) {
+		say(err, errlen, "%s is not a base64 64-byte signature: %s", OMT_HDR_SIGNATURE,
+		    quote(shown, a->signature));
+		return -EINVAL;
+	}
+	if (check_method(method)) {
+		say(err, errlen, "method is not an HTTP method: %s", quote(shown, method));
+		return -EINVAL;
+	}
+	if (check_path(path)) {
+		say(err, errlen, "path is not an absolute printable path: %s", quote(shown, path));
+		return -EINVAL;
+	}
+	/* Unsigned differences: the two may be far apart. */
+	if (ts < now && (uint64_t)now - (uint64_t)ts > window_s) {
+		say(err, errlen, "stale timestamp: %s is %" PRIu64 " s behind the provider's "
+		    "clock (window %u s)", a->timestamp, (uint64_t)now - (uint64_t)ts, window_s);
+		return -ETIME;
+	}
+	if (ts > now && (uint64_t)ts - (uint64_t)now > window_s) {
+		say(err, errlen, "timestamp in the future: %s is %" PRIu64 " s ahead of the "
+		    "provider's clock (window %u s)", a->timestamp, (uint64_t)ts - (uint64_t)now,
+		    window_s);
+		return -ETIME;
+	}
+	n = request_msg(msg, method, path, a->timestamp, a->nonce, body, len);
+	if (crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, key)) {
+		say(err, errlen, "%s does not verify: the request was altered, or not signed by "
+		    "the key in %s", OMT_HDR_SIGNATURE, OMT_HDR_KEY);
+		return -EKEYREJECTED;
+	}
+	memcpy(pk, key, sizeof(key));
+	return 0;
+}
+
+int omt_sign_response(const uint8_t sk[64], int status, const char *req_nonce,
+		      const void *body, size_t len, char sig_b64[OMT_SIG_B64_LEN + 1])
+{
+	char msg[RESP_MSG_MAX];
+	uint8_t sig[64];
+	int n;
+
+	if (status < 100 || status > 599 || check_nonce(req_nonce))
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	n = response_msg(msg, status, req_nonce, body, len);
+	crypto_sign_detached(sig, NULL, (const uint8_t *)msg, n, sk);
+	sodium_bin2base64(sig_b64, OMT_SIG_B64_LEN + 1, sig, sizeof(sig),
+			  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+int omt_verify_response(const uint8_t pk[32], int status, const char *req_nonce,
+			const void *body, size_t len, const char *sig_b64)
+{
+	char msg[RESP_MSG_MAX];
+	uint8_t sig[64];
+	int n;
+
+	if (status < 100 || status > 599 || check_nonce(req_nonce) || !sig_b64 ||
+	    decode_sig(sig_b64, sig))
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	n = response_msg(msg, status, req_nonce, body, len);
+	return crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, pk) ? -EKEYREJECTED : 0;
+}
+
+#define NIL UINT32_MAX
+
+struct nonce_entry {
+	uint8_t pk[32];
+	uint8_t nonce[NONCE_BYTES];
+	int64_t expires;
+	uint32_t next;			/* in its bucket's chain */
+};
+
+/*
+ * A ring of entries in the order they came, so that the oldest expire from
+ * its head, and a hash table of chains over it. SipHash with a random key:
+ * the nonces are chosen by the clients.
+ */
+struct omt_nonce_cache {
+	pthread_mutex_t lock;
+	unsigned int capacity, window_s;
+	unsigned int head, count;
+	uint32_t mask;
+	struct nonce_entry *e;
+	uint32_t *bucket;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+};
+
+struct omt_nonce_cache *omt_nonce_cache_new(unsigned int capacity, unsigned int window_s)
+{
+	struct omt_nonce_cache *c;
+	uint32_t n = 1;
+
+	if (!capacity || capacity > NONCE_CACHE_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (sodium_init() < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (n < capacity)
+		n <<= 1;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->e = calloc(capacity, sizeof(*c->e));
+	c->bucket = malloc(n * sizeof(*c->bucket));
+	if (!c->e || !c->bucket || pthread_mutex_init(&c->lock, NULL)) {
+		free(c->e);
+		free(c->bucket);
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(c->bucket, 0xff, n * sizeof(*c->bucket));
+	c->capacity = capacity;
+	c->window_s = window_s;
+	c->mask = n - 1;
+	crypto_shorthash_keygen(c->hash_key);
+	return c;
+}
+
+static uint32_t *chain(struct omt_nonce_cache *c, const uint8_t pk[32],
+		       const uint8_t nonce[NONCE_BYTES])
+{
+	uint8_t in[32 + NONCE_BYTES], h[crypto_shorthash_BYTES];
+	uint32_t v;
+
+	memcpy(in, pk, 32);
+	memcpy(in + 32, nonce, NONCE_BYTES);
+	crypto_shorthash(h, in, sizeof(in), c->hash_key);
+	memcpy(&v, h, sizeof(v));
+	return &c->bucket[v & c->mask];
+}
+
+static void expire(struct omt_nonce_cache *c, int64_t now)
+{
+	while (c->count && c->e[c->head].expires < now) {
+		struct nonce_entry *old = &c->e[c->head];
+		uint32_t *link = chain(c, old->pk, old->nonce);
+
+		while (*link != c->head)
+			link = &c->e[*link].next;
+		*link = old->next;
+		c->head = (c->head + 1) % c->capacity;
+		c->count--;
+	}
+}
+
+int omt_nonce_check(struct omt_nonce_cache *c, const uint8_t pk[32], const char *nonce,
+		    int64_t now)
+{
+	uint8_t bin[NONCE_BYTES];
+	struct nonce_entry *e;
+	uint32_t *head, i;
+	int ret = 0;
+
+	if (check_nonce(nonce))
+		return -EINVAL;
+	sodium_hex2bin(bin, sizeof(bin), nonce, OMT_NONCE_HEX_LEN, NULL, NULL, NULL);
+	pthread_mutex_lock(&c->lock);
+	expire(c, now);
+	head = chain(c, pk, bin);
+	for (i = *head; i != NIL; i = c->e[i].next) {
+		if (!memcmp(c->e[i].nonce, bin, sizeof(bin)) && !memcmp(c->e[i].pk, pk, 32)) {
+			ret = -EALREADY;
+			goto unlock;
+		}
+	}
+	if (c->count == c->capacity) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	i = (c->head + c->count++) % c->capacity;
+	e = &c->e[i];
+	memcpy(e->pk, pk, 32);
+	memcpy(e->nonce, bin, sizeof(bin));
+	e->expires = now > INT64_MAX - 2 * (int64_t)c->window_s ? INT64_MAX :
+		     now + 2 * (int64_t)c->window_s;
+	e->next = *head;
+	*head = i;
+unlock:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+void omt_nonce_cache_free(struct omt_nonce_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->e);
+	free(c->bucket);
+	free(c);
+}

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * omerta submit: an ephemeral WireGuard server of our own (kernel WireGuard
+ * where the host has it, else wireguard-go), a signed job request naming
+ * it, the VM's key added as its only peer once the provider answers, the
+ * job's output streamed, its exit status ours. The tunnel goes on every way
+ * out, Ctrl-C included (the job is cancelled first).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../api/job.h"
+#include "../api/keys.h"
+#include "../nl/rtnl.h"
+#include "../vpn/endpoint.h"
+#include "../vpn/wg.h"
+#include "cli.h"
+#include "http.h"
+
+#define POLL_US 200000
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: omerta submit --provider IP:PORT --description TEXT\n"
+		"                     (--script FILE | -- COMMAND [ARG...])\n"
+		"                     [--cpus N] [--memory MIB] [--timeout SEC] [--identity FILE]\n"
+		"                     [--provider-key KEY] [--endpoint-ip IP]\n\n"
+		"Runs a job on a provider. A WireGuard server of ours (kernel WireGuard, or\n"
+		"wireguard-go) is the job's only way out; the job's VM dials into it.\n"
+		"The workload finds our end of the tunnel in $OMERTA_CONSUMER_IP.\n"
+		"Its output streams here; its exit status is ours.\n\n"
+		"  --provider IP:PORT    the provider's API\n"
+		"  --description TEXT    what the job does (required; the provider logs it)\n"
+		"  --script FILE         run FILE with /bin/sh in the VM\n"
+		"  --cpus N, --memory MIB, --timeout SEC   resources (1, 256, 600)\n"
+		"  --identity FILE       our key (default: the config directory's identity)\n"
+		"  --provider-key KEY    the provider's key; without it, the key pinned in\n"
+		"                        known_providers, or trusted on first use and pinned\n"
+		"  --endpoint-ip IP      the address the VM reaches us at (default: ours\n"
+		"                        towards the provider)\n\n"
+		"Exit status: the job's (see 'omerta-loader exec': 240 rogue, 241 VPN setup,\n"
+		"242 VPN lost, 243 timeout, 244 boot), 1 refused or failed, 2 bad usage,\n"
+		"130/143 interrupted (the job is cancelled).\n");
+}
+
+static int parse_u(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "submit: %s must be a number from %u to %u: '%s'\n", opt, lo, hi, s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Our address on the way to the provider: where the VM should send its UDP. */
+static int local_ip_towards(const uint8_t ip[4], uint16_t port, uint8_t out[4])
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) }, me;
+	socklen_t len = sizeof(me);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), e = 0;
+
+	memcpy(&to.sin_addr, ip, 4);
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+	    getsockname(s, (struct sockaddr *)&me, &len) < 0)
+		e = -errno;
+	else
+		memcpy(out, &me.sin_addr, 4);
+	close(s);
+	return e;
+}
+
+/* A 10.77.X.0/24 that no interface here uses. */
+static int pick_subnet(uint8_t *x)
+{
+	struct ifaddrs *ifa, *i;
+	int tries, used;
+	uint8_t r;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (tries = 0; tries < 64; tries++) {
+		if (getrandom(&r, 1, 0) != 1)
+			break;
+		used = 0;
+		for (i = ifa; i && !used; i = i->ifa_next) {
+			const uint8_t *a;
+
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+				continue;
+			a = (const uint8_t *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			used = a[0] == 10 && a[1] == 77 && a[2] == r;
+		}
+		if (!used) {
+			freeifaddrs(ifa);
+			*x = r;
+			return 0;
+		}
+	}
+	freeifaddrs(ifa);
+	return -EADDRINUSE;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > OMT_JOB_MAX_SCRIPT ||
+	    st.st_size == 0) {
+		close(fd);
+		return st.st_size == 0 ? -ENODATA : -EFBIG;
+	}
+	buf = malloc(st.st_size + 1);
+	if (!buf || read(fd, buf, st.st_size) != st.st_size) {
+		free(buf);
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	buf[st.st_size] = '\0';
+	*out = buf;
+	*len = st.st_size;
+	return 0;
+}
+
+static void say_refusal(const struct cli_resp *r)
+{
+	const char *e = r->body ? strstr(r->body, "\"error\":\"") : NULL;
+
+	if (e)
+		fprintf(stderr, "omerta: refused by the provider (HTTP %ld): %.*s\n", r->status,
+			(int)strcspn(e + 9, "\""), e + 9);
+	else
+		fprintf(stderr, "omerta: the provider answered HTTP %ld\n", r->status);
+}
+
+struct session {
+	struct cli_http http;
+	struct omt_wg_dev wg;
+	int wg_up;
+	char job[OMT_JOB_ID_LEN + 1];
+};
+
+static void cancel(struct session *s)
+{
+	struct cli_resp r;
+	char path[64], err[300];
+
+	if (!s->job[0])
+		return;
+	snprintf(path, sizeof(path), "/v1/jobs/%s", s->job);
+	if (cli_request(&s->http, "DELETE", path, NULL, &r, err, sizeof(err)) == 0)
+		cli_resp_free(&r);
+	else
+		fprintf(stderr, "omerta: cancel job %s: %s\n", s->job, err);
+}
+
+/* Streams the job's output until it is done; returns its exit status. */
+static int follow(struct session *s)
+{
+	struct omt_job_output *o = calloc(1, sizeof(*o));
+	struct omt_job_status st;
+	uint64_t next[2] = { 0, 0 };
+	struct cli_resp r;
+	char path[128], err[300];
+	int ret = CLI_EXIT_FAIL;
+
+	if (!o)
+		return CLI_EXIT_FAIL;
+	while (!interrupted) {
+		snprintf(path, sizeof(path), "/v1/jobs/%s/output?stdout=%llu&stderr=%llu", s->job,
+			 (unsigned long long)next[0], (unsigned long long)next[1]);
+		if (cli_request(&s->http, "GET", path, NULL, &r, err, sizeof(err))) {
+			fprintf(stderr, "omerta: %s\n", err);
+			goto out;
+		}
+		if (r.status != 200 || omt_job_output_parse(r.body, r.len, o, err, sizeof(err))) {
+			r.status != 200 ? say_refusal(&r) : (void)fprintf(stderr, "omerta: %s\n", err);
+			cli_resp_free(&r);
+			goto out;
+		}
+		cli_resp_free(&r);
+		fwrite(o->stream[OMT_JOB_STDOUT].data, 1, o->stream[OMT_JOB_STDOUT].len, stdout);
+		fflush(stdout);
+		fwrite(o->stream[OMT_JOB_STDERR].data, 1, o->stream[OMT_JOB_STDERR].len, stderr);
+		next[0] = o->stream[OMT_JOB_STDOUT].next;
+		next[1] = o->stream[OMT_JOB_STDERR].next;
+		if (o->done)
+			break;
+		if (!o->stream[0].len && !o->stream[1].len)
+			usleep(POLL_US);
+	}
+	if (interrupted)
+		goto out;
+	snprintf(path, sizeof(path), "/v1/jobs/%s", s->job);
+	if (cli_request(&s->http, "GET", path, NULL, &r, err, sizeof(err)) ||
+	    r.status != 200 || omt_job_status_parse(r.body, r.len, &st, err, sizeof(err))) {
+		fprintf(stderr, "omerta: job state: %s\n", err);
+		cli_resp_free(&r);
+		goto out;
+	}
+	cli_resp_free(&r);
+	s->job[0] = '\0';	/* over: nothing to cancel */
+	if (st.exit_status < 0) {
+		fprintf(stderr, "omerta: job %s ended %s without an exit status\n", st.job, st.outcome);
+		goto out;
+	}
+	if (strcmp(st.outcome, "done"))
+		fprintf(stderr, "omerta: job %s: %s (exit status %d)\n", st.job, st.outcome,
+			st.exit_status);
+	ret = st.exit_status;
+out:
+	free(o);
+	return ret;
+}
+
+int submit_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "provider", required_argument, NULL, 'p' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "script", required_argument, NULL, 's' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "provider-key", required_argument, NULL, 'k' },
+		{ "endpoint-ip", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *provider = NULL, *description = NULL, *script_path = NULL, *identity = NULL;
+	const char *pkey = NULL, *endpoint_ip = NULL;
+	struct omt_job_request req = { .cpus = 1, .memory_mib = 256, .timeout_s = 600 };
+	struct session s = {};
+	struct omt_job_accept acc;
+	struct omt_wgconf wc = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct cli_resp r;
+	uint8_t prov_ip[4], server_priv[32] = { 0 }, x = 0;
+	uint16_t prov_port, port;
+	char ifname[16], err[600], idpath[600], hostport[64];
+	char *body = NULL;
+	unsigned int ifindex;
+	int c, e, ret = CLI_EXIT_FAIL;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			provider = optarg;
+			break;
+		case 'd':
+			description = optarg;
+			break;
+		case 's':
+			script_path = optarg;
+			break;
+		case 'c':
+			if (parse_u("--cpus", optarg, 1, 64, &req.cpus))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'm':
+			if (parse_u("--memory", optarg, 64, 65536, &req.memory_mib))
+				return CLI_EXIT_USAGE;
+			break;
+		case 't':
+			if (parse_u("--timeout", optarg, 1, 604800, &req.timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'i':
+			identity = optarg;
+			break;
+		case 'k':
+			pkey = optarg;
+			break;
+		case 'e':
+			endpoint_ip = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (!provider || omt_parse_endpoint(provider, prov_ip, &prov_port)) {
+		fprintf(stderr, "submit: --provider must be IPv4:PORT: '%s'\n", provider ? provider : "");
+		return CLI_EXIT_USAGE;
+	}
+	if (!description) {
+		fprintf(stderr, "submit: --description is required: say what the job does\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (!!script_path == (optind < argc)) {
+		fprintf(stderr, "submit: give either --script FILE or -- COMMAND [ARG...]\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (sodium_init() < 0 || cli_http_init())
+		return CLI_EXIT_FAIL;
+	snprintf(hostport, sizeof(hostport), "%s", provider);
+	snprintf(s.http.hostport, sizeof(s.http.hostport), "%s", hostport);
+	if (pkey) {
+		if (omt_key_from_b64(pkey, s.http.provider)) {
+			fprintf(stderr, "submit: --provider-key is not a base64 32-byte key: '%s'\n", pkey);
+			return CLI_EXIT_USAGE;
+		}
+		s.http.have_provider = 1;
+	} else if ((e = cli_config_path("known_providers", s.http.known_file,
+					sizeof(s.http.known_file)))) {
+		fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
+		return CLI_EXIT_FAIL;
+	}
+	if (!identity) {
+		if ((e = cli_config_path("identity", idpath, sizeof(idpath)))) {
+			fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
+			return CLI_EXIT_FAIL;
+		}
+		identity = idpath;
+	}
+	if (omt_key_load(identity, s.http.sk, s.http.pk, err, sizeof(err))) {
+		fprintf(stderr, "submit: %s (create one with 'omerta keygen')\n", err);
+		return CLI_EXIT_FAIL;
+	}
+
+	/* The request. */
+	req.description = (char *)description;
+	if (script_path) {
+		if ((e = read_file(script_path, &req.script, &req.script_len))) {
+			fprintf(stderr, "submit: --script '%s': %s\n", script_path,
+				e == -EFBIG ? "larger than 1 MiB" : e == -ENODATA ? "empty" : strerror(-e));
+			return CLI_EXIT_FAIL;
+		}
+	} else {
+		req.command = argv + optind;
+		req.n_command = argc - optind;
+	}
+	if (endpoint_ip ? omt_parse_ipv4(endpoint_ip, req.vpn.endpoint_ip) :
+			  local_ip_towards(prov_ip, prov_port, req.vpn.endpoint_ip)) {
+		fprintf(stderr, "submit: %s: '%s'\n",
+			endpoint_ip ? "--endpoint-ip is not an IPv4 address" :
+				      "no route to the provider", endpoint_ip ? endpoint_ip : provider);
+		goto out_script;
+	}
+	if (pick_subnet(&x)) {
+		fprintf(stderr, "submit: no free 10.77.X.0/24 for the tunnel\n");
+		goto out_script;
+	}
+	memcpy(req.vpn.vm_address.ip, (uint8_t[4]){ 10, 77, x, 2 }, 4);
+	req.vpn.vm_address.prefix = 24;
+	memcpy(req.vpn.allowed_ips[0].ip, (uint8_t[4]){ 10, 77, x, 0 }, 4);
+	req.vpn.allowed_ips[0].prefix = 24;
+	req.vpn.n_allowed_ips = 1;
+	memcpy(req.vpn.consumer_address, (uint8_t[4]){ 10, 77, x, 1 }, 4);
+
+	/* The tunnel, before anything is sent. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	{
+		uint8_t r4[4];
+
+		getrandom(r4, 4, 0);
+		snprintf(ifname, sizeof(ifname), "omtc%02x%02x%02x%02x", r4[0], r4[1], r4[2], r4[3]);
+	}
+	if ((e = omt_wg_up(ifname, &s.wg))) {
+		fprintf(stderr, "submit: WireGuard interface %s: %s\n", ifname, strerror(-e));
+		goto out_script;
+	}
+	s.wg_up = 1;
+	omt_wg_keypair(server_priv, req.vpn.public_key);
+	memcpy(wc.private_key, server_priv, 32);
+	wc.address.prefix = 24;
+	ifindex = if_nametoindex(ifname);
+	if ((e = omt_rtnl_addr_add4(ifindex, req.vpn.consumer_address, 24)) ||
+	    (e = omt_rtnl_link_up(ifindex)) || (e = omt_wg_listen_port(&s.wg, &port))) {
+		fprintf(stderr, "submit: set up %s: %s\n", ifname, strerror(-e));
+		goto out;
+	}
+	req.vpn.endpoint_port = port;
+
+	if ((e = omt_job_request_format(&req, &body))) {
+		fprintf(stderr, "submit: the request: %s\n", strerror(-e));
+		goto out;
+	}
+	if (cli_request(&s.http, "POST", "/v1/jobs", body, &r, err, sizeof(err))) {
+		fprintf(stderr, "omerta: %s\n", err);
+		goto out;
+	}
+	if (r.status != 201) {
+		say_refusal(&r);
+		cli_resp_free(&r);
+		goto out;
+	}
+	e = omt_job_accept_parse(r.body, r.len, &acc, err, sizeof(err));
+	cli_resp_free(&r);
+	if (e) {
+		fprintf(stderr, "omerta: the provider's answer: %s\n", err);
+		goto out;
+	}
+	memcpy(s.job, acc.job, sizeof(s.job));
+	fprintf(stderr, "omerta: job %s accepted; tunnel %s on %u.%u.%u.%u:%u\n", s.job, ifname,
+		req.vpn.endpoint_ip[0], req.vpn.endpoint_ip[1], req.vpn.endpoint_ip[2],
+		req.vpn.endpoint_ip[3], port);
+
+	/* The VM, and only it, may talk to us: its key, its address. */
+	wc.listen_port = port;
+	memcpy(wc.peer_public_key, acc.vm_public_key, 32);
+	memcpy(wc.allowed_ips[0].ip, req.vpn.vm_address.ip, 4);
+	wc.allowed_ips[0].prefix = 32;
+	wc.n_allowed_ips = 1;
+	/* Keepalives both ways: the provider takes silence for a lost VPN. */
+	wc.persistent_keepalive = 5;
+	if ((e = omt_wg_apply(&s.wg, &wc))) {
+		fprintf(stderr, "submit: configure %s: %s\n", ifname, strerror(-e));
+		goto out;
+	}
+	ret = follow(&s);
+out:
+	if (interrupted) {
+		cancel(&s);
+		ret = 128 + interrupted;
+	}
+	sodium_memzero(server_priv, sizeof(server_priv));
+	sodium_memzero(&wc, sizeof(wc));
+	free(body);
+	if (s.wg_up)
+		omt_wg_down(&s.wg);
+out_script:
+	free(req.script);
+	sodium_memzero(s.http.sk, sizeof(s.http.sk));
+	return ret;
+}

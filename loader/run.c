@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * omerta-loader run: the provider daemon. An HTTP/1.1 + JSON API
+ * (libmicrohttpd, its own thread) takes signed job requests; the policy
+ * decides; every decision and outcome goes to the audit log, flushed before
+ * anything runs; admitted jobs wait in a queue ordered by network priority,
+ * consumer priority and arrival, and at most max_vms run at once, each as
+ * an `omerta-loader exec` child of ours (it dies with us: PR_SET_PDEATHSIG).
+ * The main thread owns the children: it starts them, collects their output
+ * and their results, and handles SIGTERM (stop everything), SIGHUP (reload
+ * the policy) and SIGCHLD.
+ *
+ * API (every request signed, every response signed; api/sign.h):
+ *   POST   /v1/jobs                            submit (api/job.h)
+ *   GET    /v1/jobs/ID                         state
+ *   GET    /v1/jobs/ID/output?stdout=N&stderr=M  output from those offsets
+ *   DELETE /v1/jobs/ID                         cancel
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "../api/job.h"
+#include "../api/keys.h"
+#include "../api/sign.h"
+#include "../policy/audit.h"
+#include "../policy/policy.h"
+#include "jobdir.h"
+#include "log.h"
+#include "verbs.h"
+
+#define DAEMON_DIR OMT_RUN_DIR "/daemon"
+#define MAX_BODY (1 << 20)
+#define MAX_OUTPUT (4 << 20)		/* per stream and job, kept in memory */
+#define OUTPUT_CHUNK (64 * 1024)	/* per stream and response */
+#define AUTH_WINDOW_S 60
+#define KEEP_FINISHED 256
+
+enum jstate { J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
+
+struct stream {
+	char *data;
+	size_t len;
+	int fd;
+	int truncated;
+};
+
+struct djob {
+	char id[OMT_JOB_ID_LEN + 1];
+	uint8_t consumer[32];
+	char consumer_b64[45];
+	char network[64];
+	struct omt_queue_key qkey;
+	enum jstate state;
+	int cancel;
+	struct omt_job_request req;
+	char consumer_ip[16];
+	char conf_path[300], script_path[300], result_path[300];
+	pid_t pid;
+	struct stream out, err;
+	int exit_status;
+	char outcome[32];
+	time_t submitted, started, finished;
+	struct djob *next;
+};
+
+static struct daemon {
+	pthread_mutex_t lock;
+	const char *config_path;
+	struct omt_policy_cfg policy;
+	struct omt_audit *audit;
+	struct omt_nonce_cache *nonces;
+	uint8_t sk[64], pk[32];
+	char pk_b64[45];
+	struct djob *jobs;
+	unsigned int running;
+	uint64_t seq;
+	int wake;			/* eventfd: the API thread has queued a job */
+	int stopping;
+	const char *self;		/* /proc/self/exe, for the exec children */
+} d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* ---------------------------------------------------------------- audit */
+
+static void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,
+			   int admit, const char *reason, const char *job, const char *remote)
+{
+	json_object *o = json_object_new_object(), *res;
+	char b64[45] = "";
+
+	if (key)
+		omt_key_b64(key, b64);
+	json_object_object_add(o, "event", json_object_new_string("decision"));
+	json_object_object_add(o, "consumer", key ? json_object_new_string(b64) : NULL);
+	json_object_object_add(o, "network", network ? json_object_new_string(network) : NULL);
+	json_object_object_add(o, "remote", json_object_new_string(remote));
+	if (r) {
+		json_object_object_add(o, "description", json_object_new_string(r->description));
+		res = json_object_new_object();
+		json_object_object_add(res, "cpus", json_object_new_int(r->cpus));
+		json_object_object_add(res, "memory_mib", json_object_new_int(r->memory_mib));
+		json_object_object_add(res, "timeout_s", json_object_new_int(r->timeout_s));
+		json_object_object_add(o, "resources", res);
+	}
+	json_object_object_add(o, "decision", json_object_new_string(admit ? "admit" : "refuse"));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "job", job ? json_object_new_string(job) : NULL);
+	if (omt_audit_write(d.audit, o))
+		pr_err("audit log: %s", strerror(errno));
+	json_object_put(o);
+}
+
+static void audit_outcome(const struct djob *j, json_object *result)
+{
+	json_object *o = result ? json_object_get(result) : json_object_new_object();
+
+	json_object_object_add(o, "event", json_object_new_string("outcome"));
+	json_object_object_add(o, "job", json_object_new_string(j->id));
+	json_object_object_add(o, "consumer", json_object_new_string(j->consumer_b64));
+	json_object_object_add(o, "network", json_object_new_string(j->network));
+	if (!result) {
+		json_object_object_add(o, "outcome", json_object_new_string(j->outcome));
+		json_object_object_add(o, "exit_status", json_object_new_int(j->exit_status));
+	}
+	if (omt_audit_write(d.audit, o))
+		pr_err("audit log: %s", strerror(errno));
+	json_object_put(o);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+static struct djob *find_job(const char *id)
+{
+	struct djob *j;
+
+	for (j = d.jobs; j; j = j->next)
+		if (strcmp(j->id, id) == 0)
+			return j;
+	return NULL;
+}
+
+static unsigned int jobs_of(const uint8_t key[32])
+{
+	struct djob *j;
+	unsigned int n = 0;
+
+	for (j = d.jobs; j; j = j->next)
+		if ((j->state == J_QUEUED || j->state == J_RUNNING) && !memcmp(j->consumer, key, 32))
+			n++;
+	return n;
+}
+
+static void free_job(struct djob *j)
+{
+	unlink(j->conf_path);
+	unlink(j->script_path);
+	unlink(j->result_path);
+	free(j->out.data);
+	free(j->err.data);
+	omt_job_request_free(&j->req);
+	free(j);
+}
+
+/* Drops the oldest finished jobs beyond KEEP_FINISHED. */
+static void trim_jobs(void)
+{
+	struct djob **p, *j;
+	unsigned int finished = 0;
+
+	for (j = d.jobs; j; j = j->next)
+		finished += j->state == J_DONE || j->state == J_CANCELLED;
+	for (p = &d.jobs; *p && finished > KEEP_FINISHED;) {
+		j = *p;
+		if (j->state == J_DONE || j->state == J_CANCELLED) {
+			*p = j->next;
+			free_job(j);
+			finished--;
+		} else {
+			p = &j->next;
+		}
+	}
+}
+
+static int write_private_file(const char *path, const char *text, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The VM's side of the consumer's tunnel, as exec reads it. */
+static int write_vm_config(struct djob *j, const uint8_t vm_priv[32])
+{
+	char priv_b64[45], pub_b64[45], conf[2048], ips[600] = "";
+	const struct omt_job_request *r = &j->req;
+	size_t off = 0;
+	unsigned int i;
+	int n, e;
+
+	sodium_bin2base64(priv_b64, sizeof(priv_b64), vm_priv, 32, sodium_base64_VARIANT_ORIGINAL);
+	omt_key_b64(r->vpn.public_key, pub_b64);
+	for (i = 0; i < r->vpn.n_allowed_ips; i++)
+		off += snprintf(ips + off, sizeof(ips) - off, "%s%u.%u.%u.%u/%u", i ? ", " : "",
+				r->vpn.allowed_ips[i].ip[0], r->vpn.allowed_ips[i].ip[1],
+				r->vpn.allowed_ips[i].ip[2], r->vpn.allowed_ips[i].ip[3],
+				r->vpn.allowed_ips[i].prefix);
+	n = snprintf(conf, sizeof(conf),
+		     "[Interface]\nPrivateKey = %s\nAddress = %u.%u.%u.%u/%u\n"
+		     "[Peer]\nPublicKey = %s\nEndpoint = %u.%u.%u.%u:%u\nAllowedIPs = %s\n"
+		     "PersistentKeepalive = 5\n",
+		     priv_b64, r->vpn.vm_address.ip[0], r->vpn.vm_address.ip[1],
+		     r->vpn.vm_address.ip[2], r->vpn.vm_address.ip[3], r->vpn.vm_address.prefix,
+		     pub_b64, r->vpn.endpoint_ip[0], r->vpn.endpoint_ip[1], r->vpn.endpoint_ip[2],
+		     r->vpn.endpoint_ip[3], r->vpn.endpoint_port, ips);
+	e = write_private_file(j->conf_path, conf, n, 0600);
+	sodium_memzero(conf, sizeof(conf));
+	sodium_memzero(priv_b64, sizeof(priv_b64));
+	return e;
+}
+
+static void spawn(struct djob *j)
+{
+	char cpus[16], mem[16], tmo[16], env[64];
+	const char *argv[96];
+	int out[2], err[2], n = 0;
+	unsigned int i;
+	pid_t pid;
+
+	snprintf(cpus, sizeof(cpus), "%u", j->req.cpus);
+	snprintf(mem, sizeof(mem), "%u", j->req.memory_mib);
+	snprintf(tmo, sizeof(tmo), "%u", j->req.timeout_s);
+	snprintf(env, sizeof(env), "OMERTA_CONSUMER_IP=%s", j->consumer_ip);
+	argv[n++] = "omerta-loader";
+	argv[n++] = "exec";
+	argv[n++] = "--job-id";
+	argv[n++] = j->id;
+	argv[n++] = "--vpn-config";
+	argv[n++] = j->conf_path;
+	argv[n++] = "--cpus";
+	argv[n++] = cpus;
+	argv[n++] = "--memory";
+	argv[n++] = mem;
+	argv[n++] = "--timeout";
+	argv[n++] = tmo;
+	argv[n++] = "--description";
+	argv[n++] = j->req.description;
+	argv[n++] = "--result";
+	argv[n++] = j->result_path;
+	argv[n++] = "--env";
+	argv[n++] = env;
+	argv[n++] = "--stdout-fd";
+	argv[n++] = "3";
+	argv[n++] = "--stderr-fd";
+	argv[n++] = "4";
+	if (j->req.script) {
+		argv[n++] = "--script";
+		argv[n++] = j->script_path;
+	} else {
+		argv[n++] = "--";
+		for (i = 0; i < j->req.n_command && n < 94; i++)
+			argv[n++] = j->req.command[i];
+	}
+	argv[n] = NULL;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		pr_err("job %s: pipe: %s", j->id, strerror(errno));
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		pr_err("job %s: fork: %s", j->id, strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDWR);
+
+		/* A killed daemon takes its jobs along; SIGTERM lets exec clean up. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(out[1], 3);
+		dup2(err[1], 4);
+		execv(d.self, (char **)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	j->pid = pid;
+	j->out.fd = out[0];
+	j->err.fd = err[0];
+	j->state = J_RUNNING;
+	j->started = time(NULL);
+	d.running++;
+	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64, j->network);
+	return;
+fail:
+	j->state = J_DONE;
+	snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
+	j->exit_status = OMT_EXIT_FAIL;
+	audit_outcome(j, NULL);
+}
+
+/* Starts the best queued jobs while there is room. Called with the lock held. */
+static void schedule(void)
+{
+	struct djob *j, *best;
+
+	while (!d.stopping && d.running < d.policy.max_vms) {
+		best = NULL;
+		for (j = d.jobs; j; j = j->next)
+			if (j->state == J_QUEUED && (!best || omt_queue_cmp(&j->qkey, &best->qkey) < 0))
+				best = j;
+		if (!best)
+			return;
+		spawn(best);
+	}
+}
+
+static void drain_stream(struct stream *s)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(s->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (s->len + n > MAX_OUTPUT) {
+			s->truncated = 1;
+			continue;
+		}
+		char *p = realloc(s->data, s->len + n);
+
+		if (!p) {
+			s->truncated = 1;
+			continue;
+		}
+		s->data = p;
+		memcpy(s->data + s->len, buf, n);
+		s->len += n;
+	}
+}
+
+static void job_exited(struct djob *j, int status)
+{
+	json_object *res = json_object_from_file(j->result_path), *v;
+
+	drain_stream(&j->out);
+	drain_stream(&j->err);
+	close(j->out.fd);
+	close(j->err.fd);
+	j->out.fd = j->err.fd = -1;
+	j->finished = time(NULL);
+	j->state = j->cancel ? J_CANCELLED : J_DONE;
+	d.running--;
+	if (res && json_object_object_get_ex(res, "exit_status", &v))
+		j->exit_status = json_object_get_int(v);
+	else
+		j->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (res && json_object_object_get_ex(res, "outcome", &v))
+		snprintf(j->outcome, sizeof(j->outcome), "%s", json_object_get_string(v));
+	else
+		snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
+	if (j->cancel)
+		snprintf(j->outcome, sizeof(j->outcome), "cancelled");
+	audit_outcome(j, res);
+	json_object_put(res);
+	unlink(j->conf_path);
+	pr_info("job %s: %s, exit status %d", j->id, j->outcome, j->exit_status);
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+struct request {
+	char *uri;			/* with the query string, as the client signed it */
+	char *body;
+	size_t len;
+	int too_big;
+	int started;			/* MHD calls once with the headers alone */
+};
+
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	(void)cls;
+	(void)c;
+	if (r)
+		r->uri = strdup(uri);
+	return r;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r) {
+		free(r->uri);
+		free(r->body);
+		free(r);
+	}
+	*con_cls = NULL;
+}
+
+/* Sends body (freed here; NULL: out of memory), signed by the provider key. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
+			     const char *nonce)
+{
+	char sig[OMT_SIG_B64_LEN + 1];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+
+	if (!body)
+		return MHD_NO;
+	len = strlen(body);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Omerta-Provider-Key", d.pk_b64);
+	/* A request without a usable nonce still gets a signed (error) answer. */
+	if (omt_sign_response(d.sk, status, nonce && *nonce ? nonce : "-", body, len, sig) == 0)
+		MHD_add_response_header(resp, "Omerta-Signature", sig);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result error(struct MHD_Connection *c, unsigned int status, const char *msg,
+			     const char *nonce)
+{
+	json_object *o = json_object_new_object();
+	char *body;
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return reply(c, status, body, nonce);
+}
+
+static void remote_of(struct MHD_Connection *c, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr_in *sin = ci ? (const struct sockaddr_in *)ci->client_addr : NULL;
+	const uint8_t *a = sin ? (const uint8_t *)&sin->sin_addr : NULL;
+
+	if (sin && sin->sin_family == AF_INET)
+		snprintf(out, size, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	else
+		snprintf(out, size, "unknown");
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], const char *nonce,
+			      const struct request *rq, const char *remote)
+{
+	struct omt_job_request req;
+	struct omt_decision dec;
+	struct omt_job_ask ask;
+	struct djob *j;
+	char err[300], reason[200];
+	uint8_t vm_priv[32];
+	struct omt_job_accept acc = { .state = OMT_JOB_QUEUED };
+	char *body = NULL;
+
+	if (omt_job_request_parse(rq->body ? rq->body : "", rq->len, &req, err, sizeof(err))) {
+		audit_decision(key, NULL, NULL, 0, err, NULL, remote);
+		return error(c, MHD_HTTP_BAD_REQUEST, err, nonce);
+	}
+	pthread_mutex_lock(&d.lock);
+	if (omt_description_check(req.description, d.policy.max_description, reason,
+				  sizeof(reason))) {
+		audit_decision(key, NULL, &req, 0, reason, NULL, remote);
+		pthread_mutex_unlock(&d.lock);
+		omt_job_request_free(&req);
+		return error(c, MHD_HTTP_BAD_REQUEST, reason, nonce);
+	}
+	ask = (struct omt_job_ask){ .consumer_key = key, .description = req.description,
+				    .cpus = req.cpus, .memory_mib = req.memory_mib,
+				    .timeout_s = req.timeout_s };
+	omt_policy_decide(&d.policy, &ask, jobs_of(key), &dec);
+	if (!dec.admit || d.stopping) {
+		const char *why = d.stopping ? "the provider is shutting down" : dec.reason;
+
+		audit_decision(key, dec.consumer ? dec.network : NULL, &req, 0, why, NULL, remote);
+		pthread_mutex_unlock(&d.lock);
+		omt_job_request_free(&req);
+		return error(c, d.stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_FORBIDDEN, why,
+			     nonce);
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || omt_jobdir_new_id(j->id)) {
+		pthread_mutex_unlock(&d.lock);
+		free(j);
+		omt_job_request_free(&req);
+		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of resources", nonce);
+	}
+	j->req = req;
+	memcpy(j->consumer, key, 32);
+	omt_key_b64(key, j->consumer_b64);
+	snprintf(j->network, sizeof(j->network), "%s", dec.network);
+	j->qkey = (struct omt_queue_key){ dec.network_priority, dec.consumer_priority, ++d.seq };
+	snprintf(j->consumer_ip, sizeof(j->consumer_ip), "%u.%u.%u.%u", req.vpn.consumer_address[0],
+		 req.vpn.consumer_address[1], req.vpn.consumer_address[2],
+		 req.vpn.consumer_address[3]);
+	snprintf(j->conf_path, sizeof(j->conf_path), "%s/%s.conf", DAEMON_DIR, j->id);
+	snprintf(j->script_path, sizeof(j->script_path), "%s/%s.sh", DAEMON_DIR, j->id);
+	snprintf(j->result_path, sizeof(j->result_path), "%s/%s.result", DAEMON_DIR, j->id);
+	j->out.fd = j->err.fd = -1;
+	j->submitted = time(NULL);
+	/* The VM's keypair is made here; only its public half leaves. */
+	omt_wg_keypair(vm_priv, acc.vm_public_key);
+	if (write_vm_config(j, vm_priv) ||
+	    (j->req.script && write_private_file(j->script_path, j->req.script,
+						 strlen(j->req.script), 0600))) {
+		sodium_memzero(vm_priv, sizeof(vm_priv));
+		pthread_mutex_unlock(&d.lock);
+		free_job(j);
+		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the job's files", nonce);
+	}
+	sodium_memzero(vm_priv, sizeof(vm_priv));
+	/* On disk before the job can start: a crash can't lose the admission. */
+	audit_decision(key, j->network, &j->req, 1, "admitted", j->id, remote);
+	j->state = J_QUEUED;
+	j->next = d.jobs;
+	d.jobs = j;
+	trim_jobs();
+	pthread_mutex_unlock(&d.lock);
+	eventfd_write(d.wake, 1);
+
+	memcpy(acc.job, j->id, sizeof(acc.job));
+	omt_job_accept_format(&acc, &body);
+	return reply(c, MHD_HTTP_CREATED, body, nonce);
+}
+
+static char *status_body(const struct djob *j)
+{
+	static const enum omt_job_state states[] = { OMT_JOB_QUEUED, OMT_JOB_RUNNING, OMT_JOB_DONE,
+						     OMT_JOB_CANCELLED };
+	struct omt_job_status st = { .state = states[j->state], .exit_status = -1 };
+	char *body = NULL;
+
+	memcpy(st.job, j->id, sizeof(st.job));
+	if (j->state == J_DONE || j->state == J_CANCELLED) {
+		snprintf(st.outcome, sizeof(st.outcome), "%s", j->outcome);
+		st.exit_status = j->exit_status;
+	}
+	omt_job_status_format(&st, &body);
+	return body;
+}
+
+static enum MHD_Result job_get(struct MHD_Connection *c, struct djob *j, int output,
+			       const char *nonce)
+{
+	const char *so = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "stdout");
+	const char *se = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "stderr");
+	uint64_t u1 = 0, u2 = 0;
+	size_t o1, o2, n1, n2;
+	struct omt_job_output *o;
+	char *body = NULL;
+
+	if (!output)
+		return reply(c, MHD_HTTP_OK, status_body(j), nonce);
+	if ((so && omt_job_offset_parse(so, &u1)) || (se && omt_job_offset_parse(se, &u2)))
+		return error(c, MHD_HTTP_BAD_REQUEST, "stdout and stderr offsets are decimal numbers",
+			     nonce);
+	o1 = u1;
+	o2 = u2;
+	if (o1 > j->out.len)
+		o1 = j->out.len;
+	if (o2 > j->err.len)
+		o2 = j->err.len;
+	n1 = j->out.len - o1 > OUTPUT_CHUNK ? OUTPUT_CHUNK : j->out.len - o1;
+	n2 = j->err.len - o2 > OUTPUT_CHUNK ? OUTPUT_CHUNK : j->err.len - o2;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return MHD_NO;
+	o->done = (j->state == J_DONE || j->state == J_CANCELLED) && o1 + n1 == j->out.len &&
+		  o2 + n2 == j->err.len;
+	o->stream[OMT_JOB_STDOUT].len = n1;
+	o->stream[OMT_JOB_STDOUT].next = o1 + n1;
+	if (n1)
+		memcpy(o->stream[OMT_JOB_STDOUT].data, j->out.data + o1, n1);
+	o->stream[OMT_JOB_STDERR].len = n2;
+	o->stream[OMT_JOB_STDERR].next = o2 + n2;
+	if (n2)
+		memcpy(o->stream[OMT_JOB_STDERR].data, j->err.data + o2, n2);
+	omt_job_output_format(o, &body);
+	free(o);
+	return reply(c, MHD_HTTP_OK, body, nonce);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_len, void **con_cls)
+{
+	struct request *rq = *con_cls;
+	struct omt_req_auth auth = {};
+	char err[300], remote[64], id[16];
+	const char *nonce;
+	uint8_t key[32];
+	struct djob *j;
+	int output = 0;
+
+	(void)cls;
+	(void)version;
+	if (!rq)
+		return MHD_NO;
+	if (!rq->started) {
+		rq->started = 1;
+		return MHD_YES;
+	}
+	if (*upload_len) {
+		if (rq->len + *upload_len > MAX_BODY) {
+			rq->too_big = 1;
+		} else {
+			char *p = realloc(rq->body, rq->len + *upload_len + 1);
+
+			if (!p)
+				return MHD_NO;
+			rq->body = p;
+			memcpy(rq->body + rq->len, upload, *upload_len);
+			rq->len += *upload_len;
+			rq->body[rq->len] = '\0';
+		}
+		*upload_len = 0;
+		return MHD_YES;
+	}
+	remote_of(c, remote, sizeof(remote));
+	nonce = auth.nonce;
+	if (rq->too_big)
+		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 1 MiB", nonce);
+
+	/* No request is looked at before its signature is good and fresh. */
+	if (omt_req_auth_from_headers(&auth, header(c, "Omerta-Key"),
+				      header(c, "Omerta-Timestamp"), header(c, "Omerta-Nonce"),
+				      header(c, "Omerta-Signature"), err, sizeof(err)) ||
+	    omt_verify_request(&auth, method, rq->uri, rq->body ? rq->body : "", rq->len,
+			       time(NULL), AUTH_WINDOW_S, key, err, sizeof(err))) {
+		pthread_mutex_lock(&d.lock);
+		audit_decision(NULL, NULL, NULL, 0, err, NULL, remote);
+		pthread_mutex_unlock(&d.lock);
+		return error(c, MHD_HTTP_UNAUTHORIZED, err, nonce);
+	}
+	if (omt_nonce_check(d.nonces, key, auth.nonce, time(NULL))) {
+		pthread_mutex_lock(&d.lock);
+		audit_decision(key, NULL, NULL, 0, "replayed request (nonce seen before)", NULL,
+			       remote);
+		pthread_mutex_unlock(&d.lock);
+		return error(c, MHD_HTTP_UNAUTHORIZED, "replayed request (nonce seen before)", nonce);
+	}
+
+	if (strcmp(url, "/v1/jobs") == 0 && strcmp(method, "POST") == 0)
+		return submit(c, key, nonce, rq, remote);
+
+	if (strncmp(url, "/v1/jobs/", 9) || strlen(url + 9) < OMT_JOB_ID_LEN)
+		return error(c, MHD_HTTP_NOT_FOUND, "no such path", nonce);
+	snprintf(id, sizeof(id), "%.8s", url + 9);
+	if (url[9 + OMT_JOB_ID_LEN] == '/' && strcmp(url + 9 + OMT_JOB_ID_LEN, "/output") == 0)
+		output = 1;
+	else if (url[9 + OMT_JOB_ID_LEN])
+		return error(c, MHD_HTTP_NOT_FOUND, "no such path", nonce);
+
+	pthread_mutex_lock(&d.lock);
+	j = find_job(id);
+	/* Someone else's job does not exist, as far as this key can tell. */
+	if (!j || memcmp(j->consumer, key, 32)) {
+		pthread_mutex_unlock(&d.lock);
+		return error(c, MHD_HTTP_NOT_FOUND, "no such job", nonce);
+	}
+	if (strcmp(method, "GET") == 0) {
+		enum MHD_Result r = job_get(c, j, output, nonce);
+
+		pthread_mutex_unlock(&d.lock);
+		return r;
+	}
+	if (strcmp(method, "DELETE") == 0 && !output) {
+		if (j->state == J_QUEUED) {
+			j->state = J_CANCELLED;
+			snprintf(j->outcome, sizeof(j->outcome), "cancelled");
+			j->exit_status = 0;
+			audit_outcome(j, NULL);
+		} else if (j->state == J_RUNNING && !j->cancel) {
+			j->cancel = 1;
+			kill(j->pid, SIGTERM);
+		}
+		char *body = status_body(j);
+
+		pthread_mutex_unlock(&d.lock);
+		return reply(c, MHD_HTTP_OK, body, nonce);
+	}
+	pthread_mutex_unlock(&d.lock);
+	return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here", nonce);
+}
+
+/* ---------------------------------------------------------------- main loop */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: omerta-loader run [--config FILE]\n\n"
+		"The provider daemon: takes signed job requests over HTTP (the policy's\n"
+		"listen address), decides by the policy, logs every decision and outcome\n"
+		"to the audit log, and runs admitted jobs in microVMs, at most max_vms at\n"
+		"once, in priority order.\n\n"
+		"  --config FILE   the policy (default /etc/omerta/omerta.ini)\n\n"
+		"Signals: SIGHUP reloads the policy (running jobs keep theirs); SIGTERM\n"
+		"and SIGINT stop: queued jobs are cancelled, running ones stopped (their\n"
+		"VMs killed and removed), outcomes logged, then exit 0.\n"
+		"At start it removes what a crashed run left behind.\n");
+}
+
+static int load_policy(const char *path, struct omt_policy_cfg *out)
+{
+	char err[512];
+
+	if (omt_policy_load(path, out, err, sizeof(err))) {
+		pr_err("%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void reload(void)
+{
+	struct omt_policy_cfg fresh;
+
+	if (load_policy(d.config_path, &fresh)) {
+		pr_err("policy not reloaded: the running one stays");
+		return;
+	}
+	pthread_mutex_lock(&d.lock);
+	omt_policy_free(&d.policy);
+	d.policy = fresh;
+	pr_info("policy reloaded from %s: %zu consumers, %zu networks, max_vms %u",
+		d.config_path, d.policy.n_consumers, d.policy.n_networks, d.policy.max_vms);
+	schedule();
+	pthread_mutex_unlock(&d.lock);
+}
+
+/* Keys, the audit log and a lock that says one daemon runs. */
+static int prepare(int *lock_fd)
+{
+	char err[512], path[300];
+	int e;
+
+	if (mkdir(OMT_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(DAEMON_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/lock", DAEMON_DIR);
+	*lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		pr_err("another omerta-loader run holds %s", path);
+		return -EBUSY;
+	}
+	/* What a crashed run left: its jobs, and its VM configs (private keys). */
+	omt_jobdir_reap_stale();
+	omt_dir_remove_files(DAEMON_DIR, "lock");
+	if ((e = omt_key_load(d.policy.key_path, d.sk, d.pk, err, sizeof(err)))) {
+		pr_err("provider key: %s (create it with 'omerta keygen %s')", err,
+		       d.policy.key_path);
+		return e;
+	}
+	omt_key_b64(d.pk, d.pk_b64);
+	if ((e = omt_audit_open(d.policy.audit_log, &d.audit, err, sizeof(err)))) {
+		pr_err("audit log: %s", err);
+		return e;
+	}
+	d.nonces = omt_nonce_cache_new(65536, 2 * AUTH_WINDOW_S);
+	d.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!d.nonces || d.wake < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void on_child_output(int fd)
+{
+	struct djob *j;
+
+	pthread_mutex_lock(&d.lock);
+	for (j = d.jobs; j; j = j->next) {
+		if (j->out.fd == fd)
+			drain_stream(&j->out);
+		else if (j->err.fd == fd)
+			drain_stream(&j->err);
+	}
+	pthread_mutex_unlock(&d.lock);
+}
+
+static void watch_outputs(int ep)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct djob *j;
+
+	for (j = d.jobs; j; j = j->next) {
+		if (j->state != J_RUNNING)
+			continue;
+		/* EEXIST for the ones already watched: harmless. */
+		ev.data.fd = j->out.fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, j->out.fd, &ev);
+		ev.data.fd = j->err.fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, j->err.fd, &ev);
+	}
+}
+
+static void reap(int ep)
+{
+	struct djob *j;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		pthread_mutex_lock(&d.lock);
+		for (j = d.jobs; j; j = j->next) {
+			if (j->state == J_RUNNING && j->pid == pid) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, j->out.fd, NULL);
+				epoll_ctl(ep, EPOLL_CTL_DEL, j->err.fd, NULL);
+				job_exited(j, status);
+				break;
+			}
+		}
+		schedule();
+		pthread_mutex_unlock(&d.lock);
+	}
+}
+
+static void stop_all(void)
+{
+	struct djob *j;
+
+	pthread_mutex_lock(&d.lock);
+	d.stopping = 1;
+	for (j = d.jobs; j; j = j->next) {
+		if (j->state == J_QUEUED) {
+			j->state = J_CANCELLED;
+			snprintf(j->outcome, sizeof(j->outcome), "cancelled");
+			audit_outcome(j, NULL);
+		} else if (j->state == J_RUNNING) {
+			j->cancel = 1;
+			kill(j->pid, SIGTERM);
+		}
+	}
+	pthread_mutex_unlock(&d.lock);
+}
+
+int run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct epoll_event ev, evs[16];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct MHD_Daemon *http = NULL;
+	sigset_t mask;
+	int c, ep, sfd, lock_fd = -1, ret = OMT_EXIT_FAIL, n, i;
+	char self[4096];
+	ssize_t sl;
+
+	d.config_path = "/etc/omerta/omerta.ini";
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return OMT_EXIT_OK;
+		default:
+			usage(stderr);
+			return OMT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "run: unexpected argument '%s'\n", argv[optind]);
+		return OMT_EXIT_USAGE;
+	}
+	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0) {
+		pr_err("readlink /proc/self/exe: %s", strerror(errno));
+		return OMT_EXIT_FAIL;
+	}
+	self[sl] = '\0';
+	d.self = self;
+	if (sodium_init() < 0 || load_policy(d.config_path, &d.policy))
+		return OMT_EXIT_FAIL;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	/* Blocked before the HTTP thread exists, so it inherits the mask. */
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || ep < 0 || prepare(&lock_fd))
+		goto out;
+
+	memcpy(&sa.sin_addr, d.policy.listen_ip, 4);
+	sa.sin_port = htons(d.policy.listen_port);
+	http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				handle, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+				MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
+	if (!http) {
+		pr_err("listen on %u.%u.%u.%u:%u: %s", d.policy.listen_ip[0], d.policy.listen_ip[1],
+		       d.policy.listen_ip[2], d.policy.listen_ip[3], d.policy.listen_port,
+		       strerror(errno));
+		goto out;
+	}
+	pr_info("listening on %u.%u.%u.%u:%u, provider key %s, max_vms %u", d.policy.listen_ip[0],
+		d.policy.listen_ip[1], d.policy.listen_ip[2], d.policy.listen_ip[3],
+		d.policy.listen_port, d.pk_b64, d.policy.max_vms);
+
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = d.wake;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d.wake, &ev);
+
+	for (;;) {
+		n = epoll_wait(ep, evs, 16, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGCHLD) {
+					reap(ep);
+				} else if (si.ssi_signo == SIGHUP) {
+					reload();
+				} else if (!d.stopping) {
+					pr_info("%s: stopping every job, then exiting",
+						strsignal(si.ssi_signo));
+					stop_all();
+				}
+			} else if (fd == d.wake) {
+				eventfd_t v;
+
+				eventfd_read(d.wake, &v);
+				pthread_mutex_lock(&d.lock);
+				schedule();
+				pthread_mutex_unlock(&d.lock);
+			} else {
+				on_child_output(fd);
+			}
+		}
+		pthread_mutex_lock(&d.lock);
+		watch_outputs(ep);
+		if (d.stopping && d.running == 0) {
+			pthread_mutex_unlock(&d.lock);
+			break;
+		}
+		pthread_mutex_unlock(&d.lock);
+	}
+	ret = OMT_EXIT_OK;
+	pr_info("stopped");
+out:
+	if (http)
+		MHD_stop_daemon(http);
+	while (d.jobs) {
+		struct djob *j = d.jobs;
+
+		d.jobs = j->next;
+		free_job(j);
+	}
+	omt_audit_close(d.audit);
+	omt_nonce_cache_free(d.nonces);
+	omt_policy_free(&d.policy);
+	sodium_memzero(d.sk, sizeof(d.sk));
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return ret;
+}
