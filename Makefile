@@ -45,12 +45,13 @@ CONSUMER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard consumer/*.c) $(SHAR
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
+TOOL_BINS := $(BUILD)/tools/apiclient
 GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
 
 .PHONY: all deps test demo bench clean
 .SECONDARY:
 all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
-	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS)
+	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -108,6 +109,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcmocka
+
+# Test tools: clients that do what our own never would.
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcurl
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)

@@ -182,9 +182,9 @@ static int int_member(struct parser *p, json_object *o, const char *key, const c
 	if (!json_object_is_type(v, json_type_int))
 		return fail(p, "%s must be %" PRId64 "..%" PRId64 ": %s", name, lo, hi,
 			    show_json(p, v));
-	/* Past INT64_MAX json-c saturates: still out of range. */
+	/* json-c saturates: past INT64_MAX, and past UINT64_MAX, it reads INT64_MAX. */
 	x = json_object_get_int64(v);
-	if (x < lo || x > hi)
+	if (x < lo || x > hi || (x == INT64_MAX && json_object_get_uint64(v) > INT64_MAX))
 		return fail(p, "%s must be %" PRId64 "..%" PRId64 ": %s", name, lo, hi,
 			    show_json(p, v));
 	*out = x;
@@ -912,6 +912,14 @@ int omt_job_status_format(const struct omt_job_status *s, char **json_out)
 	return finish(o, err, OMT_JOB_MAX_ANSWER, json_out);
 }
 
+/* What well-formed padded base64 of n characters holds (0 for any other n). */
+static size_t b64_decoded_len(const char *s, size_t n)
+{
+	if (!n || n % 4)
+		return 0;
+	return n / 4 * 3 - (s[n - 1] == '=') - (s[n - 2] == '=');
+}
+
 static int output_fields(struct parser *p, json_object *o, void *out)
 {
 	struct omt_job_output *put = out;
@@ -919,24 +927,19 @@ static int output_fields(struct parser *p, json_object *o, void *out)
 	int i, err = 0;
 
 	for (i = 0; i < 2 && !err; i++) {
-		const char *name = stream_names[i], *s, *end;
+		const char *name = stream_names[i], *s;
 		int64_t next;
 		size_t n;
 
 		err = str_member(p, o, name, name, CHUNK_B64_LEN, &v, &s, &n);
 		if (err)
 			return err;
-		/* With an end pointer, libsodium leaves ERANGE in errno for too much data. */
-		errno = 0;
+		if (b64_decoded_len(s, n) > OMT_JOB_CHUNK_MAX)
+			return fail(p, "%s holds more than %d bytes: %s", name, OMT_JOB_CHUNK_MAX,
+				    show(p, v));
 		if (sodium_base642bin(put->stream[i].data, OMT_JOB_CHUNK_MAX, s, n, NULL,
-				      &put->stream[i].len, &end, sodium_base64_VARIANT_ORIGINAL) ||
-		    end != s + n) {
-			put->stream[i].len = 0;
-			if (errno == ERANGE)
-				return fail(p, "%s holds more than %d bytes: %s", name,
-					    OMT_JOB_CHUNK_MAX, show(p, v));
+				      &put->stream[i].len, NULL, sodium_base64_VARIANT_ORIGINAL))
 			return fail(p, "%s is not base64: %s", name, show(p, v));
-		}
 		err = int_member(p, o, stream_next_names[i], stream_next_names[i], 0, INT64_MAX,
 				 &next);
 		if (!err && (uint64_t)next < put->stream[i].len)

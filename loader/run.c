@@ -451,8 +451,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Omerta-Provider-Key", d.pk_b64);
-	/* A request without a usable nonce still gets a signed (error) answer. */
-	if (omt_sign_response(d.sk, status, nonce && *nonce ? nonce : "-", body, len, sig) == 0)
+	/* Unsigned only when the request had no usable nonce to sign over. */
+	if (nonce && omt_sign_response(d.sk, status, nonce, body, len, sig) == 0)
 		MHD_add_response_header(resp, "Omerta-Signature", sig);
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
@@ -639,7 +639,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	const char *nonce;
 	uint8_t key[32];
 	struct djob *j;
-	int output = 0;
+	int output = 0, e;
 
 	(void)cls;
 	(void)version;
@@ -681,7 +681,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		pthread_mutex_unlock(&d.lock);
 		return error(c, MHD_HTTP_UNAUTHORIZED, err, nonce);
 	}
-	if (omt_nonce_check(d.nonces, key, auth.nonce, time(NULL))) {
+	e = omt_nonce_check(d.nonces, key, auth.nonce, time(NULL));
+	if (e == -EBUSY)
+		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many requests: try again", nonce);
+	if (e) {
 		pthread_mutex_lock(&d.lock);
 		audit_decision(key, NULL, NULL, 0, "replayed request (nonce seen before)", NULL,
 			       remote);
@@ -806,7 +809,7 @@ static int prepare(int *lock_fd)
 		pr_err("audit log: %s", err);
 		return e;
 	}
-	d.nonces = omt_nonce_cache_new(65536, 2 * AUTH_WINDOW_S);
+	d.nonces = omt_nonce_cache_new(65536, AUTH_WINDOW_S);
 	d.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!d.nonces || d.wake < 0)
 		return -ENOMEM;

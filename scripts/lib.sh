@@ -47,10 +47,11 @@ omt_spawn() { # NS OUT ERR CMD...
 	OMT_PIDS+=("$OMT_SPAWNED")
 }
 
-# Waits until FILE has a line matching PATTERN (grep -E), at most ~10 s.
+# Waits until FILE has a line matching PATTERN (grep -E), at most ~30 s
+# (VMs boot under TCG on a shared machine).
 omt_wait_for() { # FILE PATTERN
 	local i
-	for i in $(seq 200); do
+	for i in $(seq 600); do
 		grep -qE "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done

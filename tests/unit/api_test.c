@@ -1451,6 +1451,12 @@ static void test_job_output(void **state)
 		  "\"done\":false}", "stdout_next must be 0..9223372036854775807: -1" },
 		{ "{\"stdout\":\"\",\"stderr\":\"\",\"stdout_next\":0,\"done\":false}",
 		  "stderr_next is missing" },
+		{ "{\"stdout\":\"\",\"stderr\":\"\",\"stdout_next\":9223372036854775808,"
+		  "\"stderr_next\":0,\"done\":false}",
+		  "stdout_next must be 0..9223372036854775807: 9223372036854775808" },
+		{ "{\"stdout\":\"\",\"stderr\":\"\",\"stdout_next\":99999999999999999999,"
+		  "\"stderr_next\":0,\"done\":false}",
+		  "stdout_next must be 0..9223372036854775807: 18446744073709551615" },
 		{ "{\"stdout\":\"\",\"stdout_next\":0,\"stderr_next\":0,\"done\":false}",
 		  "stderr is missing" },
 		{ "{\"stdout\":\"\",\"stderr\":\"\",\"stdout_next\":0,\"stderr_next\":0}",

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +209,51 @@ static void test_open_errors(void **state)
 	assert_int_equal(omt_audit_open(path, &a, NULL, 0), -ENOENT);
 }
 
+/* A write cut short (here by RLIMIT_FSIZE) does not glue the next line to the torn one. */
+static void test_torn_line(void **state)
+{
+	struct tmp *t = *state;
+	struct rlimit old, lim;
+	char buf[512], *second;
+	json_object *obj;
+	struct omt_audit *a;
+	FILE *f;
+	size_t n;
+
+	assert_int_equal(omt_audit_open(t->path, &a, NULL, 0), 0);
+	obj = json_object_new_object();
+	json_object_object_add(obj, "event", json_object_new_string("admit"));
+	assert_int_equal(omt_audit_write(a, obj), 0);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 80;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(omt_audit_write(a, obj), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(omt_audit_write(a, obj), 0);
+	json_object_put(obj);
+	omt_audit_close(a);
+
+	f = fopen(t->path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* 53 bytes, then 27 of the torn line, a newline and the third line. */
+	second = strchr(buf, '\n') + 1;
+	assert_int_equal(second - buf, 53);
+	assert_int_equal(strchr(second, '\n') - buf, 80);
+	assert_int_equal(strncmp(second, "{\"ts\":\"", 7), 0);
+	obj = json_tokener_parse(buf + 81);
+	assert_non_null(obj);
+	assert_string_equal(get_str(obj, "event"), "admit");
+	json_object_put(obj);
+	assert_int_equal(n, 81 + 53);
+}
+
 #define THREADS 4
 #define PER_THREAD 50
 
@@ -271,6 +318,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_objects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 

@@ -1,0 +1,156 @@
+# Integration tests of the provider daemon ('omerta-loader run') and the
+# consumer CLI ('omerta'): provider namespace and consumer namespace, real
+# microVMs, a real wireguard-go server made by 'omerta submit'
+# (scripts/lib.sh: omt_daemon_up, omt_submit).
+
+APICLIENT=$OMT_ROOT/build/tools/apiclient
+
+consumer_clean() {
+	! omt_in "$OMT_NS_C" ip -o link show | grep -qE ': omtc[0-9a-f]{8}:' || omt_fail "tunnel interface left"
+	! ls /var/run/wireguard/omtc*.sock >/dev/null 2>&1 || omt_fail "wireguard-go socket left"
+	! pgrep -f 'wireguard-go -f omtc' >/dev/null || omt_fail "wireguard-go left running"
+}
+
+audit_has() { # JQ-CONDITION
+	jq -s -e "any(.[]; $1)" "$OMT_TMP/audit.jsonl" >/dev/null || {
+		cat "$OMT_TMP/audit.jsonl" >&2
+		omt_fail "no audit line with $1"
+	}
+}
+
+test_daemon_job_end_to_end() {
+	omt_daemon_up
+	local rc=0
+	omt_submit --description "fetch a file" \
+		-- sh -c 'wget -q -O - http://$OMERTA_CONSUMER_IP:8000/file; exit 5' \
+		>"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 5 ] || { cat "$OMT_TMP/err" "$OMT_TMP/daemon.log" >&2; omt_fail "exit $rc, not the job's 5"; }
+	grep -qx "hello from the consumer" "$OMT_TMP/out" || omt_fail "output: $(cat "$OMT_TMP/out")"
+	grep -q "trusting the provider key" "$OMT_TMP/err" || omt_fail "provider key not pinned"
+	grep -q "^10.201.1.1:7360 " "$OMT_TMP/consumer/known_providers" || omt_fail "known_providers"
+	audit_has '.event == "decision" and .decision == "admit" and .description == "fetch a file"'
+	audit_has '.event == "outcome" and .outcome == "done" and .exit_status == 5 and .tunnel_bytes_in > 0'
+	[ "$(stat -c %a "$OMT_TMP/consumer/identity")" = 600 ] || omt_fail "identity not 0600"
+	consumer_clean
+	omt_assert_no_jobs
+}
+
+test_daemon_refusals() {
+	omt_daemon_up
+	local rc out
+	# A key the policy doesn't know.
+	mkdir "$OMT_TMP/stranger"
+	OMERTA_HOME=$OMT_TMP/stranger "$OMT_ROOT/build/bin/omerta" keygen >/dev/null 2>&1
+	rc=0
+	OMERTA_HOME=$OMT_TMP/stranger nsenter --net=/var/run/netns/"$OMT_NS_C" "$OMT_ROOT/build/bin/omerta" \
+		submit --provider "$OMT_API" --description x -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "unknown consumer key" "$OMT_TMP/err" || omt_fail "unknown key: $rc $(cat "$OMT_TMP/err")"
+	audit_has '.decision == "refuse" and (.reason | test("unknown consumer key"))'
+	# A description over the limit (512 bytes by default).
+	rc=0
+	omt_submit --description "$(head -c 600 /dev/zero | tr '\0' d)" -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "description" "$OMT_TMP/err" || omt_fail "long description: $rc $(cat "$OMT_TMP/err")"
+	audit_has '.decision == "refuse" and (.reason | test("description"))'
+	# An empty one: the CLI insists, so send it raw.
+	printf '{"description":"","command":["true"],"vpn":{"endpoint":"10.201.1.2:51820","public_key":"%s","vm_address":"10.77.9.2/24","allowed_ips":["10.77.9.0/24"],"consumer_address":"10.77.9.1"}}' \
+		"$OMT_CONSUMER_KEY" >"$OMT_TMP/empty.json"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/empty.json" good)
+	[[ $out == *"description"*" 400" ]] || omt_fail "empty description: $out"
+	audit_has '.decision == "refuse" and (.reason | test("description is empty"))'
+	# A body changed after signing.
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/empty.json" tampered)
+	[[ $out == *"does not verify"*" 401" ]] || omt_fail "bad signature: $out"
+	audit_has '.decision == "refuse" and (.reason | test("does not verify"))'
+	# The same signed request twice.
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET /v1/jobs/00000000 - replay)
+	[[ $out == *"no such job"*" 404"*"replayed"*" 401" ]] || omt_fail "replay: $out"
+	audit_has '.decision == "refuse" and (.reason | test("replayed"))'
+	# An old timestamp.
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET /v1/jobs/00000000 - stale)
+	[[ $out == *"stale timestamp"*" 401" ]] || omt_fail "stale: $out"
+	# A denied key, after a reload that says so.
+	sed -i 's/^\tallow = yes/\tallow = no/; s/^allow = yes/allow = no/' "$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	rc=0
+	omt_submit --description "denied now" -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "denied" "$OMT_TMP/err" || omt_fail "denied key: $rc $(cat "$OMT_TMP/err")"
+	audit_has '.decision == "refuse" and (.reason | test("denied"))'
+	consumer_clean
+	omt_assert_no_jobs
+}
+
+test_daemon_priority_queue() {
+	omt_daemon_up 1
+	local low high
+	# A second consumer of higher priority.
+	mkdir "$OMT_TMP/vip"
+	high=$(OMERTA_HOME=$OMT_TMP/vip "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
+	printf '\n[consumer "%s"]\nallow = yes\nnetwork = default\npriority = 50\nmax_jobs = 4\n' "$high" >>"$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	# One job holds the only VM until the test says go (a file appears on the
+	# consumer's server); meanwhile a low-priority and a high-priority one queue.
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description first -- sh -c \
+		'echo a; until wget -q -O /dev/null http://$OMERTA_CONSUMER_IP:8000/go; do sleep 0.2; done'
+	local first_submit=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/a.out" '^a$'
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/b.out" "$OMT_TMP/b.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description low -- echo b
+	low=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/b.err" accepted
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/c.out" "$OMT_TMP/c.err" env OMERTA_HOME="$OMT_TMP/vip" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description high -- echo c
+	high=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/c.err" accepted
+	touch "$OMT_TMP/www/go"
+	wait "$first_submit" || omt_fail "first job failed: $(cat "$OMT_TMP/a.err")"
+	wait "$low" || omt_fail "low job failed: $(cat "$OMT_TMP/b.err")"
+	wait "$high" || omt_fail "high job failed: $(cat "$OMT_TMP/c.err")"
+	grep -qx b "$OMT_TMP/b.out" && grep -qx c "$OMT_TMP/c.out" || omt_fail "outputs"
+	# Started in priority order: first, high, low (arrival said low first).
+	grep -o 'started (consumer [^,]*' "$OMT_TMP/daemon.log" >"$OMT_TMP/order"
+	jq -r 'select(.event == "decision" and .decision == "admit") | .job + " " + .description' \
+		"$OMT_TMP/audit.jsonl" >"$OMT_TMP/admitted"
+	local first highjob lowjob order
+	first=$(awk '$2 == "first" {print $1}' "$OMT_TMP/admitted")
+	highjob=$(awk '$2 == "high" {print $1}' "$OMT_TMP/admitted")
+	lowjob=$(awk '$2 == "low" {print $1}' "$OMT_TMP/admitted")
+	order=$(grep -o 'job [0-9a-f]*: started' "$OMT_TMP/daemon.log" | awk '{print $2}' | tr -d : | tr '\n' ' ')
+	[ "$order" = "$first $highjob $lowjob " ] || omt_fail "start order '$order', want '$first $highjob $lowjob '"
+	omt_assert_no_jobs
+}
+
+test_daemon_bad_reload_keeps_policy() {
+	omt_daemon_up
+	sed -i 's/^max_vms = .*/max_vms = lots/' "$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "not reloaded"
+	grep -q "omerta.ini:.*'lots'" "$OMT_TMP/daemon.log" || omt_fail "no file:line:value: $(cat "$OMT_TMP/daemon.log")"
+	omt_submit --description "still served" -- true 2>"$OMT_TMP/err" || omt_fail "refused after a bad reload"
+	consumer_clean
+}
+
+test_daemon_sigkill_mid_job() {
+	omt_daemon_up
+	local qemu i rc=0
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description long -- sh -c 'echo up; sleep 120'
+	local submit=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/a.out" '^up$'
+	qemu=$(pgrep -f 'qemu-system.*omerta-') || omt_fail "no QEMU"
+	kill -KILL "$OMT_DAEMON_PID"
+	# The job dies with the daemon...
+	for i in $(seq 200); do kill -0 "$qemu" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$qemu" 2>/dev/null || omt_fail "QEMU outlived the daemon"
+	# ...the consumer gives up and takes its tunnel down...
+	wait "$submit" || rc=$?
+	[ "$rc" != 0 ] || omt_fail "submit claimed success"
+	consumer_clean
+	# ...and the next start leaves the host clean.
+	omt_daemon_start
+	for i in $(seq 100); do ls /run/omerta/jobs 2>/dev/null | grep -q . || break; sleep 0.05; done
+	omt_assert_no_jobs
+	[ -z "$(ls /run/omerta/daemon/ | grep -v lock)" ] || omt_fail "VM configs left: $(ls /run/omerta/daemon)"
+}
