@@ -313,6 +313,9 @@ static void spawn(struct djob *j)
 	}
 	close(out[1]);
 	close(err[1]);
+	/* Read as it comes, from the main loop: never block it. */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	j->pid = pid;
 	j->out.fd = out[0];
 	j->err.fd = err[0];

@@ -128,7 +128,7 @@ test_daemon_bad_reload_keeps_policy() {
 	kill -HUP "$OMT_DAEMON_PID"
 	omt_wait_for "$OMT_TMP/daemon.log" "not reloaded"
 	grep -q "omerta.ini:.*'lots'" "$OMT_TMP/daemon.log" || omt_fail "no file:line:value: $(cat "$OMT_TMP/daemon.log")"
-	omt_submit --description "still served" -- true 2>"$OMT_TMP/err" || omt_fail "refused after a bad reload"
+	omt_submit --description "still served" -- true 2>"$OMT_TMP/err" || omt_fail "refused after a bad reload: $(cat "$OMT_TMP/err")"
 	consumer_clean
 }
 
