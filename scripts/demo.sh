@@ -73,3 +73,35 @@ omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --descrip
 		echo "about to ping the host at $gw"; ping -c 3 "$gw"; echo "still here?"' || rc=$?
 echo "exit status: $rc (240: rogue traffic, VM killed)"
 omt_assert_no_jobs && echo "nothing left behind: no QEMU, tap, NAT table, cgroup or job directory"
+omt_test_teardown
+
+# ---------------------------------------------------------------- the daemon
+say "Part 3: the whole story. A provider daemon, a consumer with a key of its own"
+omt_daemon_up
+echo "policy ($OMT_TMP/omerta.ini):"
+sed 's/^/    /' "$OMT_TMP/omerta.ini"
+echo "daemon: $(grep listening "$OMT_TMP/daemon.log")"
+
+say "omerta submit --provider $OMT_API --description 'fetch a file' -- wget ... \$OMERTA_CONSUMER_IP:8000/file"
+echo "(omerta makes its own WireGuard server - wireguard-go here - and tears it down after)"
+rc=0
+omt_submit --description "fetch a file" -- sh -c 'wget -q -O - http://$OMERTA_CONSUMER_IP:8000/file' || rc=$?
+echo "exit status: $rc"
+
+say "A hostile job: it skips the guest firewall with a raw packet socket and spoofs ARP"
+rc=0
+omt_submit --description "totally harmless" -- sh -c 'gw=$(ip route | awk "/ via /{print \$3; exit}")
+	ip addr add 10.213.0.99/32 dev eth0; arping -c 3 -s 10.213.0.99 -I eth0 "$gw"' || rc=$?
+echo "exit status: $rc (240: rogue traffic, VM killed)"
+
+say "A stranger's key is refused"
+mkdir -p "$OMT_TMP/stranger"
+OMERTA_HOME=$OMT_TMP/stranger "$OMT_ROOT/build/bin/omerta" keygen >/dev/null 2>&1
+OMERTA_HOME=$OMT_TMP/stranger nsenter --net=/var/run/netns/"$OMT_NS_C" "$OMT_ROOT/build/bin/omerta" \
+	submit --provider "$OMT_API" --description "let me in" -- true || true
+
+say "The audit log ($OMT_TMP/audit.jsonl): every decision and outcome"
+jq -c '{ts, event, decision, reason, description, job, outcome, exit_status, rogue_events, tunnel_bytes_in, tunnel_bytes_out} | with_entries(select(.value != null))' "$OMT_TMP/audit.jsonl"
+
+say "The daemon's log"
+sed 's/^/    /' "$OMT_TMP/daemon.log"

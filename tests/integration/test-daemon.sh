@@ -154,3 +154,16 @@ test_daemon_sigkill_mid_job() {
 	omt_assert_no_jobs
 	[ -z "$(ls /run/omerta/daemon/ | grep -v lock)" ] || omt_fail "VM configs left: $(ls /run/omerta/daemon)"
 }
+
+test_daemon_hostile_job_killed() {
+	omt_daemon_up
+	local rc=0
+	omt_submit --description "totally harmless" -- sh -c 'gw=$(ip route | awk "/ via /{print \$3; exit}")
+		ip addr add 10.213.0.99/32 dev eth0; arping -c 3 -s 10.213.0.99 -I eth0 "$gw"' \
+		>"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 240 ] || { cat "$OMT_TMP/err" "$OMT_TMP/daemon.log" >&2; omt_fail "exit $rc, not 240"; }
+	grep -q "rogue" "$OMT_TMP/err" || omt_fail "the consumer was not told: $(cat "$OMT_TMP/err")"
+	audit_has '.event == "outcome" and .outcome == "rogue" and .rogue_events >= 1'
+	consumer_clean
+	omt_assert_no_jobs
+}

@@ -164,3 +164,16 @@ test_exec_bad_input() {
 	expect 1 "kvm" --vpn-config "$OMT_TMP/vm.conf" --accel kvm -- true
 	teardown_clean
 }
+
+test_exec_raw_socket_past_guest_firewall() {
+	omt_provider_up
+	local rc=0
+	# Root in the guest can skip nftables with a packet socket: spoofed ARP.
+	omt_exec --json -- sh -c 'gw=$(ip route | awk "/ via /{print \$3; exit}")
+		ip addr add 10.213.0.99/32 dev eth0
+		arping -c 3 -s 10.213.0.99 -I eth0 "$gw"; echo survived' || rc=$?
+	[ "$rc" = 240 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 240 (rogue)"; }
+	grep -q '"reason":"arp_spoof".*"src":"10.213.0.99"' "$OMT_TMP/err" || omt_fail "no arp_spoof event: $(cat "$OMT_TMP/err")"
+	! grep -q survived "$OMT_TMP/out" || omt_fail "the workload went on"
+	teardown_clean
+}
