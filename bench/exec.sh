@@ -22,9 +22,12 @@ printf '#!/bin/busybox sh\n/bin/busybox echo omt-first\n/bin/busybox poweroff -f
 	>"$OMT_TMP/bare/init"
 chmod +x "$OMT_TMP/bare/init"
 (cd "$OMT_TMP/bare" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -n) >"$OMT_TMP/bare.cpio.gz"
+# The same kernel command line as exec's, TSC rate included (vmctl/qemu.h).
+KHZ=$(awk '/^cpu MHz/ {printf "%d", $4 * 1000; exit}' /proc/cpuinfo)
 BARE=(qemu-system-x86_64 -M microvm,accel=tcg -cpu max -m 256 -smp 1 -nodefaults
 	-no-user-config -display none -no-reboot -kernel build/guest/vmlinuz
-	-initrd "$OMT_TMP/bare.cpio.gz" -append "console=ttyS0 quiet panic=-1" -serial stdio)
+	-initrd "$OMT_TMP/bare.cpio.gz" -append "console=ttyS0 quiet panic=-1 tsc_early_khz=$KHZ"
+	-serial stdio)
 EXEC=(nsenter --net=/var/run/netns/"$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf")
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }

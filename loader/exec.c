@@ -708,6 +708,8 @@ static int setup(struct job *j, char *err, size_t errlen)
 		struct group *kvm = getgrnam("kvm");
 
 		spec.kvm_gid = kvm ? kvm->gr_gid : 0;
+	} else {
+		spec.tsc_khz = omt_host_tsc_khz();
 	}
 	getrandom(spec.mac + 3, 3, 0);
 	j->start_ns = mono_ns();

@@ -12,7 +12,11 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include "qemu.h"
 
@@ -32,6 +36,25 @@ static int cpu_has_virt(void)
 			yes = strstr(line, " vmx") || strstr(line, " svm");
 	fclose(f);
 	return yes;
+}
+
+unsigned long omt_host_tsc_khz(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	struct timespec a, b, pause = { 0, 20000000 };
+	unsigned long long t0, t1;
+	double ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = __rdtsc();
+	nanosleep(&pause, NULL);
+	t1 = __rdtsc();
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+	return ns > 0 && t1 > t0 ? (unsigned long)((t1 - t0) / ns * 1e6) : 0;
+#else
+	return 0;
+#endif
 }
 
 int omt_accel_choose(const char *want, const char **accel, char *why, size_t whylen)
@@ -126,7 +149,10 @@ int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *bu
 	arg(&a, "-initrd");
 	arg(&a, "/dev/fd/%d", FD_INITRD);
 	arg(&a, "-append");
-	arg(&a, "console=ttyS0 quiet panic=-1");
+	if (s->tsc_khz && strcmp(s->accel, "tcg") == 0)
+		arg(&a, "console=ttyS0 quiet panic=-1 tsc_early_khz=%lu", s->tsc_khz);
+	else
+		arg(&a, "console=ttyS0 quiet panic=-1");
 	arg(&a, "-serial");
 	arg(&a, "stdio");
 	arg(&a, "-netdev");

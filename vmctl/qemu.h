@@ -22,6 +22,16 @@
  */
 int omt_accel_choose(const char *want, const char **accel, char *why, size_t whylen);
 
+/*
+ * The host's TSC rate in kHz, measured against CLOCK_MONOTONIC (0 where
+ * there is no TSC). Under TCG the guest's TSC is the host's: telling the
+ * guest kernel its rate (tsc_early_khz=) spares it calibrating against the
+ * emulated PIT, which fails on a loaded host, and then the boot hangs
+ * ("tsc: Unable to calibrate against PIT"; seen in ~1 of 40 boots here, in
+ * nearly all under full CPU load).
+ */
+unsigned long omt_host_tsc_khz(void);
+
 struct omt_vm_spec {
 	const char *name;		/* job id */
 	const char *accel;		/* "kvm" | "tcg" */
@@ -33,6 +43,7 @@ struct omt_vm_spec {
 	int qmp_fd;			/* connected socket: QMP */
 	int console_fd;			/* QEMU's stdout/stderr: the serial console */
 	uint8_t mac[6];
+	unsigned long tsc_khz;		/* TCG: the host's TSC rate; 0: let the guest calibrate */
 	uid_t uid;
 	gid_t gid;
 	gid_t kvm_gid;			/* supplementary group for /dev/kvm; 0: none */
