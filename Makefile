@@ -13,7 +13,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
 SHARED_LIBS := -ljson-c -lmnl -lnftnl -lsodium
-LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lpthread $(SHARED_LIBS)
+LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lpthread -lm $(SHARED_LIBS)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I$(BUILD)/include -D_GNU_SOURCE
 

@@ -144,5 +144,7 @@ struct omt_event {
 #define OMT_TC_PRIORITY 0xe7a
 
 #define OMT_PIN_DIR "/sys/fs/bpf/omerta"
+/* A job's maps: OMT_PIN_DIR/jobs/JOBID/ (exec pins them for bpftool and metrics). */
+#define OMT_PIN_JOBS_DIR OMT_PIN_DIR "/jobs"
 
 #endif

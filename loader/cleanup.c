@@ -39,7 +39,8 @@ static int remove_pins(void)
 	if (!dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
+		/* jobs/: running jobs' maps; a dead job's go with its other leftovers. */
+		if (d->d_name[0] == '.' || strcmp(d->d_name, "jobs") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", OMT_PIN_DIR, d->d_name);
 		if (unlink(path) < 0) {
@@ -50,7 +51,7 @@ static int remove_pins(void)
 		}
 	}
 	closedir(dir);
-	if (rmdir(OMT_PIN_DIR) < 0 && errno != ENOENT) {
+	if (rmdir(OMT_PIN_DIR) < 0 && errno != ENOENT && errno != ENOTEMPTY) {
 		pr_err("rmdir %s: %s", OMT_PIN_DIR, strerror(errno));
 		ret = -errno;
 	}
@@ -121,8 +122,8 @@ int cleanup_main(int argc, char **argv)
 		close(maps.totals);
 	if (maps.ratelimit >= 0)
 		close(maps.ratelimit);
+	omt_jobdir_reap_stale();
 	if (remove_pins())
 		ret = OMT_EXIT_FAIL;
-	omt_jobdir_reap_stale();
 	return ret;
 }

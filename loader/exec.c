@@ -77,7 +77,7 @@ enum outcome { RUNNING, DONE, ROGUE, VPN_SETUP, VPN_LOST, TIMEOUT, BOOT_FAILED, 
 
 struct job {
 	struct opts o;
-	char id[OMT_JOB_ID_LEN + 1], dir[300];
+	char id[OMT_JOB_ID_LEN + 1], dir[300], pin_dir[128];
 	struct omt_wgconf wg;
 	struct omt_vmnet net;
 	struct omt_cgroup cg;
@@ -98,7 +98,7 @@ struct job {
 	uint64_t output_bytes, tunnel_bytes_in, tunnel_bytes_out;
 	enum omt_stage stage;
 	int heard_from_guest;
-	int64_t loader_start_ns, start_ns, kill_ns, event_ns;
+	int64_t loader_start_ns, start_ns, kill_ns, event_ns, workload_ns, rogue_kill_ns;
 	int64_t vpn_seen_ns;
 	uint64_t vpn_rx_packets;
 	char agent_buf[OMT_MSG_MAX_LINE + 1];
@@ -444,8 +444,10 @@ static void on_message(struct job *j, const struct omt_msg *m)
 		j->stage = m->stage;
 		pr_debug("job %s: guest stage %s at %.3f s", j->id, omt_stage_name(m->stage),
 			 (mono_ns() - j->start_ns) / 1e9);
-		if (m->stage == OMT_STAGE_WORKLOAD)
+		if (m->stage == OMT_STAGE_WORKLOAD) {
 			j->vpn_seen_ns = mono_ns();	/* the handshake just came back */
+			j->workload_ns = j->vpn_seen_ns;
+		}
 		break;
 	case OMT_MSG_OUT:
 		if (j->o.out_fd[m->fd] == m->fd) {
@@ -641,8 +643,11 @@ static int setup(struct job *j, char *err, size_t errlen)
 	if ((e = omt_cgroup_create(&j->cg, j->id, j->o.cpus * 1000,
 				   (uint64_t)(j->o.memory_mib + 128) << 20, err, errlen)))
 		goto out;
-	if ((e = omt_guard_load(&j->guard, NULL))) {
+	/* Pinned while the job runs: bpftool and the daemon's metrics read them. */
+	snprintf(j->pin_dir, sizeof(j->pin_dir), "%s/%s", OMT_PIN_JOBS_DIR, j->id);
+	if ((e = omt_bpffs_ensure()) || (e = omt_guard_load(&j->guard, j->pin_dir))) {
 		snprintf(err, errlen, "load the guard: %s", strerror(-e));
+		j->pin_dir[0] = '\0';
 		goto out;
 	}
 	j->cgguard = cgroup_bpf__open_and_load();
@@ -778,7 +783,7 @@ static void teardown(struct job *j)
 	for (i = 0; i < 5; i++)
 		bpf_link__destroy(j->cg_links[i]);
 	cgroup_bpf__destroy(j->cgguard);
-	omt_guard_unload(j->guard, NULL);
+	omt_guard_unload(j->guard, j->pin_dir[0] ? j->pin_dir : NULL);
 	if (j->cg.n_dirs && omt_cgroup_destroy(&j->cg))
 		pr_warn("job %s: cgroup not removed: %s", j->id, strerror(errno));
 	for (i = 0; i < 5; i++) {
@@ -839,6 +844,12 @@ static void write_result(const struct job *j, int code)
 	json_object_object_add(o, "tunnel_bytes_in", json_object_new_int64(j->tunnel_bytes_in));
 	json_object_object_add(o, "tunnel_bytes_out", json_object_new_int64(j->tunnel_bytes_out));
 	json_object_object_add(o, "output_bytes", json_object_new_int64(j->output_bytes));
+	/* QEMU started to the workload started (the VPN up): the VM's boot. */
+	if (j->workload_ns)
+		json_object_object_add(o, "boot_s",
+				       json_object_new_double((j->workload_ns - j->start_ns) / 1e9));
+	if (j->rogue_kill_ns)
+		json_object_object_add(o, "rogue_kill_s", json_object_new_double(j->rogue_kill_ns / 1e9));
 	if (json_object_to_file_ext(j->o.result, o, JSON_C_TO_STRING_PLAIN) < 0)
 		pr_err("job %s: write --result '%s': %s", j->id, j->o.result,
 		       json_util_get_last_err());
@@ -943,9 +954,10 @@ static int run(struct job *j)
 	ring_buffer__consume(j->rb);
 	while (j->agent_fd >= 0)
 		on_agent(j);
-	if (j->kill_ns && j->event_ns)
-		pr_info("job %s: rogue frame to QEMU dead: %.3f ms", j->id,
-			(mono_ns() - j->event_ns) / 1e6);
+	if (j->kill_ns && j->event_ns) {
+		j->rogue_kill_ns = mono_ns() - j->event_ns;
+		pr_info("job %s: rogue frame to QEMU dead: %.3f ms", j->id, j->rogue_kill_ns / 1e6);
+	}
 	waitpid(j->qemu, NULL, 0);
 	j->qemu = 0;
 	if (j->outcome == RUNNING)

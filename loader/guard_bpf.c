@@ -38,6 +38,11 @@ static int pin_maps(struct bpf_object *obj, const char *dir)
 	char path[256];
 	int err;
 
+	/* dir may be a job's, under OMT_PIN_DIR/jobs/: make the parents too. */
+	if (strncmp(dir, OMT_PIN_DIR "/", sizeof(OMT_PIN_DIR)) == 0) {
+		mkdir(OMT_PIN_DIR, 0700);
+		mkdir(OMT_PIN_DIR "/jobs", 0700);
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	bpf_object__for_each_map(map, obj) {
@@ -65,6 +70,9 @@ static void unpin_maps(struct bpf_object *obj, const char *dir)
 		if (!bpf_map__is_internal(map) && bpf_map__is_pinned(map))
 			bpf_map__unpin(map, NULL);
 	rmdir(dir);
+	/* The shared parents go with the last user (ENOTEMPTY before). */
+	rmdir(OMT_PIN_DIR "/jobs");
+	rmdir(OMT_PIN_DIR);
 }
 
 int omt_guard_load(struct guard_bpf **out, const char *pin_dir)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../bpf/omerta_abi.h"
 #include "../nl/nft.h"
 #include "../vmctl/cgroup.h"
 #include "jobdir.h"
@@ -146,6 +147,17 @@ static int runs(pid_t pid, const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
+static void remove_stale_pins(const char *job)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s/%s", OMT_PIN_JOBS_DIR, job);
+	if (omt_dir_remove_files(dir, NULL) == 0 && rmdir(dir) == 0) {
+		rmdir(OMT_PIN_JOBS_DIR);
+		rmdir(OMT_PIN_DIR);
+	}
+}
+
 int omt_jobdir_reap_stale(void)
 {
 	char dir[300], table[64], tag[64];
@@ -171,6 +183,7 @@ int omt_jobdir_reap_stale(void)
 		omt_vmnet_table_name(d->d_name, table, sizeof(table));
 		omt_nft_del_table(NFPROTO_IPV4, table);
 		omt_cgroup_remove_stale(d->d_name);
+		remove_stale_pins(d->d_name);
 		omt_jobdir_remove(dir);
 		pr_info("removed what crashed job %s left behind", d->d_name);
 		removed++;

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -45,6 +46,10 @@
 #include "../api/sign.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
+#include "../telemetry/prom.h"
+#include "../telemetry/reasons.h"
+#include "../bpf/omerta_abi.h"
+#include "../vpn/endpoint.h"
 #include "jobdir.h"
 #include "log.h"
 #include "verbs.h"
@@ -98,7 +103,29 @@ static struct daemon {
 	int wake;			/* eventfd: the API thread has queued a job */
 	int stopping;
 	const char *self;		/* /proc/self/exe, for the exec children */
+	/* Metrics kept here; per-VM guard counters are read from its maps. */
+	struct outcome_count { char outcome[32]; uint64_t n; } outcomes[16];
+	uint64_t refused;
+	struct omt_histogram boot, kill;
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static const double boot_bounds[] = { 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20, 60 };
+static const double kill_bounds[] = { 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1,
+				       0.5, 1 };
+
+static void count_outcome(const char *outcome)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(d.outcomes) / sizeof(d.outcomes[0]); i++) {
+		if (!d.outcomes[i].outcome[0])
+			snprintf(d.outcomes[i].outcome, sizeof(d.outcomes[i].outcome), "%s", outcome);
+		if (strcmp(d.outcomes[i].outcome, outcome) == 0) {
+			d.outcomes[i].n++;
+			return;
+		}
+	}
+}
 
 /* ---------------------------------------------------------------- audit */
 
@@ -108,6 +135,8 @@ static void audit_decision(const uint8_t *key, const char *network, const struct
 	json_object *o = json_object_new_object(), *res;
 	char b64[45] = "";
 
+	if (!admit)
+		d.refused++;
 	if (key)
 		omt_key_b64(key, b64);
 	json_object_object_add(o, "event", json_object_new_string("decision"));
@@ -132,7 +161,13 @@ static void audit_decision(const uint8_t *key, const char *network, const struct
 
 static void audit_outcome(const struct djob *j, json_object *result)
 {
-	json_object *o = result ? json_object_get(result) : json_object_new_object();
+	json_object *o = result ? json_object_get(result) : json_object_new_object(), *v;
+
+	count_outcome(j->outcome);
+	if (result && json_object_object_get_ex(result, "boot_s", &v))
+		omt_hist_observe(&d.boot, json_object_get_double(v));
+	if (result && json_object_object_get_ex(result, "rogue_kill_s", &v))
+		omt_hist_observe(&d.kill, json_object_get_double(v));
 
 	json_object_object_add(o, "event", json_object_new_string("outcome"));
 	json_object_object_add(o, "job", json_object_new_string(j->id));
@@ -506,7 +541,9 @@ static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], c
 	char *body = NULL;
 
 	if (omt_job_request_parse(rq->body ? rq->body : "", rq->len, &req, err, sizeof(err))) {
+		pthread_mutex_lock(&d.lock);
 		audit_decision(key, NULL, NULL, 0, err, NULL, remote);
+		pthread_mutex_unlock(&d.lock);
 		return error(c, MHD_HTTP_BAD_REQUEST, err, nonce);
 	}
 	pthread_mutex_lock(&d.lock);
@@ -738,17 +775,166 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here", nonce);
 }
 
+/* ---------------------------------------------------------------- metrics */
+
+struct vm_totals {
+	struct omt_counter dir_verdict[2][2];	/* [direction][pass, drop] */
+	struct omt_counter reason[OMT_R__COUNT];	/* from the guest, dropped */
+};
+
+/* A running job's guard counters, from its pinned totals map. */
+static int read_vm_totals(const char *job, struct vm_totals *t)
+{
+	struct omt_total_key k, next;
+	struct omt_counter c;
+	char path[160];
+	int fd, err;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(path, sizeof(path), "%s/%s/omt_totals", OMT_PIN_JOBS_DIR, job);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	err = bpf_map_get_next_key(fd, NULL, &k);
+	while (!err) {
+		if (bpf_map_lookup_elem(fd, &k, &c) == 0 && k.direction <= OMT_DIR_TO_GUEST &&
+		    k.reason < OMT_R__COUNT) {
+			struct omt_counter *dv = &t->dir_verdict[k.direction][k.reason != OMT_R_PASS];
+
+			dv->packets += c.packets;
+			dv->bytes += c.bytes;
+			if (k.direction == OMT_DIR_FROM_GUEST && k.reason != OMT_R_PASS) {
+				t->reason[k.reason].packets += c.packets;
+				t->reason[k.reason].bytes += c.bytes;
+			}
+		}
+		err = bpf_map_get_next_key(fd, &k, &next);
+		k = next;
+	}
+	close(fd);
+	return 0;
+}
+
+static char *metrics_text(size_t *len)
+{
+	static const char *const verdicts[] = { "pass", "drop" };
+	struct omt_prom p = {};
+	struct vm_totals *t = calloc(1, sizeof(*t));
+	struct djob *j;
+	size_t i;
+	int dir, v, r, any;
+
+	pthread_mutex_lock(&d.lock);
+	omt_prom_help(&p, "omerta_vms_running", "gauge", "MicroVMs running now.");
+	omt_prom_sample(&p, "omerta_vms_running", d.running, NULL);
+	omt_prom_help(&p, "omerta_jobs_queued", "gauge", "Admitted jobs waiting for a VM.");
+	for (i = 0, j = d.jobs; j; j = j->next)
+		i += j->state == J_QUEUED;
+	omt_prom_sample(&p, "omerta_jobs_queued", i, NULL);
+	omt_prom_help(&p, "omerta_jobs_total", "counter", "Jobs that ended, by outcome.");
+	for (i = 0, any = 0; i < sizeof(d.outcomes) / sizeof(d.outcomes[0]); i++) {
+		if (!d.outcomes[i].outcome[0])
+			break;
+		omt_prom_sample(&p, "omerta_jobs_total", d.outcomes[i].n, "outcome",
+				d.outcomes[i].outcome, NULL);
+		any = 1;
+	}
+	if (!any)
+		omt_prom_sample(&p, "omerta_jobs_total", 0, "outcome", "done", NULL);
+	omt_prom_help(&p, "omerta_requests_refused_total", "counter",
+		      "Requests refused: authentication, policy or description.");
+	omt_prom_sample(&p, "omerta_requests_refused_total", d.refused, NULL);
+
+	omt_prom_help(&p, "omerta_guard_packets_total", "counter",
+		      "Frames the guard saw on a running VM's tap, by direction and verdict.");
+	for (j = d.jobs; t && j; j = j->next) {
+		if (j->state != J_RUNNING || read_vm_totals(j->id, t))
+			continue;
+		for (dir = 0; dir < 2; dir++)
+			for (v = 0; v < 2; v++)
+				omt_prom_sample(&p, "omerta_guard_packets_total",
+						t->dir_verdict[dir][v].packets, "vm", j->id, "direction",
+						omt_direction_name(dir), "verdict", verdicts[v], NULL);
+	}
+	omt_prom_help(&p, "omerta_guard_bytes_total", "counter",
+		      "Bytes the guard saw on a running VM's tap, by direction and verdict.");
+	for (j = d.jobs; t && j; j = j->next) {
+		if (j->state != J_RUNNING || read_vm_totals(j->id, t))
+			continue;
+		for (dir = 0; dir < 2; dir++)
+			for (v = 0; v < 2; v++)
+				omt_prom_sample(&p, "omerta_guard_bytes_total",
+						t->dir_verdict[dir][v].bytes, "vm", j->id, "direction",
+						omt_direction_name(dir), "verdict", verdicts[v], NULL);
+	}
+	omt_prom_help(&p, "omerta_rogue_events_total", "counter",
+		      "Frames a running VM sent that the guard dropped, by reason.");
+	for (j = d.jobs; t && j; j = j->next) {
+		if (j->state != J_RUNNING || read_vm_totals(j->id, t))
+			continue;
+		for (r = 1; r < OMT_R__COUNT; r++)
+			if (t->reason[r].packets)
+				omt_prom_sample(&p, "omerta_rogue_events_total", t->reason[r].packets,
+						"vm", j->id, "reason", omt_reason_name(r), NULL);
+	}
+	omt_prom_histogram(&p, "omerta_vm_boot_seconds",
+			   "QEMU start to the workload's start (VPN up), per job.", &d.boot);
+	omt_prom_histogram(&p, "omerta_rogue_kill_seconds",
+			   "A rogue frame to its VM's QEMU dead, per killed job.", &d.kill);
+	pthread_mutex_unlock(&d.lock);
+	free(t);
+	if (p.failed) {
+		omt_prom_free(&p);
+		return NULL;
+	}
+	*len = p.len;
+	return p.buf;
+}
+
+static enum MHD_Result metrics_handle(void *cls, struct MHD_Connection *c, const char *url,
+				      const char *method, const char *version,
+				      const char *upload, size_t *upload_len, void **con_cls)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned int status = MHD_HTTP_OK;
+	size_t len = 0;
+	char *body;
+
+	(void)cls;
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)con_cls;
+	if (strcmp(url, "/metrics") || (strcmp(method, "GET") && strcmp(method, "HEAD"))) {
+		body = strdup("only GET /metrics here\n");
+		len = body ? strlen(body) : 0;
+		status = MHD_HTTP_NOT_FOUND;
+	} else {
+		body = metrics_text(&len);
+	}
+	if (!body)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* ---------------------------------------------------------------- main loop */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: omerta-loader run [--config FILE]\n\n"
+		"Usage: omerta-loader run [--config FILE] [--metrics-listen IP:PORT]\n\n"
 		"The provider daemon: takes signed job requests over HTTP (the policy's\n"
 		"listen address), decides by the policy, logs every decision and outcome\n"
 		"to the audit log, and runs admitted jobs in microVMs, at most max_vms at\n"
 		"once, in priority order.\n\n"
-		"  --config FILE   the policy (default /etc/omerta/omerta.ini)\n\n"
+		"  --config FILE   the policy (default /etc/omerta/omerta.ini)\n"
+		"  --metrics-listen IP:PORT  Prometheus metrics at /metrics (default: the\n"
+		"                  policy's metrics_listen; none without either)\n\n"
 		"Signals: SIGHUP reloads the policy (running jobs keep theirs); SIGTERM\n"
 		"and SIGINT stop: queued jobs are cancelled, running ones stopped (their\n"
 		"VMs killed and removed), outcomes logged, then exit 0.\n"
@@ -893,12 +1079,16 @@ int run_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct epoll_event ev, evs[16];
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct MHD_Daemon *http = NULL;
+	struct sockaddr_in sa = { .sin_family = AF_INET }, ma = { .sin_family = AF_INET };
+	struct MHD_Daemon *http = NULL, *metrics = NULL;
+	const char *metrics_listen = NULL;
+	uint8_t mip[4];
+	uint16_t mport = 0;
 	sigset_t mask;
 	int c, ep, sfd, lock_fd = -1, ret = OMT_EXIT_FAIL, n, i;
 	char self[4096];
@@ -909,6 +1099,13 @@ int run_main(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
+			break;
+		case 'm':
+			if (omt_parse_endpoint(optarg, mip, &mport)) {
+				fprintf(stderr, "run: --metrics-listen must be IPv4:PORT: '%s'\n", optarg);
+				return OMT_EXIT_USAGE;
+			}
+			metrics_listen = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -931,6 +1128,10 @@ int run_main(int argc, char **argv)
 	d.self = self;
 	if (sodium_init() < 0 || load_policy(d.config_path, &d.policy))
 		return OMT_EXIT_FAIL;
+	d.boot = (struct omt_histogram){ .bounds = boot_bounds,
+					 .n = sizeof(boot_bounds) / sizeof(boot_bounds[0]) };
+	d.kill = (struct omt_histogram){ .bounds = kill_bounds,
+					 .n = sizeof(kill_bounds) / sizeof(kill_bounds[0]) };
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -961,6 +1162,25 @@ int run_main(int argc, char **argv)
 		       d.policy.listen_ip[2], d.policy.listen_ip[3], d.policy.listen_port,
 		       strerror(errno));
 		goto out;
+	}
+	if (!metrics_listen && d.policy.has_metrics) {
+		memcpy(mip, d.policy.metrics_ip, 4);
+		mport = d.policy.metrics_port;
+	}
+	if (mport) {
+		memcpy(&ma.sin_addr, mip, 4);
+		ma.sin_port = htons(mport);
+		metrics = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+					   NULL, NULL, metrics_handle, NULL, MHD_OPTION_SOCK_ADDR, &ma,
+					   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+					   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32, MHD_OPTION_END);
+		if (!metrics) {
+			pr_err("metrics on %u.%u.%u.%u:%u: %s", mip[0], mip[1], mip[2], mip[3], mport,
+			       strerror(errno));
+			goto out;
+		}
+		pr_info("metrics on http://%u.%u.%u.%u:%u/metrics", mip[0], mip[1], mip[2], mip[3],
+			mport);
 	}
 	pr_info("listening on %u.%u.%u.%u:%u, provider key %s, max_vms %u", d.policy.listen_ip[0],
 		d.policy.listen_ip[1], d.policy.listen_ip[2], d.policy.listen_ip[3],
@@ -1015,6 +1235,8 @@ int run_main(int argc, char **argv)
 	ret = OMT_EXIT_OK;
 	pr_info("stopped");
 out:
+	if (metrics)
+		MHD_stop_daemon(metrics);
 	if (http)
 		MHD_stop_daemon(http);
 	while (d.jobs) {
