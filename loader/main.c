@@ -14,6 +14,7 @@ static const struct {
 	{ "guard", guard_main, "Attach the WireGuard-only guard to an interface" },
 	{ "exec", exec_main, "Run one job in a fresh microVM, WireGuard its only way out" },
 	{ "run", run_main, "The provider daemon: signed job requests, policy, queue, audit log" },
+	{ "status", status_main, "The jobs on this host and what their guards counted" },
 	{ "cleanup", cleanup_main, "Remove guards, pins and crashed jobs left behind" },
 };
 

@@ -51,6 +51,7 @@
 #include "../bpf/omerta_abi.h"
 #include "../vpn/endpoint.h"
 #include "jobdir.h"
+#include "jobstats.h"
 #include "log.h"
 #include "verbs.h"
 
@@ -366,6 +367,37 @@ fail:
 	audit_outcome(j, NULL);
 }
 
+/*
+ * What `omerta-loader status` shows: the daemon's jobs, written atomically
+ * after every change. Called with the lock held.
+ */
+static void write_state(void)
+{
+	static const char *const names[] = { "queued", "running", "done", "cancelled" };
+	json_object *a = json_object_new_array(), *o;
+	struct djob *j;
+
+	for (j = d.jobs; j; j = j->next) {
+		o = json_object_new_object();
+		json_object_object_add(o, "job", json_object_new_string(j->id));
+		json_object_object_add(o, "consumer", json_object_new_string(j->consumer_b64));
+		json_object_object_add(o, "network", json_object_new_string(j->network));
+		json_object_object_add(o, "state", json_object_new_string(names[j->state]));
+		json_object_object_add(o, "description", json_object_new_string(j->req.description));
+		json_object_object_add(o, "submitted", json_object_new_int64(j->submitted));
+		json_object_object_add(o, "started", json_object_new_int64(j->started));
+		json_object_object_add(o, "finished", json_object_new_int64(j->finished));
+		if (j->state == J_DONE || j->state == J_CANCELLED) {
+			json_object_object_add(o, "outcome", json_object_new_string(j->outcome));
+			json_object_object_add(o, "exit_status", json_object_new_int(j->exit_status));
+		}
+		json_object_array_add(a, o);
+	}
+	if (json_object_to_file_ext(DAEMON_DIR "/state.json.tmp", a, JSON_C_TO_STRING_PLAIN) == 0)
+		rename(DAEMON_DIR "/state.json.tmp", DAEMON_DIR "/state.json");
+	json_object_put(a);
+}
+
 /* Starts the best queued jobs while there is room. Called with the lock held. */
 static void schedule(void)
 {
@@ -377,9 +409,10 @@ static void schedule(void)
 			if (j->state == J_QUEUED && (!best || omt_queue_cmp(&j->qkey, &best->qkey) < 0))
 				best = j;
 		if (!best)
-			return;
+			break;
 		spawn(best);
 	}
+	write_state();
 }
 
 static void drain_stream(struct stream *s)
@@ -604,6 +637,7 @@ static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], c
 	j->next = d.jobs;
 	d.jobs = j;
 	trim_jobs();
+	write_state();
 	pthread_mutex_unlock(&d.lock);
 	eventfd_write(d.wake, 1);
 
@@ -766,6 +800,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			j->cancel = 1;
 			kill(j->pid, SIGTERM);
 		}
+		write_state();
 		char *body = status_body(j);
 
 		pthread_mutex_unlock(&d.lock);
@@ -777,49 +812,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* ---------------------------------------------------------------- metrics */
 
-struct vm_totals {
-	struct omt_counter dir_verdict[2][2];	/* [direction][pass, drop] */
-	struct omt_counter reason[OMT_R__COUNT];	/* from the guest, dropped */
-};
-
-/* A running job's guard counters, from its pinned totals map. */
-static int read_vm_totals(const char *job, struct vm_totals *t)
-{
-	struct omt_total_key k, next;
-	struct omt_counter c;
-	char path[160];
-	int fd, err;
-
-	memset(t, 0, sizeof(*t));
-	snprintf(path, sizeof(path), "%s/%s/omt_totals", OMT_PIN_JOBS_DIR, job);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	err = bpf_map_get_next_key(fd, NULL, &k);
-	while (!err) {
-		if (bpf_map_lookup_elem(fd, &k, &c) == 0 && k.direction <= OMT_DIR_TO_GUEST &&
-		    k.reason < OMT_R__COUNT) {
-			struct omt_counter *dv = &t->dir_verdict[k.direction][k.reason != OMT_R_PASS];
-
-			dv->packets += c.packets;
-			dv->bytes += c.bytes;
-			if (k.direction == OMT_DIR_FROM_GUEST && k.reason != OMT_R_PASS) {
-				t->reason[k.reason].packets += c.packets;
-				t->reason[k.reason].bytes += c.bytes;
-			}
-		}
-		err = bpf_map_get_next_key(fd, &k, &next);
-		k = next;
-	}
-	close(fd);
-	return 0;
-}
-
 static char *metrics_text(size_t *len)
 {
 	static const char *const verdicts[] = { "pass", "drop" };
 	struct omt_prom p = {};
-	struct vm_totals *t = calloc(1, sizeof(*t));
+	struct omt_vm_totals *t = calloc(1, sizeof(*t));
 	struct djob *j;
 	size_t i;
 	int dir, v, r, any;
@@ -848,7 +845,7 @@ static char *metrics_text(size_t *len)
 	omt_prom_help(&p, "omerta_guard_packets_total", "counter",
 		      "Frames the guard saw on a running VM's tap, by direction and verdict.");
 	for (j = d.jobs; t && j; j = j->next) {
-		if (j->state != J_RUNNING || read_vm_totals(j->id, t))
+		if (j->state != J_RUNNING || omt_vm_totals_read(j->id, t))
 			continue;
 		for (dir = 0; dir < 2; dir++)
 			for (v = 0; v < 2; v++)
@@ -859,7 +856,7 @@ static char *metrics_text(size_t *len)
 	omt_prom_help(&p, "omerta_guard_bytes_total", "counter",
 		      "Bytes the guard saw on a running VM's tap, by direction and verdict.");
 	for (j = d.jobs; t && j; j = j->next) {
-		if (j->state != J_RUNNING || read_vm_totals(j->id, t))
+		if (j->state != J_RUNNING || omt_vm_totals_read(j->id, t))
 			continue;
 		for (dir = 0; dir < 2; dir++)
 			for (v = 0; v < 2; v++)
@@ -870,7 +867,7 @@ static char *metrics_text(size_t *len)
 	omt_prom_help(&p, "omerta_rogue_events_total", "counter",
 		      "Frames a running VM sent that the guard dropped, by reason.");
 	for (j = d.jobs; t && j; j = j->next) {
-		if (j->state != J_RUNNING || read_vm_totals(j->id, t))
+		if (j->state != J_RUNNING || omt_vm_totals_read(j->id, t))
 			continue;
 		for (r = 1; r < OMT_R__COUNT; r++)
 			if (t->reason[r].packets)
@@ -1233,6 +1230,7 @@ int run_main(int argc, char **argv)
 		pthread_mutex_unlock(&d.lock);
 	}
 	ret = OMT_EXIT_OK;
+	unlink(DAEMON_DIR "/state.json");
 	pr_info("stopped");
 out:
 	if (metrics)

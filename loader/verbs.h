@@ -12,5 +12,6 @@ int guard_main(int argc, char **argv);
 int cleanup_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int run_main(int argc, char **argv);
+int status_main(int argc, char **argv);
 
 #endif

@@ -62,6 +62,13 @@ test_metrics_promtool_and_prometheus() {
 	[ -n "$before" ] || omt_fail "no guard counters in Prometheus"
 	wait_promql 'sum(omerta_guard_packets_total{direction="from_guest",verdict="pass"})' "> $before"
 	scrape | promtool check metrics || omt_fail "promtool with a VM running"
+	# omerta-loader status: the same job, its consumer and its counters.
+	"$OMT_LOADER" status --json >"$OMT_TMP/status.json" || omt_fail "status failed"
+	jq -e --arg k "$OMT_CONSUMER_KEY" '.[] | select(.state == "running" and .consumer == $k and
+		.description == "busy" and .tunnel_packets > 0 and .rogue_frames == 0)' \
+		"$OMT_TMP/status.json" >/dev/null || omt_fail "status --json: $(cat "$OMT_TMP/status.json")"
+	"$OMT_LOADER" status | grep -E '^[0-9a-f]{8} .* running .* busy' >/dev/null ||
+		omt_fail "status table: $("$OMT_LOADER" status)"
 	touch "$OMT_TMP/www/go"
 	wait "$submit" || omt_fail "job failed: $(cat "$OMT_TMP/a.err")"
 	wait_promql 'omerta_vms_running' '== 0'
@@ -69,5 +76,7 @@ test_metrics_promtool_and_prometheus() {
 	wait_promql 'omerta_vm_boot_seconds_count' '== 1'
 	# The VM's labels went with it.
 	! scrape | grep -q 'vm="' || omt_fail "per-VM series outlived the VM"
+	"$OMT_LOADER" status --json | jq -e '.[] | select(.outcome == "done")' >/dev/null ||
+		omt_fail "status after the job: $("$OMT_LOADER" status --json)"
 	omt_assert_no_jobs
 }
