@@ -8,12 +8,19 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where exec finds the guest image unless OMERTA_IMAGE_DIR says otherwise:
+# this build tree (the installed unit points at $(PREFIX)/lib/omerta).
+IMAGE_DIR ?= $(abspath $(BUILD))/guest
+
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE \
+	-DOMT_IMAGE_DIR='"$(IMAGE_DIR)"'
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
 SHARED_LIBS := -ljson-c -lmnl -lnftnl -lsodium
-LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lpthread -lm $(SHARED_LIBS)
+LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lsystemd -lpthread -lm $(SHARED_LIBS)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I$(BUILD)/include -D_GNU_SOURCE
 
@@ -48,9 +55,11 @@ BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
 TOOL_BINS := $(BUILD)/tools/apiclient
 GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
 
-.PHONY: all deps test demo bench clean
+.PHONY: all deps test demo bench clean install uninstall
 .SECONDARY:
-all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
+MAN_PAGES := $(BUILD)/man/omerta-loader.8 $(BUILD)/man/omerta.1
+
+all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) $(MAN_PAGES) \
 	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 deps:
@@ -120,6 +129,34 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+# Man pages from the markdown references in docs/ (go-md2man).
+$(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)go-md2man -in $< -out $@
+
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta-loader
+	$(Q)install -D -m 0755 $(BUILD)/bin/omerta $(DESTDIR)$(PREFIX)/bin/omerta
+	$(Q)install -D -m 0644 $(BUILD)/guest/vmlinuz $(DESTDIR)$(PREFIX)/lib/omerta/vmlinuz
+	$(Q)install -D -m 0644 $(GUEST_IMAGE) $(DESTDIR)$(PREFIX)/lib/omerta/base.cpio.gz
+	$(Q)install -D -m 0644 $(GUEST_IMAGE).sha256 $(DESTDIR)$(PREFIX)/lib/omerta/base.cpio.gz.sha256
+	$(Q)install -D -m 0644 $(BUILD)/man/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8
+	$(Q)install -D -m 0644 $(BUILD)/man/omerta.1 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1
+	$(Q)sed 's|/usr/local|$(PREFIX)|g' dist/omerta-loader.service | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)/etc/systemd/system/omerta-loader.service
+	$(Q)install -D -m 0644 dist/omerta.ini.example $(DESTDIR)/etc/omerta/omerta.ini.example
+	$(Q)install -d -m 0750 $(DESTDIR)/var/log/omerta
+	$(Q)[ -n "$(DESTDIR)" ] || ./scripts/setup-host.sh
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta \
+		$(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1 \
+		$(DESTDIR)/etc/systemd/system/omerta-loader.service $(DESTDIR)/etc/omerta/omerta.ini.example
+	$(Q)rm -rf $(DESTDIR)$(PREFIX)/lib/omerta
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

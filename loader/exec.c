@@ -46,9 +46,6 @@
 #include "verbs.h"
 #include "vmnet.h"
 
-#ifndef OMT_IMAGE_DIR
-#define OMT_IMAGE_DIR "build/guest"
-#endif
 #define MAX_SCRIPT (1 << 20)
 
 /* Exit codes of exec besides the workload's own (docs/omerta-loader.md). */

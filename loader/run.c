@@ -40,6 +40,7 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <sodium.h>
+#include <systemd/sd-daemon.h>
 
 #include "../api/job.h"
 #include "../api/keys.h"
@@ -1183,6 +1184,10 @@ int run_main(int argc, char **argv)
 		d.policy.listen_ip[1], d.policy.listen_ip[2], d.policy.listen_ip[3],
 		d.policy.listen_port, d.pk_b64, d.policy.max_vms);
 
+	/* Under systemd (Type=notify): ready now, the API is listening. */
+	sd_notifyf(0, "READY=1\nSTATUS=listening on %u.%u.%u.%u:%u, max_vms %u",
+		   d.policy.listen_ip[0], d.policy.listen_ip[1], d.policy.listen_ip[2],
+		   d.policy.listen_ip[3], d.policy.listen_port, d.policy.max_vms);
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
@@ -1204,8 +1209,11 @@ int run_main(int argc, char **argv)
 				if (si.ssi_signo == SIGCHLD) {
 					reap(ep);
 				} else if (si.ssi_signo == SIGHUP) {
+					sd_notify(0, "RELOADING=1");
 					reload();
+					sd_notify(0, "READY=1");
 				} else if (!d.stopping) {
+					sd_notify(0, "STOPPING=1");
 					pr_info("%s: stopping every job, then exiting",
 						strsignal(si.ssi_signo));
 					stop_all();

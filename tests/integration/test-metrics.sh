@@ -80,3 +80,16 @@ test_metrics_promtool_and_prometheus() {
 		omt_fail "status after the job: $("$OMT_LOADER" status --json)"
 	omt_assert_no_jobs
 }
+
+# The Grafana dashboard asks only for metrics the daemon exports.
+test_metrics_dashboard_matches() {
+	metrics_daemon_up
+	local names m
+	names=$(scrape | awk '/^# TYPE/ {print $3}')
+	jq -r '.panels[].targets[].expr' "$OMT_ROOT/dist/grafana-omerta.json" |
+		grep -oE 'omerta_[a-z_]+' | sed -E 's/_(bucket|sum|count)$//' | sort -u >"$OMT_TMP/wanted"
+	[ -s "$OMT_TMP/wanted" ] || omt_fail "no metrics in the dashboard"
+	while read -r m; do
+		grep -qx "$m" <<<"$names" || omt_fail "the dashboard asks for $m, which is not exported"
+	done <"$OMT_TMP/wanted"
+}
