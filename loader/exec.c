@@ -634,6 +634,7 @@ static int setup(struct job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "job directory under %s: %s", OMT_JOBS_DIR, strerror(-e));
 		goto out;
 	}
+	omt_jobdir_write_text(j->dir, "description", j->o.description);
 	pr_info("job %s: %s%s%s", j->id, j->o.description[0] ? "\"" : "", j->o.description,
 		j->o.description[0] ? "\"" : "(no description)");
 

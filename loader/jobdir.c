@@ -81,22 +81,30 @@ int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, 
 	return -EEXIST;
 }
 
-int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid)
+int omt_jobdir_write_text(const char *dir, const char *name, const char *text)
 {
-	char path[300], val[32];
-	int fd, n;
+	char path[300];
+	size_t n = strlen(text);
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(val, sizeof(val), "%d\n", (int)pid);
-	if (write(fd, val, n) != n) {
+	if (write(fd, text, n) != (ssize_t)n) {
 		close(fd);
 		return -EIO;
 	}
 	close(fd);
 	return 0;
+}
+
+int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%d\n", (int)pid);
+	return omt_jobdir_write_text(dir, name, val);
 }
 
 int omt_jobdir_remove(const char *dir)

@@ -25,6 +25,8 @@ int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1]);
 int omt_dir_remove_files(const char *dir, const char *keep);
 /* Records a pid under name ("loader.pid", "qemu.pid") in the job's directory. */
 int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid);
+/* Writes text as the file name in the job's directory (for status). */
+int omt_jobdir_write_text(const char *dir, const char *name, const char *text);
 /* Removes the directory and everything in it. */
 int omt_jobdir_remove(const char *dir);
 /*

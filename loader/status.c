@@ -68,6 +68,24 @@ static int in_list(json_object *a, const char *job)
 	return 0;
 }
 
+/* A hand-run job's description, as exec wrote it. */
+static const char *read_text(const char *job)
+{
+	static char text[256];
+	char path[300];
+	ssize_t n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/description", OMT_JOBS_DIR, job);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n > 0 ? n : 0] = '\0';
+	return text;
+}
+
 /* Jobs run by `exec` directly: a directory under /run/omerta/jobs, no daemon entry. */
 static void add_exec_jobs(json_object *a)
 {
@@ -85,7 +103,7 @@ static void add_exec_jobs(json_object *a)
 		json_object_object_add(o, "job", json_object_new_string(e->d_name));
 		json_object_object_add(o, "consumer", json_object_new_string("-"));
 		json_object_object_add(o, "state", json_object_new_string("running"));
-		json_object_object_add(o, "description", json_object_new_string("(omerta-loader exec)"));
+		json_object_object_add(o, "description", json_object_new_string(read_text(e->d_name)));
 		if (stat(path, &st) == 0)
 			json_object_object_add(o, "started", json_object_new_int64(st.st_mtime));
 		json_object_array_add(a, o);
