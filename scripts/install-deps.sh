@@ -11,7 +11,7 @@ libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev libsodium-dev libinih-dev li
 libclang-rt-14-dev libfuzzer-14-dev
 qemu-system-x86 busybox-static cpio kmod
 iproute2 iputils-ping util-linux nftables wireguard-go wireguard-tools iperf3 python3 jq
-prometheus curl
+prometheus curl man-db
 "
 
 missing=""

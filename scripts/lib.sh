@@ -59,6 +59,16 @@ omt_wait_for() { # FILE PATTERN
 	return 1
 }
 
+omt_wait_for_file() { # PATH
+	local i
+	for i in $(seq 600); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
 omt_wg_up() { # NS IFACE ADDR/24 PRIVKEY LISTEN PEERPUB [ENDPOINT]
 	local ns=$1 dev=$2 addr=$3 key=$4 port=$5 peer=$6 ep=${7:-}
 	ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$dev" \

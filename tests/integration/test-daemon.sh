@@ -167,3 +167,31 @@ test_daemon_hostile_job_killed() {
 	consumer_clean
 	omt_assert_no_jobs
 }
+
+test_daemon_sd_notify() {
+	omt_daemon_up
+	kill "$OMT_DAEMON_PID"
+	wait "$OMT_DAEMON_PID" 2>/dev/null || true
+	# systemd's side of Type=notify: a datagram socket in NOTIFY_SOCKET.
+	python3 - "$OMT_TMP/notify.sock" >"$OMT_TMP/notify.log" <<-'PY' &
+		import socket, sys
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+		s.bind(sys.argv[1])
+		s.settimeout(60)
+		seen = []
+		while not any("STOPPING=1" in m for m in seen):
+		    seen.append(s.recv(4096).decode())
+		    print(seen[-1].replace("\n", " "), flush=True)
+	PY
+	local listener=$!
+	OMT_PIDS+=("$listener")
+	omt_wait_for_file "$OMT_TMP/notify.sock"
+	NOTIFY_SOCKET=$OMT_TMP/notify.sock omt_daemon_start
+	omt_wait_for "$OMT_TMP/notify.log" 'READY=1'
+	grep -q 'STATUS=listening on 10.201.1.1:7360' "$OMT_TMP/notify.log" || omt_fail "no STATUS"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/notify.log" 'RELOADING=1'
+	kill -TERM "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/notify.log" 'STOPPING=1'
+	wait "$OMT_DAEMON_PID" || omt_fail "daemon exited $? on SIGTERM"
+}

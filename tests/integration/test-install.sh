@@ -1,0 +1,19 @@
+# make install / make uninstall into a DESTDIR: every file where the docs say.
+
+test_make_install_destdir() {
+	OMT_TMP=$(mktemp -d /tmp/omt-test.XXXXXX)
+	local d=$OMT_TMP/root f
+	make -s -C "$OMT_ROOT" install DESTDIR="$d" >/dev/null || omt_fail "make install failed"
+	for f in usr/local/bin/omerta-loader usr/local/bin/omerta usr/local/lib/omerta/vmlinuz \
+		usr/local/lib/omerta/base.cpio.gz usr/local/share/man/man8/omerta-loader.8 \
+		usr/local/share/man/man1/omerta.1 etc/systemd/system/omerta-loader.service \
+		etc/omerta/omerta.ini.example; do
+		[ -s "$d/$f" ] || omt_fail "not installed: /$f"
+	done
+	man -l "$d/usr/local/share/man/man8/omerta-loader.8" 2>/dev/null | grep -q "Exit status" ||
+		omt_fail "the man page does not render"
+	grep -q '^Type=notify' "$d/etc/systemd/system/omerta-loader.service" || omt_fail "unit type"
+	"$d/usr/local/bin/omerta-loader" --help | grep -q status || omt_fail "installed binary"
+	make -s -C "$OMT_ROOT" uninstall DESTDIR="$d" >/dev/null || omt_fail "make uninstall failed"
+	[ -z "$(find "$d" -type f)" ] || omt_fail "left after uninstall: $(find "$d" -type f)"
+}
