@@ -8,7 +8,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -18,12 +17,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "../api/file.h"
 #include "../api/job.h"
 #include "../api/keys.h"
 #include "../nl/rtnl.h"
@@ -129,32 +128,6 @@ static int pick_subnet(uint8_t *x)
 	}
 	freeifaddrs(ifa);
 	return -EADDRINUSE;
-}
-
-static int read_file(const char *path, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > OMT_JOB_MAX_SCRIPT ||
-	    st.st_size == 0) {
-		close(fd);
-		return st.st_size == 0 ? -ENODATA : -EFBIG;
-	}
-	buf = malloc(st.st_size + 1);
-	if (!buf || read(fd, buf, st.st_size) != st.st_size) {
-		free(buf);
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	buf[st.st_size] = '\0';
-	*out = buf;
-	*len = st.st_size;
-	return 0;
 }
 
 static void say_refusal(const struct cli_resp *r)
@@ -360,9 +333,14 @@ int submit_main(int argc, char **argv)
 	/* The request. */
 	req.description = (char *)description;
 	if (script_path) {
-		if ((e = read_file(script_path, &req.script, &req.script_len))) {
-			fprintf(stderr, "submit: --script '%s': %s\n", script_path,
-				e == -EFBIG ? "larger than 1 MiB" : e == -ENODATA ? "empty" : strerror(-e));
+		if (omt_read_file(script_path, OMT_JOB_MAX_SCRIPT, &req.script, &req.script_len, err,
+				  sizeof(err))) {
+			fprintf(stderr, "submit: --script %s\n", err);
+			return CLI_EXIT_FAIL;
+		}
+		if (!req.script_len) {
+			fprintf(stderr, "submit: --script %s: empty\n", script_path);
+			free(req.script);
 			return CLI_EXIT_FAIL;
 		}
 	} else {

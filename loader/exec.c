@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "../api/file.h"
 #include "../guest/omerta_msg.h"
 #include "../telemetry/event_fmt.h"
 #include "../telemetry/reasons.h"
@@ -315,31 +316,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int read_small_file(const char *path, size_t max, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		close(fd);
-		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-	}
-	buf = malloc(st.st_size + 1);
-	if (!buf || read(fd, buf, st.st_size) != st.st_size) {
-		free(buf);
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	buf[st.st_size] = '\0';
-	*out = buf;
-	*len = st.st_size;
-	return 0;
-}
-
 static char *job_json(const struct job *j, const char *const *argv)
 {
 	json_object *o = json_object_new_object(), *eth = json_object_new_object(),
@@ -598,15 +574,12 @@ static int setup(struct job *j, char *err, size_t errlen)
 
 	if ((e = omt_wgconf_load(j->o.vpn_config, &j->wg, err, errlen)))
 		return e;
-	if (j->o.script && (e = read_small_file(j->o.script, MAX_SCRIPT, &script, &script_len))) {
-		snprintf(err, errlen, "--script '%s': %s", j->o.script,
-			 e == -EFBIG ? "larger than 1 MiB" : strerror(-e));
+	if (j->o.script && (e = omt_read_file(j->o.script, MAX_SCRIPT, &script, &script_len, err,
+					      errlen)))
 		return e;
-	}
-	if ((e = read_small_file(j->o.vpn_config, OMT_WGCONF_MAX_FILE, &wgtext, &wg_len))) {
-		snprintf(err, errlen, "--vpn-config '%s': %s", j->o.vpn_config, strerror(-e));
+	if ((e = omt_read_file(j->o.vpn_config, OMT_WGCONF_MAX_FILE, &wgtext, &wg_len, err,
+			       errlen)))
 		goto out;
-	}
 	if ((e = omt_accel_choose(j->o.accel, &accel, why, sizeof(why)))) {
 		snprintf(err, errlen, "--accel %s: %s", j->o.accel, why);
 		goto out;

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <ini.h>
 #include <sodium.h>
 
 #include "../vpn/endpoint.h"
+#include "../api/file.h"
 #include "policy.h"
 
 _Static_assert(OMT_POLICY_MAX_LINE + 3 <= INI_MAX_LINE, "a line must fit inih's buffer");
@@ -682,68 +680,16 @@ int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 
 int omt_policy_load(const char *path, struct omt_policy_cfg *out, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, ret;
+	char *buf;
+	size_t len;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: not a regular file", path);
-		goto cleanup;
-	}
-	ret = -EFBIG;
-	if (st.st_size > OMT_POLICY_MAX_FILE)
-		goto fail;
-	buf = malloc(OMT_POLICY_MAX_FILE + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	/* One byte more than allowed: the file may have grown since fstat. */
-	while (len <= OMT_POLICY_MAX_FILE) {
-		ssize_t n = read(fd, buf + len, OMT_POLICY_MAX_FILE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	ret = -EFBIG;
-	if (len > OMT_POLICY_MAX_FILE)
-		goto fail;
+	ret = omt_read_file(path, OMT_POLICY_MAX_FILE, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
 	ret = omt_policy_parse(buf, len, path, out, err, errlen);
-	goto cleanup;
-
-fail:
-	if (err && errlen) {
-		if (ret == -EFBIG)
-			snprintf(err, errlen, "%s: larger than %d KiB", path,
-				 OMT_POLICY_MAX_FILE / 1024);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-	}
-cleanup:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
 	return ret;
 }
 

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "endpoint.h"
+#include "../api/file.h"
 #include "wgconf.h"
 
 _Static_assert(OMT_WG_KEY_LEN == crypto_scalarmult_curve25519_BYTES,
@@ -519,71 +517,17 @@ int omt_wgconf_parse(const char *buf, size_t len, struct omt_wgconf *out,
 
 int omt_wgconf_load(const char *path, struct omt_wgconf *out, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	int fd, ret;
+	char *buf;
+	size_t len;
+	int ret;
 
 	sodium_memzero(out, sizeof(*out));
-	/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: not a regular file", path);
-		goto cleanup;
-	}
-	ret = -EFBIG;
-	if (st.st_size > OMT_WGCONF_MAX_FILE)
-		goto fail;
-	buf = malloc(OMT_WGCONF_MAX_FILE + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	/* Read one byte more than allowed: the file may have grown since fstat. */
-	while (len <= OMT_WGCONF_MAX_FILE) {
-		ssize_t n = read(fd, buf + len, OMT_WGCONF_MAX_FILE + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	ret = -EFBIG;
-	if (len > OMT_WGCONF_MAX_FILE)
-		goto fail;
+	ret = omt_read_file(path, OMT_WGCONF_MAX_FILE, &buf, &len, err, errlen);
+	if (ret)
+		return ret;
 	ret = parse_into(path, buf, len, out, err, errlen);
-	goto cleanup;
-
-fail:
-	if (err && errlen) {
-		if (ret == -EFBIG)
-			snprintf(err, errlen, "%s: larger than %d KiB", path,
-				 OMT_WGCONF_MAX_FILE / 1024);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-	}
-cleanup:
-	if (buf) {
-		sodium_memzero(buf, OMT_WGCONF_MAX_FILE + 1);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
+	sodium_memzero(buf, len);
+	free(buf);
 	return ret;
 }
 

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Reading a small file that may come from someone else: bounded, regular. */
+#ifndef OMERTA_FILE_H
+#define OMERTA_FILE_H
+
+#include <stddef.h>
+
+/*
+ * Reads the regular file path, at most max bytes, into *out (NUL-terminated,
+ * *len bytes; the caller frees it, and wipes it if it held secrets). 0, or
+ * -errno with err (may be NULL) saying "PATH: not a regular file", "PATH:
+ * larger than N KiB" or "PATH: <strerror>". A FIFO can't hang it.
+ */
+int omt_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
+		  size_t errlen);
+
+#endif
