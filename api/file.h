@@ -14,4 +14,7 @@
 int omt_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
 		  size_t errlen);
 
+/* write(2) until all of buf is out, EINTR retried. 0 or -errno. */
+int omt_write_all(int fd, const void *buf, size_t len);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "keys.h"
 
 #define TAG_LEN (sizeof(OMT_KEY_FILE_TAG) - 1)
@@ -35,23 +36,6 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
 }
 
 /* Reads up to max bytes; -EFBIG if there is more. */
@@ -89,7 +73,7 @@ int omt_key_generate(const char *path, uint8_t pk[32])
 	sodium_bin2base64(line + TAG_LEN + 1, SK_B64_LEN + 1, sk, sizeof(sk),
 			  sodium_base64_VARIANT_ORIGINAL);
 	line[TAG_LEN + 1 + SK_B64_LEN] = '\n';
-	ret = write_all(fd, line, TAG_LEN + 1 + SK_B64_LEN + 1);
+	ret = omt_write_all(fd, line, TAG_LEN + 1 + SK_B64_LEN + 1);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (close(fd) && !ret)
@@ -301,7 +285,7 @@ static int append_known(int fd, const char *file, const char *hostport, const ui
 
 	omt_key_b64(pk, b64);
 	n = snprintf(line, sizeof(line), "%s%s %s\n", need_newline ? "\n" : "", hostport, b64);
-	ret = write_all(fd, line, n);
+	ret = omt_write_all(fd, line, n);
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (ret)

@@ -390,23 +390,6 @@ static int on_rogue(void *arg, void *data, size_t size)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static void on_message(struct job *j, const struct omt_msg *m)
 {
 	FILE *out;
@@ -427,7 +410,7 @@ static void on_message(struct job *j, const struct omt_msg *m)
 			out = m->fd == 1 ? stdout : stderr;
 			fwrite(m->data, 1, m->len, out);
 			fflush(out);
-		} else if (write_all(j->o.out_fd[m->fd], m->data, m->len) < 0) {
+		} else if (omt_write_all(j->o.out_fd[m->fd], m->data, m->len) < 0) {
 			pr_warn("job %s: workload output: %s", j->id, strerror(errno));
 		}
 		j->output_bytes += m->len;

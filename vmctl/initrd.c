@@ -7,30 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../api/file.h"
 #include "initrd.h"
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
 
 static int pad4(int fd, size_t written)
 {
 	static const char zeros[4];
 
-	return written % 4 ? write_all(fd, zeros, 4 - written % 4) : 0;
+	return written % 4 ? omt_write_all(fd, zeros, 4 - written % 4) : 0;
 }
 
 static int entry(int fd, unsigned int ino, const char *name, mode_t mode, const void *data,
@@ -46,10 +30,10 @@ static int entry(int fd, unsigned int ino, const char *name, mode_t mode, const 
 	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
 		 ino, (unsigned int)mode, 0, 0, 1, 0, (unsigned int)len, 0, 0, 0, 0,
 		 (unsigned int)namesize, 0);
-	if ((e = write_all(fd, hdr, 110)) || (e = write_all(fd, name, namesize)) ||
+	if ((e = omt_write_all(fd, hdr, 110)) || (e = omt_write_all(fd, name, namesize)) ||
 	    (e = pad4(fd, 110 + namesize)))
 		return e;
-	if (len && ((e = write_all(fd, data, len)) || (e = pad4(fd, len))))
+	if (len && ((e = omt_write_all(fd, data, len)) || (e = pad4(fd, len))))
 		return e;
 	return 0;
 }
@@ -97,7 +81,7 @@ static int copy_file(int dst, const char *path, size_t *copied)
 			e = -errno;
 			break;
 		}
-		if ((e = write_all(dst, buf, n)))
+		if ((e = omt_write_all(dst, buf, n)))
 			break;
 		*copied += n;
 	}
