@@ -12,5 +12,8 @@ echo
 echo "== tunnel throughput over a guarded veth"
 bench/tunnel.sh
 echo
+echo "== the owner first: a CPU-bound owner beside a CPU-bound VM"
+bench/owner.sh
+echo
 echo "== rogue datagram to kill"
 bench/rogue_kill.sh

@@ -49,13 +49,26 @@ static int write_str(const char *dir, const char *file, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
-static int mkdir_p2(const char *parent, const char *job, char *out, size_t size)
+/*
+ * parent/omerta/job. The shared omerta/ level gets the lowest CPU weight
+ * too (weight_file, e.g. "cpu.shares" = "2"): siblings compete by their
+ * parents' weights, and at the default one all jobs together would take
+ * half a busy owner's CPU.
+ */
+static int mkdir_p2(const char *parent, const char *job, char *out, size_t size,
+		    const char *weight_file, const char *weight)
 {
 	char omerta[200];
 
 	snprintf(omerta, sizeof(omerta), "%s/omerta", parent);
 	if (mkdir(omerta, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	if (weight_file) {
+		int e = write_str(omerta, weight_file, weight);
+
+		if (e)
+			return e;
+	}
 	snprintf(out, size, "%s/%s", omerta, job);
 	return mkdir(out, 0755) < 0 ? -errno : 0;
 }
@@ -73,7 +86,8 @@ int omt_cgroup_create(struct omt_cgroup *cg, const char *job, unsigned int cpu_m
 		snprintf(err, errlen, "no cgroup2 mount (needed for the cgroup guard)");
 		return e;
 	}
-	e = mkdir_p2(v2root, job, cg->v2, sizeof(cg->v2));
+	/* On pure v2 the weight can only be set once the controller is on. */
+	e = mkdir_p2(v2root, job, cg->v2, sizeof(cg->v2), NULL, NULL);
 	if (e) {
 		snprintf(err, errlen, "create %s: %s", cg->v2, strerror(-e));
 		return e;
@@ -86,6 +100,7 @@ int omt_cgroup_create(struct omt_cgroup *cg, const char *job, unsigned int cpu_m
 
 		snprintf(omerta, sizeof(omerta), "%s/omerta", v2root);
 		if ((e = write_str(v2root, "cgroup.subtree_control", "+cpu +memory")) ||
+		    (e = write_str(omerta, "cpu.weight", "1")) ||
 		    (e = write_str(omerta, "cgroup.subtree_control", "+cpu +memory"))) {
 			snprintf(err, errlen, "enable cpu and memory controllers under %s: %s",
 				 omerta, strerror(-e));
@@ -94,6 +109,11 @@ int omt_cgroup_create(struct omt_cgroup *cg, const char *job, unsigned int cpu_m
 		snprintf(val, sizeof(val), "%u 100000", cpu_millis * 100);
 		if ((e = write_str(cg->v2, "cpu.max", val))) {
 			snprintf(err, errlen, "%s/cpu.max = '%s': %s", cg->v2, val, strerror(-e));
+			goto fail;
+		}
+		/* The lowest weight there is: the owner's work comes first. */
+		if ((e = write_str(cg->v2, "cpu.weight", "1"))) {
+			snprintf(err, errlen, "%s/cpu.weight = '1': %s", cg->v2, strerror(-e));
 			goto fail;
 		}
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)memory_bytes);
@@ -108,7 +128,7 @@ int omt_cgroup_create(struct omt_cgroup *cg, const char *job, unsigned int cpu_m
 			goto fail;
 		}
 	} else {
-		e = mkdir_p2(CG_ROOT "/cpu", job, dir, sizeof(dir));
+		e = mkdir_p2(CG_ROOT "/cpu", job, dir, sizeof(dir), "cpu.shares", "2");
 		if (e) {
 			snprintf(err, errlen, "create %s: %s", dir, strerror(-e));
 			goto fail;
@@ -120,7 +140,12 @@ int omt_cgroup_create(struct omt_cgroup *cg, const char *job, unsigned int cpu_m
 			snprintf(err, errlen, "%s/cpu.cfs_quota_us = '%s': %s", dir, val, strerror(-e));
 			goto fail;
 		}
-		e = mkdir_p2(CG_ROOT "/memory", job, dir, sizeof(dir));
+		/* The lowest weight there is: the owner's work comes first. */
+		if ((e = write_str(dir, "cpu.shares", "2"))) {
+			snprintf(err, errlen, "%s/cpu.shares = '2': %s", dir, strerror(-e));
+			goto fail;
+		}
+		e = mkdir_p2(CG_ROOT "/memory", job, dir, sizeof(dir), NULL, NULL);
 		if (e) {
 			snprintf(err, errlen, "create %s: %s", dir, strerror(-e));
 			goto fail;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/kvm.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,6 +221,16 @@ static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t pa
 
 	if (omt_cgroup_join(s->cg, getpid()) < 0)
 		child_fail(report, "join the job's cgroup");
+	/*
+	 * The owner first: every QEMU thread (vCPUs included, they inherit it)
+	 * runs only when nothing else wants the CPU.
+	 */
+	{
+		struct sched_param none = { 0 };
+
+		if (sched_setscheduler(0, SCHED_IDLE, &none) < 0)
+			child_fail(report, "SCHED_IDLE");
+	}
 	if (setgroups(s->kvm_gid ? 1 : 0, &s->kvm_gid) < 0 || setgid(s->gid) < 0 ||
 	    setuid(s->uid) < 0)
 		child_fail(report, "drop to the QEMU user");

@@ -177,3 +177,30 @@ test_exec_raw_socket_past_guest_firewall() {
 	! grep -q survived "$OMT_TMP/out" || omt_fail "the workload went on"
 	teardown_clean
 }
+
+test_exec_vm_runs_idle_only() {
+	omt_provider_up
+	local qemu job t policy
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" "$OMT_LOADER" exec \
+		--vpn-config "$OMT_TMP/vm.conf" -- sh -c "echo started; sleep 30"
+	omt_wait_for "$OMT_TMP/out" started || omt_fail "never started"
+	qemu=$(pgrep -f 'qemu-system.*omerta-') || omt_fail "no QEMU"
+	# Every QEMU thread, the vCPU's included, is SCHED_IDLE (policy 5).
+	for t in /proc/"$qemu"/task/*; do
+		policy=$(awk '{print $41}' "$t/stat")
+		[ "$policy" = 5 ] || omt_fail "thread $(basename "$t") has policy $policy, not SCHED_IDLE"
+	done
+	job=$(ls /run/omerta/jobs)
+	# The lowest CPU weight, for the job and for the omerta/ level above it
+	# (siblings compete by their parents' weights).
+	if [ -e "/sys/fs/cgroup/cpu/omerta/$job/cpu.shares" ]; then
+		[ "$(cat "/sys/fs/cgroup/cpu/omerta/$job/cpu.shares")" = 2 ] || omt_fail "cpu.shares"
+		[ "$(cat /sys/fs/cgroup/cpu/omerta/cpu.shares)" = 2 ] || omt_fail "omerta/ cpu.shares"
+	else
+		[ "$(cat "/sys/fs/cgroup/omerta/$job/cpu.weight")" = 1 ] || omt_fail "cpu.weight"
+		[ "$(cat /sys/fs/cgroup/omerta/cpu.weight)" = 1 ] || omt_fail "omerta/ cpu.weight"
+	fi
+	kill -TERM "$OMT_SPAWNED"
+	wait "$OMT_SPAWNED" || true
+	teardown_clean
+}
