@@ -209,7 +209,7 @@ static int follow(struct session *s)
 	cli_resp_free(&r);
 	s->job[0] = '\0';	/* over: nothing to cancel */
 	if (st.exit_status < 0) {
-		fprintf(stderr, "omerta: job %s ended %s without an exit status\n", st.job, st.outcome);
+		fprintf(stderr, "omerta: job %s ended %s without running\n", st.job, st.outcome);
 		goto out;
 	}
 	if (strcmp(st.outcome, "done"))
@@ -368,6 +368,8 @@ int submit_main(int argc, char **argv)
 	/* The tunnel, before anything is sent. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	{
 		uint8_t r4[4];
 
@@ -428,10 +430,11 @@ int submit_main(int argc, char **argv)
 	}
 	ret = follow(&s);
 out:
-	if (interrupted) {
+	/* Interrupted, or failed after the provider took the job: don't leave it running. */
+	if (s.job[0])
 		cancel(&s);
+	if (interrupted)
 		ret = 128 + interrupted;
-	}
 	sodium_memzero(server_priv, sizeof(server_priv));
 	sodium_memzero(&wc, sizeof(wc));
 	free(body);

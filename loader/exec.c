@@ -71,7 +71,8 @@ struct opts {
 	int firewall, json;
 };
 
-enum outcome { RUNNING, DONE, ROGUE, VPN_SETUP, VPN_LOST, TIMEOUT, BOOT_FAILED, INTERRUPTED };
+enum outcome { RUNNING, DONE, ROGUE, VPN_SETUP, VPN_LOST, TIMEOUT, BOOT_FAILED, INTERRUPTED,
+	       SETUP_FAILED };
 
 struct job {
 	struct opts o;
@@ -400,7 +401,8 @@ static void on_message(struct job *j, const struct omt_msg *m)
 		j->stage = m->stage;
 		pr_debug("job %s: guest stage %s at %.3f s", j->id, omt_stage_name(m->stage),
 			 (mono_ns() - j->start_ns) / 1e9);
-		if (m->stage == OMT_STAGE_WORKLOAD) {
+		/* The first one only: a guest saying it again resets nothing. */
+		if (m->stage == OMT_STAGE_WORKLOAD && !j->workload_ns) {
 			j->vpn_seen_ns = mono_ns();	/* the handshake just came back */
 			j->workload_ns = j->vpn_seen_ns;
 		}
@@ -777,7 +779,8 @@ static void log_console_tail(const struct job *j)
 static const char *outcome_name(enum outcome o)
 {
 	static const char *const names[] = { "running", "done", "rogue", "vpn_setup_failed",
-					     "vpn_lost", "timeout", "boot_failed", "interrupted" };
+					     "vpn_lost", "timeout", "boot_failed", "interrupted",
+					     "setup_failed" };
 
 	return names[o];
 }
@@ -825,6 +828,8 @@ static int exit_code(const struct job *j)
 		return OMT_EXIT_BOOT;
 	case INTERRUPTED:
 		return 128 + j->interrupted_by;
+	case SETUP_FAILED:
+		return OMT_EXIT_FAIL;
 	case DONE:
 	case RUNNING:
 		break;
@@ -951,6 +956,8 @@ int exec_main(int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	/* A reader that goes away (| head) must not kill us before teardown. */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -961,6 +968,7 @@ int exec_main(int argc, char **argv)
 	if (e) {
 		pr_err("%s", err[0] ? err : strerror(-e));
 		teardown(&j);
+		j.outcome = SETUP_FAILED;
 		if (j.o.result)
 			write_result(&j, OMT_EXIT_FAIL);
 		return OMT_EXIT_FAIL;

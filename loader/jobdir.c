@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../bpf/omerta_abi.h"
@@ -166,6 +167,21 @@ static void remove_stale_pins(const char *job)
 	}
 }
 
+/*
+ * A sibling exec creates its directory, then writes loader.pid: in between
+ * the directory must not look abandoned.
+ */
+static int just_made(const char *dir)
+{
+	char path[320];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/loader.pid", dir);
+	if (access(path, F_OK) == 0 || stat(dir, &st) < 0)
+		return 0;
+	return time(NULL) - st.st_mtime < 10;
+}
+
 int omt_jobdir_reap_stale(void)
 {
 	char dir[300], table[64], tag[64];
@@ -182,7 +198,7 @@ int omt_jobdir_reap_stale(void)
 								  OMT_JOB_ID_LEN)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, d->d_name);
-		if (runs(read_pid(dir, "loader.pid"), "omerta-loader"))
+		if (runs(read_pid(dir, "loader.pid"), "omerta-loader") || just_made(dir))
 			continue;
 		snprintf(tag, sizeof(tag), "omerta-%s", d->d_name);
 		qemu = read_pid(dir, "qemu.pid");

@@ -105,6 +105,7 @@ static struct daemon {
 	int wake;			/* eventfd: the API thread has queued a job */
 	int stopping;
 	const char *self;		/* /proc/self/exe, for the exec children */
+	pid_t daemon_pid;
 	/* Metrics kept here; per-VM guard counters are read from its maps. */
 	struct outcome_count { char outcome[32]; uint64_t n; } outcomes[16];
 	uint64_t refused;
@@ -218,23 +219,24 @@ static void free_job(struct djob *j)
 	free(j);
 }
 
-/* Drops the oldest finished jobs beyond KEEP_FINISHED. */
+/* Drops the finished jobs that ended first, beyond KEEP_FINISHED. */
 static void trim_jobs(void)
 {
-	struct djob **p, *j;
+	struct djob **p, **oldest, *j;
 	unsigned int finished = 0;
 
 	for (j = d.jobs; j; j = j->next)
 		finished += j->state == J_DONE || j->state == J_CANCELLED;
-	for (p = &d.jobs; *p && finished > KEEP_FINISHED;) {
-		j = *p;
-		if (j->state == J_DONE || j->state == J_CANCELLED) {
-			*p = j->next;
-			free_job(j);
-			finished--;
-		} else {
-			p = &j->next;
-		}
+	while (finished > KEEP_FINISHED) {
+		oldest = NULL;
+		for (p = &d.jobs; *p; p = &(*p)->next)
+			if (((*p)->state == J_DONE || (*p)->state == J_CANCELLED) &&
+			    (!oldest || (*p)->finished <= (*oldest)->finished))
+				oldest = p;
+		j = *oldest;
+		*oldest = j->next;
+		free_job(j);
+		finished--;
 	}
 }
 
@@ -324,6 +326,7 @@ static void spawn(struct djob *j)
 	}
 	argv[n] = NULL;
 
+	out[0] = out[1] = err[0] = err[1] = -1;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		pr_err("job %s: pipe: %s", j->id, strerror(errno));
 		goto fail;
@@ -335,10 +338,11 @@ static void spawn(struct djob *j)
 	}
 	if (pid == 0) {
 		sigset_t none;
-		int null = open("/dev/null", O_RDWR);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		/* A killed daemon takes its jobs along; SIGTERM lets exec clean up. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != d.daemon_pid)
+			_exit(127);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(null, 0);
@@ -362,9 +366,17 @@ static void spawn(struct djob *j)
 	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64, j->network);
 	return;
 fail:
+	for (i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
 	j->state = J_DONE;
+	j->finished = time(NULL);
 	snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
 	j->exit_status = OMT_EXIT_FAIL;
+	unlink(j->conf_path);
 	audit_outcome(j, NULL);
 }
 
@@ -602,7 +614,18 @@ static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], c
 			     nonce);
 	}
 	j = calloc(1, sizeof(*j));
-	if (!j || omt_jobdir_new_id(j->id)) {
+	if (j) {
+		int tries = 0;
+
+		/* Ids are random: one already in use would share its files. */
+		while (!omt_jobdir_new_id(j->id) && find_job(j->id) && ++tries < 8)
+			;
+		if (tries == 8 || find_job(j->id)) {
+			free(j);
+			j = NULL;
+		}
+	}
+	if (!j) {
 		pthread_mutex_unlock(&d.lock);
 		free(j);
 		omt_job_request_free(&req);
@@ -657,7 +680,7 @@ static char *status_body(const struct djob *j)
 	memcpy(st.job, j->id, sizeof(st.job));
 	if (j->state == J_DONE || j->state == J_CANCELLED) {
 		snprintf(st.outcome, sizeof(st.outcome), "%s", j->outcome);
-		st.exit_status = j->exit_status;
+		st.exit_status = j->exit_status < 0 ? -1 : j->exit_status & 0xff;
 	}
 	omt_job_status_format(&st, &body);
 	return body;
@@ -756,6 +779,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		pthread_mutex_unlock(&d.lock);
 		return error(c, MHD_HTTP_UNAUTHORIZED, err, nonce);
 	}
+	/*
+	 * Only listed consumers get a place in the replay cache: strangers can't
+	 * fill it and lock everyone out. (Their refusal is the policy's.)
+	 */
+	pthread_mutex_lock(&d.lock);
+	{
+		const char *why = "unknown consumer key";	/* the policy's own words */
+		size_t k;
+
+		for (k = 0; k < d.policy.n_consumers; k++)
+			if (!memcmp(d.policy.consumers[k].key, key, 32))
+				why = d.policy.consumers[k].allow ? NULL : "consumer denied by policy";
+		if (why) {
+			audit_decision(key, NULL, NULL, 0, why, NULL, remote);
+			pthread_mutex_unlock(&d.lock);
+			return error(c, MHD_HTTP_FORBIDDEN, why, nonce);
+		}
+	}
+	pthread_mutex_unlock(&d.lock);
 	e = omt_nonce_check(d.nonces, key, auth.nonce, time(NULL));
 	if (e == -EBUSY)
 		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many requests: try again", nonce);
@@ -795,7 +837,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (j->state == J_QUEUED) {
 			j->state = J_CANCELLED;
 			snprintf(j->outcome, sizeof(j->outcome), "cancelled");
-			j->exit_status = 0;
+			j->exit_status = -1;	/* it never ran */
+			j->finished = time(NULL);
+			unlink(j->conf_path);
 			audit_outcome(j, NULL);
 		} else if (j->state == J_RUNNING && !j->cancel) {
 			j->cancel = 1;
@@ -1064,6 +1108,9 @@ static void stop_all(void)
 		if (j->state == J_QUEUED) {
 			j->state = J_CANCELLED;
 			snprintf(j->outcome, sizeof(j->outcome), "cancelled");
+			j->exit_status = -1;	/* it never ran */
+			j->finished = time(NULL);
+			unlink(j->conf_path);
 			audit_outcome(j, NULL);
 		} else if (j->state == J_RUNNING) {
 			j->cancel = 1;
@@ -1124,6 +1171,7 @@ int run_main(int argc, char **argv)
 	}
 	self[sl] = '\0';
 	d.self = self;
+	d.daemon_pid = getpid();
 	if (sodium_init() < 0 || load_policy(d.config_path, &d.policy))
 		return OMT_EXIT_FAIL;
 	d.boot = (struct omt_histogram){ .bounds = boot_bounds,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -190,7 +191,7 @@ static __attribute__((noreturn)) void child_fail(int pipe_fd, const char *what)
 /* Moves fd to a number >= 100, so the dup2s onto 3.. can't clobber it. */
 static int lift(int fd)
 {
-	return fcntl(fd, F_DUPFD, 100);
+	return fcntl(fd, F_DUPFD_CLOEXEC, 100);
 }
 
 static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t parent)
@@ -217,7 +218,19 @@ static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t pa
 	/* Everything else is closed: QEMU gets what is listed above, nothing more. */
 	for (i = FD_FIRST_FREE; i < FD_REPORT; i++)
 		close(i);
-	syscall(SYS_close_range, FD_REPORT + 1, ~0U, 0);
+	if (syscall(SYS_close_range, FD_REPORT + 1, ~0U, 0) < 0)
+		child_fail(report, "close_range");
+	{
+		/* The console log lives on tmpfs: a chatty guest can't fill it. */
+		struct rlimit fsize = { 1 << 20, 1 << 20 };
+		sigset_t none;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+			child_fail(report, "RLIMIT_FSIZE");
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
 
 	if (omt_cgroup_join(s->cg, getpid()) < 0)
 		child_fail(report, "join the job's cgroup");
