@@ -62,6 +62,7 @@
 #define OUTPUT_CHUNK (64 * 1024)	/* per stream and response */
 #define AUTH_WINDOW_S 60
 #define KEEP_FINISHED 256
+#define OMT_MAX_VMS 256			/* the policy's max_vms bound */
 
 enum jstate { J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
 
@@ -132,6 +133,7 @@ static void count_outcome(const char *outcome)
 
 /* ---------------------------------------------------------------- audit */
 
+/* Thread-safe on its own (the audit log and the counter lock themselves). */
 static void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,
 			   int admit, const char *reason, const char *job, const char *remote)
 {
@@ -139,7 +141,7 @@ static void audit_decision(const uint8_t *key, const char *network, const struct
 	char b64[45] = "";
 
 	if (!admit)
-		d.refused++;
+		__atomic_fetch_add(&d.refused, 1, __ATOMIC_RELAXED);
 	if (key)
 		omt_key_b64(key, b64);
 	json_object_object_add(o, "event", json_object_new_string("decision"));
@@ -587,9 +589,7 @@ static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], c
 	char *body = NULL;
 
 	if (omt_job_request_parse(rq->body ? rq->body : "", rq->len, &req, err, sizeof(err))) {
-		pthread_mutex_lock(&d.lock);
 		audit_decision(key, NULL, NULL, 0, err, NULL, remote);
-		pthread_mutex_unlock(&d.lock);
 		return error(c, MHD_HTTP_BAD_REQUEST, err, nonce);
 	}
 	pthread_mutex_lock(&d.lock);
@@ -774,9 +774,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 				      header(c, "Omerta-Signature"), err, sizeof(err)) ||
 	    omt_verify_request(&auth, method, rq->uri, rq->body ? rq->body : "", rq->len,
 			       time(NULL), AUTH_WINDOW_S, key, err, sizeof(err))) {
-		pthread_mutex_lock(&d.lock);
+		/* The audit log locks itself: a flood of bad requests never holds d.lock. */
 		audit_decision(NULL, NULL, NULL, 0, err, NULL, remote);
-		pthread_mutex_unlock(&d.lock);
 		return error(c, MHD_HTTP_UNAUTHORIZED, err, nonce);
 	}
 	/*
@@ -802,10 +801,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (e == -EBUSY)
 		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many requests: try again", nonce);
 	if (e) {
-		pthread_mutex_lock(&d.lock);
 		audit_decision(key, NULL, NULL, 0, "replayed request (nonce seen before)", NULL,
 			       remote);
-		pthread_mutex_unlock(&d.lock);
 		return error(c, MHD_HTTP_UNAUTHORIZED, "replayed request (nonce seen before)", nonce);
 	}
 
@@ -861,11 +858,19 @@ static char *metrics_text(size_t *len)
 {
 	static const char *const verdicts[] = { "pass", "drop" };
 	struct omt_prom p = {};
-	struct omt_vm_totals *t = calloc(1, sizeof(*t));
+	struct omt_vm_totals *t = calloc(OMT_MAX_VMS, sizeof(*t));
+	char (*ids)[OMT_JOB_ID_LEN + 1] = calloc(OMT_MAX_VMS, sizeof(*ids));
+	int ok[OMT_MAX_VMS] = { 0 };
+	unsigned int n = 0, k;
 	struct djob *j;
 	size_t i;
 	int dir, v, r, any;
 
+	if (!t || !ids) {
+		free(t);
+		free(ids);
+		return NULL;
+	}
 	pthread_mutex_lock(&d.lock);
 	omt_prom_help(&p, "omerta_vms_running", "gauge", "MicroVMs running now.");
 	omt_prom_sample(&p, "omerta_vms_running", d.running, NULL);
@@ -885,46 +890,47 @@ static char *metrics_text(size_t *len)
 		omt_prom_sample(&p, "omerta_jobs_total", 0, "outcome", "done", NULL);
 	omt_prom_help(&p, "omerta_requests_refused_total", "counter",
 		      "Requests refused: authentication, policy or description.");
-	omt_prom_sample(&p, "omerta_requests_refused_total", d.refused, NULL);
-
-	omt_prom_help(&p, "omerta_guard_packets_total", "counter",
-		      "Frames the guard saw on a running VM's tap, by direction and verdict.");
-	for (j = d.jobs; t && j; j = j->next) {
-		if (j->state != J_RUNNING || omt_vm_totals_read(j->id, t))
-			continue;
-		for (dir = 0; dir < 2; dir++)
-			for (v = 0; v < 2; v++)
-				omt_prom_sample(&p, "omerta_guard_packets_total",
-						t->dir_verdict[dir][v].packets, "vm", j->id, "direction",
-						omt_direction_name(dir), "verdict", verdicts[v], NULL);
-	}
-	omt_prom_help(&p, "omerta_guard_bytes_total", "counter",
-		      "Bytes the guard saw on a running VM's tap, by direction and verdict.");
-	for (j = d.jobs; t && j; j = j->next) {
-		if (j->state != J_RUNNING || omt_vm_totals_read(j->id, t))
-			continue;
-		for (dir = 0; dir < 2; dir++)
-			for (v = 0; v < 2; v++)
-				omt_prom_sample(&p, "omerta_guard_bytes_total",
-						t->dir_verdict[dir][v].bytes, "vm", j->id, "direction",
-						omt_direction_name(dir), "verdict", verdicts[v], NULL);
-	}
-	omt_prom_help(&p, "omerta_rogue_events_total", "counter",
-		      "Frames a running VM sent that the guard dropped, by reason.");
-	for (j = d.jobs; t && j; j = j->next) {
-		if (j->state != J_RUNNING || omt_vm_totals_read(j->id, t))
-			continue;
-		for (r = 1; r < OMT_R__COUNT; r++)
-			if (t->reason[r].packets)
-				omt_prom_sample(&p, "omerta_rogue_events_total", t->reason[r].packets,
-						"vm", j->id, "reason", omt_reason_name(r), NULL);
-	}
+	omt_prom_sample(&p, "omerta_requests_refused_total",
+			__atomic_load_n(&d.refused, __ATOMIC_RELAXED), NULL);
+	for (j = d.jobs; j && n < OMT_MAX_VMS; j = j->next)
+		if (j->state == J_RUNNING)
+			memcpy(ids[n++], j->id, sizeof(ids[0]));
 	omt_prom_histogram(&p, "omerta_vm_boot_seconds",
 			   "QEMU start to the workload's start (VPN up), per job.", &d.boot);
 	omt_prom_histogram(&p, "omerta_rogue_kill_seconds",
 			   "A rogue frame to its VM's QEMU dead, per killed job.", &d.kill);
 	pthread_mutex_unlock(&d.lock);
+
+	/* The maps are read without the lock: a scrape never stalls the jobs. */
+	for (k = 0; k < n; k++)
+		ok[k] = omt_vm_totals_read(ids[k], &t[k]) == 0;
+	omt_prom_help(&p, "omerta_guard_packets_total", "counter",
+		      "Frames the guard saw on a running VM's tap, by direction and verdict.");
+	for (k = 0; k < n; k++)
+		for (dir = 0; ok[k] && dir < 2; dir++)
+			for (v = 0; v < 2; v++)
+				omt_prom_sample(&p, "omerta_guard_packets_total",
+						t[k].dir_verdict[dir][v].packets, "vm", ids[k],
+						"direction", omt_direction_name(dir), "verdict",
+						verdicts[v], NULL);
+	omt_prom_help(&p, "omerta_guard_bytes_total", "counter",
+		      "Bytes the guard saw on a running VM's tap, by direction and verdict.");
+	for (k = 0; k < n; k++)
+		for (dir = 0; ok[k] && dir < 2; dir++)
+			for (v = 0; v < 2; v++)
+				omt_prom_sample(&p, "omerta_guard_bytes_total",
+						t[k].dir_verdict[dir][v].bytes, "vm", ids[k],
+						"direction", omt_direction_name(dir), "verdict",
+						verdicts[v], NULL);
+	omt_prom_help(&p, "omerta_rogue_events_total", "counter",
+		      "Frames a running VM sent that the guard dropped, by reason.");
+	for (k = 0; k < n; k++)
+		for (r = 1; ok[k] && r < OMT_R__COUNT; r++)
+			if (t[k].reason[r].packets)
+				omt_prom_sample(&p, "omerta_rogue_events_total", t[k].reason[r].packets,
+						"vm", ids[k], "reason", omt_reason_name(r), NULL);
 	free(t);
+	free(ids);
 	if (p.failed) {
 		omt_prom_free(&p);
 		return NULL;
