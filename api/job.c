@@ -230,25 +230,6 @@ static int str_member(struct parser *p, json_object *o, const char *key, const c
 	return str_value(p, *v, name, max, s, len);
 }
 
-/* Canonical decimal, at most max. */
-static int parse_decimal(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (!s[0] || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	for (i = 0; s[i]; i++) {
-		if (i == 19 || s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* "a.b.c.d/N", the prefix required. */
 static int parse_cidr(const char *s, struct omt_cidr4 *c)
 {
@@ -260,7 +241,7 @@ static int parse_cidr(const char *s, struct omt_cidr4 *c)
 		return -EINVAL;
 	memcpy(ip, s, slash - s);
 	ip[slash - s] = '\0';
-	if (omt_parse_ipv4(ip, c->ip) || parse_decimal(slash + 1, 32, &prefix))
+	if (omt_parse_ipv4(ip, c->ip) || omt_parse_decimal(slash + 1, 32, &prefix))
 		return -EINVAL;
 	c->prefix = prefix;
 	return 0;
@@ -724,7 +705,7 @@ int omt_job_id_check(const char *s)
 
 int omt_job_offset_parse(const char *s, uint64_t *out)
 {
-	return parse_decimal(s, INT64_MAX, out);
+	return omt_parse_decimal(s, INT64_MAX, out);
 }
 
 static int outcome_check(const char *s)

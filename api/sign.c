@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "keys.h"
+#include "../vpn/endpoint.h"
 #include "sign.h"
 
 #define REQ_PREFIX "omerta-v1 request\n"
@@ -110,25 +111,6 @@ static int check_nonce(const char *s)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return -EINVAL;
 	return s[i] ? -EINVAL : 0;
-}
-
-/* Canonical decimal: "0" or no leading zero, at most INT64_MAX. */
-static int parse_timestamp(const char *s, int64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (!s[0] || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	for (i = 0; s[i]; i++) {
-		if (i == 19 || s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > INT64_MAX)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 static int decode_sig(const char *s, uint8_t sig[64])
@@ -237,6 +219,7 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 {
 	char msg[REQ_MSG_MAX], shown[SHOWN_MAX * 4 + 6];
 	uint8_t key[32], sig[64];
+	uint64_t ts_u;
 	int64_t ts;
 	int n;
 
@@ -254,11 +237,12 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 		    quote(shown, a->key));
 		return -EINVAL;
 	}
-	if (parse_timestamp(a->timestamp, &ts)) {
+	if (omt_parse_decimal(a->timestamp, INT64_MAX, &ts_u)) {
 		say(err, errlen, "%s is not decimal Unix seconds: %s", OMT_HDR_TIMESTAMP,
 		    quote(shown, a->timestamp));
 		return -EINVAL;
 	}
+	ts = ts_u;
 	if (check_nonce(a->nonce)) {
 		say(err, errlen, "%s is not %d lowercase hex digits: %s", OMT_HDR_NONCE,
 		    OMT_NONCE_HEX_LEN, quote(shown, a->nonce));

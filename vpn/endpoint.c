@@ -38,3 +38,22 @@ int omt_parse_endpoint(const char *s, uint8_t ip[4], uint16_t *port)
 	*port = p;
 	return 0;
 }
+
+int omt_parse_decimal(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!s[0] || (s[0] == '0' && s[1]))
+		return -EINVAL;
+	for (i = 0; s[i]; i++) {
+		/* 19 digits fit in 64 bits without overflow. */
+		if (i == 19 || s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
