@@ -493,6 +493,7 @@ struct request {
 	size_t len;
 	int too_big;
 	int started;			/* MHD calls once with the headers alone */
+	int stranger;			/* no listed key in the headers: don't buffer */
 };
 
 static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
@@ -744,11 +745,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (!rq)
 		return MHD_NO;
 	if (!rq->started) {
+		uint8_t k[32];
+		const char *kh = header(c, "Omerta-Key");
+		int listed = 0;
+		size_t i;
+
 		rq->started = 1;
+		/*
+		 * Headers only, body not read yet: a request from a key the policy
+		 * doesn't list is turned away before it can make us buffer a body.
+		 * (Its refusal is audited after, with the rest of the checks.)
+		 */
+		if (kh && omt_key_from_b64(kh, k) == 0) {
+			pthread_mutex_lock(&d.lock);
+			for (i = 0; i < d.policy.n_consumers; i++)
+				listed |= !memcmp(d.policy.consumers[i].key, k, 32);
+			pthread_mutex_unlock(&d.lock);
+		}
+		rq->stranger = !listed;
 		return MHD_YES;
 	}
 	if (*upload_len) {
-		if (rq->len + *upload_len > MAX_BODY) {
+		if (rq->stranger || rq->len + *upload_len > MAX_BODY) {
 			rq->too_big = 1;
 		} else {
 			char *p = realloc(rq->body, rq->len + *upload_len + 1);
@@ -765,6 +783,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	remote_of(c, remote, sizeof(remote));
 	nonce = auth.nonce;
+	if (rq->stranger) {
+		/* Its body was never read, so its signature can't be checked. */
+		audit_decision(NULL, NULL, NULL, 0, "unknown consumer key (signature not checked)",
+			       NULL, remote);
+		return error(c, MHD_HTTP_FORBIDDEN, "unknown consumer key",
+			     header(c, "Omerta-Nonce"));
+	}
 	if (rq->too_big)
 		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 1 MiB", nonce);
 
@@ -1208,7 +1233,8 @@ int run_main(int argc, char **argv)
 				MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
 				MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)32, MHD_OPTION_END);
 	if (!http) {
 		pr_err("listen on %u.%u.%u.%u:%u: %s", d.policy.listen_ip[0], d.policy.listen_ip[1],
 		       d.policy.listen_ip[2], d.policy.listen_ip[3], d.policy.listen_port,
