@@ -13,6 +13,7 @@
 
 #include "file.h"
 #include "keys.h"
+#include "text.h"
 
 #define TAG_LEN (sizeof(OMT_KEY_FILE_TAG) - 1)
 #define SK_B64_LEN 88			/* 64 bytes in base64 */
@@ -25,18 +26,6 @@ _Static_assert(sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL) ==
 	       OMT_KEY_B64_LEN + 1, "a public key is 44 base64 characters");
 _Static_assert(sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) ==
 	       SK_B64_LEN + 1, "a secret key is 88 base64 characters");
-
-__attribute__((format(printf, 3, 4)))
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Reads up to max bytes; -EFBIG if there is more. */
 static int read_all(int fd, char *buf, size_t max, size_t *len)
@@ -98,24 +87,24 @@ static int parse_key_file(const char *path, const char *buf, size_t len, uint8_t
 		len--;
 	if (len < TAG_LEN + 1 || memcmp(buf, OMT_KEY_FILE_TAG " ", TAG_LEN + 1) ||
 	    memchr(buf, '\n', len)) {
-		say(err, errlen, "%s: not an %s identity file", path, OMT_KEY_FILE_TAG);
+		omt_errf(err, errlen, "%s: not an %s identity file", path, OMT_KEY_FILE_TAG);
 		return -EINVAL;
 	}
 	buf += TAG_LEN + 1;
 	len -= TAG_LEN + 1;
 	if (sodium_base642bin(raw, sizeof(raw), buf, len, NULL, &n, NULL,
 			      sodium_base64_VARIANT_ORIGINAL)) {
-		say(err, errlen, "%s: the key is not base64", path);
+		omt_errf(err, errlen, "%s: the key is not base64", path);
 		goto cleanup;
 	}
 	if (n != 64) {
-		say(err, errlen, "%s: the key is %zu bytes, not 64", path, n);
+		omt_errf(err, errlen, "%s: the key is %zu bytes, not 64", path, n);
 		goto cleanup;
 	}
 	/* The second half is the public key: it must be the first half's. */
 	crypto_sign_seed_keypair(pk2, sk2, raw);
 	if (sodium_memcmp(sk2, raw, 64)) {
-		say(err, errlen, "%s: damaged: its public half does not match its secret half",
+		omt_errf(err, errlen, "%s: damaged: its public half does not match its secret half",
 		    path);
 		goto cleanup;
 	}
@@ -136,28 +125,28 @@ int omt_key_load(const char *path, uint8_t sk[64], uint8_t pk[32], char *err, si
 	int fd, ret;
 
 	if (sodium_init() < 0) {
-		say(err, errlen, "libsodium failed to initialise");
+		omt_errf(err, errlen, "libsodium failed to initialise");
 		return -ENOMEM;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		say(err, errlen, "%s: %s", path, strerror(-ret));
+		omt_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st)) {
 		ret = -errno;
-		say(err, errlen, "%s: %s", path, strerror(-ret));
+		omt_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		goto cleanup;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		say(err, errlen, "%s: not a regular file", path);
+		omt_errf(err, errlen, "%s: not a regular file", path);
 		goto cleanup;
 	}
 	if (st.st_mode & 077) {
 		ret = -EACCES;
-		say(err, errlen, "%s: permissions %04o are too open: an identity must be "
+		omt_errf(err, errlen, "%s: permissions %04o are too open: an identity must be "
 		    "accessible by its owner only (chmod 600 %s)", path,
 		    (unsigned int)(st.st_mode & 07777), path);
 		goto cleanup;
@@ -165,9 +154,9 @@ int omt_key_load(const char *path, uint8_t sk[64], uint8_t pk[32], char *err, si
 	ret = read_all(fd, buf, KEY_FILE_MAX, &len);
 	if (ret == -EFBIG) {
 		ret = -EINVAL;
-		say(err, errlen, "%s: not an %s identity file", path, OMT_KEY_FILE_TAG);
+		omt_errf(err, errlen, "%s: not an %s identity file", path, OMT_KEY_FILE_TAG);
 	} else if (ret) {
-		say(err, errlen, "%s: %s", path, strerror(-ret));
+		omt_errf(err, errlen, "%s: %s", path, strerror(-ret));
 	} else {
 		ret = parse_key_file(path, buf, len, sk, pk, err, errlen);
 	}
@@ -289,7 +278,7 @@ static int append_known(int fd, const char *file, const char *hostport, const ui
 	if (!ret && fsync(fd))
 		ret = -errno;
 	if (ret)
-		say(err, errlen, "%s: %s", file, strerror(-ret));
+		omt_errf(err, errlen, "%s: %s", file, strerror(-ret));
 	return ret;
 }
 
@@ -302,29 +291,29 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 	struct stat st;
 
 	if (check_hostport(hostport)) {
-		say(err, errlen, "not a printable HOST:PORT (no blanks, no '#', port 1..65535)");
+		omt_errf(err, errlen, "not a printable HOST:PORT (no blanks, no '#', port 1..65535)");
 		return -EINVAL;
 	}
 	fd = open(file, tofu ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY :
 		  O_RDONLY | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0 && errno == ENOENT && !tofu) {
-		say(err, errlen, "provider %s is unknown: %s does not exist", hostport, file);
+		omt_errf(err, errlen, "provider %s is unknown: %s does not exist", hostport, file);
 		return -ENOKEY;
 	}
 	if (fd < 0) {
 		ret = -errno;
-		say(err, errlen, "%s: %s", file, strerror(-ret));
+		omt_errf(err, errlen, "%s: %s", file, strerror(-ret));
 		return ret;
 	}
 	/* Two consumers meeting a new provider at once must not both append. */
 	if (flock(fd, tofu ? LOCK_EX : LOCK_SH) || fstat(fd, &st)) {
 		ret = -errno;
-		say(err, errlen, "%s: %s", file, strerror(-ret));
+		omt_errf(err, errlen, "%s: %s", file, strerror(-ret));
 		goto cleanup;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		say(err, errlen, "%s: not a regular file", file);
+		omt_errf(err, errlen, "%s: not a regular file", file);
 		goto cleanup;
 	}
 	buf = malloc(KNOWN_FILE_MAX + 2);
@@ -334,7 +323,7 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 	}
 	ret = read_all(fd, buf, KNOWN_FILE_MAX, &len);
 	if (ret) {
-		say(err, errlen, "%s: %s", file, ret == -EFBIG ? "larger than 1 MiB" :
+		omt_errf(err, errlen, "%s: %s", file, ret == -EFBIG ? "larger than 1 MiB" :
 		    strerror(-ret));
 		goto cleanup;
 	}
@@ -352,7 +341,7 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 		if (strlen(line) != (size_t)(next - line - (nl ? 1 : 0)) ||
 		    parse_known_line(line, &host, key)) {
 			ret = -EINVAL;
-			say(err, errlen, "%s:%zu: not 'HOST:PORT KEY'", file, lineno);
+			omt_errf(err, errlen, "%s:%zu: not 'HOST:PORT KEY'", file, lineno);
 			goto cleanup;
 		}
 		if (!host || strcmp(host, hostport))
@@ -363,7 +352,7 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 			omt_key_b64(pk, have);
 			omt_key_b64(key, want);
 			ret = -EKEYREJECTED;
-			say(err, errlen, "WARNING: THE KEY OF PROVIDER %s HAS CHANGED! It presents "
+			omt_errf(err, errlen, "WARNING: THE KEY OF PROVIDER %s HAS CHANGED! It presents "
 			    "%s but %s:%zu pins %s. Someone may be impersonating the provider "
 			    "(man in the middle), or its key was replaced. If you know the "
 			    "change is genuine, remove line %zu of %s.", hostport, have, file,
@@ -376,7 +365,7 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 		ret = 0;
 	} else if (!tofu) {
 		ret = -ENOKEY;
-		say(err, errlen, "provider %s is unknown: it is not in %s", hostport, file);
+		omt_errf(err, errlen, "provider %s is unknown: it is not in %s", hostport, file);
 	} else {
 		ret = append_known(fd, file, hostport, pk, need_newline, err, errlen);
 		if (!ret)

@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "../vpn/endpoint.h"
 #include "sign.h"
+#include "text.h"
 
 #define REQ_PREFIX "omerta-v1 request\n"
 #define RESP_PREFIX "omerta-v1 response\n"
@@ -28,47 +29,7 @@ _Static_assert(crypto_sign_BYTES == 64, "Ed25519 signatures are 64 bytes");
 _Static_assert(sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) ==
 	       OMT_SIG_B64_LEN + 1, "a signature is 88 base64 characters");
 
-__attribute__((format(printf, 3, 4)))
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A header value in quotes for an error: cut, and escaped beyond printable ASCII. */
-static const char *quote(char out[SHOWN_MAX * 4 + 6], const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *o = out;
-	size_t i;
-
-	*o++ = '\'';
-	for (i = 0; s[i] && i < SHOWN_MAX; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			*o++ = c;
-		} else {
-			*o++ = '\\';
-			*o++ = 'x';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	if (s[i]) {
-		memcpy(o, "...", 3);
-		o += 3;
-	}
-	*o++ = '\'';
-	*o = '\0';
-	return out;
-}
-
 static void body_hash_hex(const void *body, size_t len, char hex[HASH_HEX_LEN + 1])
 {
 	static const uint8_t empty;
@@ -172,12 +133,12 @@ static int copy_header(char *dst, size_t size, const char *v, const char *name, 
 	size_t n;
 
 	if (!v || !*v) {
-		say(err, errlen, "%s is missing", name);
+		omt_errf(err, errlen, "%s is missing", name);
 		return -EINVAL;
 	}
 	n = strnlen(v, size);
 	if (n == size) {
-		say(err, errlen, "%s is too long (more than %zu characters)", name, size - 1);
+		omt_errf(err, errlen, "%s is too long (more than %zu characters)", name, size - 1);
 		return -EINVAL;
 	}
 	memcpy(dst, v, n + 1);
@@ -203,11 +164,11 @@ int omt_req_auth_from_headers(struct omt_req_auth *a, const char *key, const cha
 static int check_field(const char *v, size_t size, const char *name, char *err, size_t errlen)
 {
 	if (!memchr(v, '\0', size)) {
-		say(err, errlen, "%s is not NUL-terminated", name);
+		omt_errf(err, errlen, "%s is not NUL-terminated", name);
 		return -EINVAL;
 	}
 	if (!*v) {
-		say(err, errlen, "%s is missing", name);
+		omt_errf(err, errlen, "%s is missing", name);
 		return -EINVAL;
 	}
 	return 0;
@@ -217,14 +178,14 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 		       const void *body, size_t len, int64_t now, unsigned int window_s,
 		       uint8_t pk[32], char *err, size_t errlen)
 {
-	char msg[REQ_MSG_MAX], shown[SHOWN_MAX * 4 + 6];
+	char msg[REQ_MSG_MAX], shown[OMT_QUOTE_SIZE(SHOWN_MAX)];
 	uint8_t key[32], sig[64];
 	uint64_t ts_u;
 	int64_t ts;
 	int n;
 
 	if (sodium_init() < 0) {
-		say(err, errlen, "libsodium failed to initialise");
+		omt_errf(err, errlen, "libsodium failed to initialise");
 		return -ENOMEM;
 	}
 	if (check_field(a->key, sizeof(a->key), OMT_HDR_KEY, err, errlen) ||
@@ -233,49 +194,49 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 	    check_field(a->signature, sizeof(a->signature), OMT_HDR_SIGNATURE, err, errlen))
 		return -EINVAL;
 	if (omt_key_from_b64(a->key, key)) {
-		say(err, errlen, "%s is not a base64 Ed25519 public key: %s", OMT_HDR_KEY,
-		    quote(shown, a->key));
+		omt_errf(err, errlen, "%s is not a base64 Ed25519 public key: %s", OMT_HDR_KEY,
+		    omt_quote(shown, a->key, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (omt_parse_decimal(a->timestamp, INT64_MAX, &ts_u)) {
-		say(err, errlen, "%s is not decimal Unix seconds: %s", OMT_HDR_TIMESTAMP,
-		    quote(shown, a->timestamp));
+		omt_errf(err, errlen, "%s is not decimal Unix seconds: %s", OMT_HDR_TIMESTAMP,
+		    omt_quote(shown, a->timestamp, SHOWN_MAX));
 		return -EINVAL;
 	}
 	ts = ts_u;
 	if (check_nonce(a->nonce)) {
-		say(err, errlen, "%s is not %d lowercase hex digits: %s", OMT_HDR_NONCE,
-		    OMT_NONCE_HEX_LEN, quote(shown, a->nonce));
+		omt_errf(err, errlen, "%s is not %d lowercase hex digits: %s", OMT_HDR_NONCE,
+		    OMT_NONCE_HEX_LEN, omt_quote(shown, a->nonce, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (decode_sig(a->signature, sig)) {
-		say(err, errlen, "%s is not a base64 64-byte signature: %s", OMT_HDR_SIGNATURE,
-		    quote(shown, a->signature));
+		omt_errf(err, errlen, "%s is not a base64 64-byte signature: %s", OMT_HDR_SIGNATURE,
+		    omt_quote(shown, a->signature, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (check_method(method)) {
-		say(err, errlen, "method is not an HTTP method: %s", quote(shown, method));
+		omt_errf(err, errlen, "method is not an HTTP method: %s", omt_quote(shown, method, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (check_path(path)) {
-		say(err, errlen, "path is not an absolute printable path: %s", quote(shown, path));
+		omt_errf(err, errlen, "path is not an absolute printable path: %s", omt_quote(shown, path, SHOWN_MAX));
 		return -EINVAL;
 	}
 	/* Unsigned differences: the two may be far apart. */
 	if (ts < now && (uint64_t)now - (uint64_t)ts > window_s) {
-		say(err, errlen, "stale timestamp: %s is %" PRIu64 " s behind the provider's "
+		omt_errf(err, errlen, "stale timestamp: %s is %" PRIu64 " s behind the provider's "
 		    "clock (window %u s)", a->timestamp, (uint64_t)now - (uint64_t)ts, window_s);
 		return -ETIME;
 	}
 	if (ts > now && (uint64_t)ts - (uint64_t)now > window_s) {
-		say(err, errlen, "timestamp in the future: %s is %" PRIu64 " s ahead of the "
+		omt_errf(err, errlen, "timestamp in the future: %s is %" PRIu64 " s ahead of the "
 		    "provider's clock (window %u s)", a->timestamp, (uint64_t)ts - (uint64_t)now,
 		    window_s);
 		return -ETIME;
 	}
 	n = request_msg(msg, method, path, a->timestamp, a->nonce, body, len);
 	if (crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, key)) {
-		say(err, errlen, "%s does not verify: the request was altered, or not signed by "
+		omt_errf(err, errlen, "%s does not verify: the request was altered, or not signed by "
 		    "the key in %s", OMT_HDR_SIGNATURE, OMT_HDR_KEY);
 		return -EKEYREJECTED;
 	}

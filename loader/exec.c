@@ -839,19 +839,15 @@ static int exit_code(const struct job *j)
 	return OMT_EXIT_BOOT;
 }
 
-static int run(struct job *j)
+/* mask: the signals exec_main blocked, now read from a signalfd. */
+static int run(struct job *j, const sigset_t *mask)
 {
 	struct epoll_event ev, evs[8];
 	struct itimerspec tick = { .it_interval = { 0, 200000000 }, .it_value = { 0, 200000000 } };
 	struct omt_qmp qmp;
-	sigset_t mask;
 	int ep, sfd, tfd, n, i, qemu_alive = 1;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sfd = signalfd(-1, mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sfd < 0 || tfd < 0 || ep < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
@@ -948,21 +944,8 @@ int exec_main(int argc, char **argv)
 		clock_gettime(CLOCK_MONOTONIC, &m);
 		j.mono_to_real_ns = (r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
 	}
-	/*
-	 * Signals are read from a signalfd in the loop; set-up must not be cut
-	 * short. An inherited SIG_IGN (a background job of a script, nohup)
-	 * would discard them before the signalfd sees them: back to default.
-	 */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	/* A reader that goes away (| head) must not kill us before teardown. */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* Read from a signalfd in the loop; set-up must not be cut short. */
+	omt_signals_for_signalfd(&mask, 0);
 
 	e = setup(&j, err, sizeof(err));
 	if (e) {
@@ -973,7 +956,7 @@ int exec_main(int argc, char **argv)
 			write_result(&j, OMT_EXIT_FAIL);
 		return OMT_EXIT_FAIL;
 	}
-	run(&j);
+	run(&j, &mask);
 	code = exit_code(&j);
 	if (code == OMT_EXIT_BOOT && !j.guest_error)
 		log_console_tail(&j);

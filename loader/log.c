@@ -53,3 +53,18 @@ void omt_log_init(const char *prog, enum omt_log_level level)
 	log_level = level;
 	libbpf_set_print(libbpf_print);
 }
+
+void omt_signals_for_signalfd(sigset_t *mask, int with_sigchld)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
+	if (with_sigchld)
+		sigaddset(mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+}

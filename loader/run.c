@@ -879,9 +879,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* ---------------------------------------------------------------- metrics */
 
-static char *metrics_text(size_t *len)
+/* One metric of the per-VM guard counters: packets, or bytes. */
+static void guard_counters(struct omt_prom *p, const char *name, const char *help, int bytes,
+			   char (*ids)[OMT_JOB_ID_LEN + 1], const struct omt_vm_totals *t,
+			   const int *ok, unsigned int n)
 {
 	static const char *const verdicts[] = { "pass", "drop" };
+	unsigned int k;
+	int dir, v;
+
+	omt_prom_help(p, name, "counter", help);
+	for (k = 0; k < n; k++)
+		for (dir = 0; ok[k] && dir < 2; dir++)
+			for (v = 0; v < 2; v++)
+				omt_prom_sample(p, name,
+						bytes ? t[k].dir_verdict[dir][v].bytes :
+							t[k].dir_verdict[dir][v].packets,
+						"vm", ids[k], "direction", omt_direction_name(dir),
+						"verdict", verdicts[v], NULL);
+}
+
+static char *metrics_text(size_t *len)
+{
 	struct omt_prom p = {};
 	struct omt_vm_totals *t = calloc(OMT_MAX_VMS, sizeof(*t));
 	char (*ids)[OMT_JOB_ID_LEN + 1] = calloc(OMT_MAX_VMS, sizeof(*ids));
@@ -889,7 +908,7 @@ static char *metrics_text(size_t *len)
 	unsigned int n = 0, k;
 	struct djob *j;
 	size_t i;
-	int dir, v, r, any;
+	int r, any;
 
 	if (!t || !ids) {
 		free(t);
@@ -929,24 +948,12 @@ static char *metrics_text(size_t *len)
 	/* The maps are read without the lock: a scrape never stalls the jobs. */
 	for (k = 0; k < n; k++)
 		ok[k] = omt_vm_totals_read(ids[k], &t[k]) == 0;
-	omt_prom_help(&p, "omerta_guard_packets_total", "counter",
-		      "Frames the guard saw on a running VM's tap, by direction and verdict.");
-	for (k = 0; k < n; k++)
-		for (dir = 0; ok[k] && dir < 2; dir++)
-			for (v = 0; v < 2; v++)
-				omt_prom_sample(&p, "omerta_guard_packets_total",
-						t[k].dir_verdict[dir][v].packets, "vm", ids[k],
-						"direction", omt_direction_name(dir), "verdict",
-						verdicts[v], NULL);
-	omt_prom_help(&p, "omerta_guard_bytes_total", "counter",
-		      "Bytes the guard saw on a running VM's tap, by direction and verdict.");
-	for (k = 0; k < n; k++)
-		for (dir = 0; ok[k] && dir < 2; dir++)
-			for (v = 0; v < 2; v++)
-				omt_prom_sample(&p, "omerta_guard_bytes_total",
-						t[k].dir_verdict[dir][v].bytes, "vm", ids[k],
-						"direction", omt_direction_name(dir), "verdict",
-						verdicts[v], NULL);
+	guard_counters(&p, "omerta_guard_packets_total",
+		       "Frames the guard saw on a running VM's tap, by direction and verdict.", 0, ids,
+		       t, ok, n);
+	guard_counters(&p, "omerta_guard_bytes_total",
+		       "Bytes the guard saw on a running VM's tap, by direction and verdict.", 1, ids,
+		       t, ok, n);
 	omt_prom_help(&p, "omerta_rogue_events_total", "counter",
 		      "Frames a running VM sent that the guard dropped, by reason.");
 	for (k = 0; k < n; k++)
@@ -1210,17 +1217,8 @@ int run_main(int argc, char **argv)
 	d.kill = (struct omt_histogram){ .bounds = kill_bounds,
 					 .n = sizeof(kill_bounds) / sizeof(kill_bounds[0]) };
 
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
 	/* Blocked before the HTTP thread exists, so it inherits the mask. */
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	omt_signals_for_signalfd(&mask, 1);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sfd < 0 || ep < 0 || prepare(&lock_fd))

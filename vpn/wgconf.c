@@ -10,6 +10,7 @@
 
 #include "endpoint.h"
 #include "../api/file.h"
+#include "../api/text.h"
 #include "wgconf.h"
 
 _Static_assert(OMT_WG_KEY_LEN == crypto_scalarmult_curve25519_BYTES,
@@ -80,7 +81,7 @@ struct parser {
 	size_t key_line[N_KEYS];
 	int have_address;
 	char msg[512];
-	char shown[VALUE_SHOWN_MAX * 4 + 8];
+	char shown[OMT_QUOTE_SIZE(VALUE_SHOWN_MAX)];
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -100,37 +101,9 @@ static int fail(struct parser *p, const char *fmt, ...)
  * ASCII escaped, since the message ends up in logs and terminals. One per
  * message: it reuses p->shown.
  */
-static const char *quote(struct parser *p, const char *s, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *o = p->shown;
-	size_t i;
-
-	*o++ = '\'';
-	for (i = 0; s[i] && i < max; i++) {
-		unsigned char c = s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			*o++ = c;
-		} else {
-			*o++ = '\\';
-			*o++ = 'x';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	if (s[i]) {
-		memcpy(o, "...", 3);
-		o += 3;
-	}
-	*o++ = '\'';
-	*o = '\0';
-	return p->shown;
-}
-
 static const char *show(struct parser *p, const char *value)
 {
-	return quote(p, value, VALUE_SHOWN_MAX);
+	return omt_quote(p->shown, value, VALUE_SHOWN_MAX);
 }
 
 /* Text we do not recognise may be a key pasted in the wrong place. */
@@ -139,7 +112,7 @@ static const char *show_name(struct parser *p, const char *s)
 	size_t n = strlen(s);
 
 	if (n <= NAME_SHOWN_MAX)
-		return quote(p, s, NAME_SHOWN_MAX);
+		return omt_quote(p->shown, s, NAME_SHOWN_MAX);
 	snprintf(p->shown, sizeof(p->shown), "(%zu characters, not shown)", n);
 	return p->shown;
 }

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "text.h"
+
+const char *omt_quote(char *out, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	size_t i;
+
+	*o++ = '\'';
+	for (i = 0; s[i] && i < max; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			*o++ = c;
+		} else {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	if (s[i]) {
+		memcpy(o, "...", 3);
+		o += 3;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
+void omt_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
