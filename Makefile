@@ -41,7 +41,7 @@ BPF_HDRS := $(wildcard bpf/*.h)
 # loader, the guest agent and the consumer; the rest is the provider's).
 SHARED_SRCS := $(wildcard vpn/*.c nl/*.c api/*.c) guest/msg.c
 PROVIDER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
-	$(wildcard telemetry/*.c vmctl/*.c policy/*.c)
+	$(wildcard telemetry/*.c vmctl/*.c policy/*.c owner/*.c)
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,loader/main.c $(PROVIDER_SRCS) $(SHARED_SRCS))
 # Objects the tests link against: everything but main().
 LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
@@ -52,7 +52,7 @@ CONSUMER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard consumer/*.c) $(SHAR
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
-TOOL_BINS := $(BUILD)/tools/apiclient
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
 
 .PHONY: all deps test demo bench clean install uninstall

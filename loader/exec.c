@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -40,6 +41,7 @@
 #include "../vmctl/qmp.h"
 #include "../vpn/wgconf.h"
 #include "cgroup.skel.h"
+#include "control.h"
 #include "guard.skel.h"
 #include "guard_bpf.h"
 #include "jobdir.h"
@@ -56,6 +58,7 @@ enum {
 	OMT_EXIT_VPN_LOST = 242,
 	OMT_EXIT_TIMEOUT = 243,
 	OMT_EXIT_BOOT = 244,
+	OMT_EXIT_OWNER = 245,
 };
 
 #define MAX_ENV 16
@@ -72,7 +75,10 @@ struct opts {
 };
 
 enum outcome { RUNNING, DONE, ROGUE, VPN_SETUP, VPN_LOST, TIMEOUT, BOOT_FAILED, INTERRUPTED,
-	       SETUP_FAILED };
+	       SETUP_FAILED, OWNER };
+
+/* The VM: running, its vCPUs stopped (QMP stop), or saved to a file and gone. */
+enum vm_state { VM_RUNNING, VM_PAUSED, VM_SAVED };
 
 struct job {
 	struct opts o;
@@ -85,7 +91,13 @@ struct job {
 	struct bpf_link *cg_links[5];
 	struct ring_buffer *rb;
 	pid_t qemu;
-	int qemu_pidfd, agent_fd, qmp_fd, console_fd, kernel_fd, initrd_fd;
+	int qemu_pidfd, agent_fd, qmp_fd, console_fd, kernel_fd, initrd_fd, ctl_fd, ep;
+	struct omt_vm_spec spec;	/* how QEMU was started: a restore starts it the same way */
+	struct omt_qmp qmp;
+	enum vm_state vm;
+	int ended;			/* the VM is gone for good: the loop ends */
+	unsigned int checkpoints, restores;
+	int64_t stopped_since_ns, stopped_total_ns;
 	uint64_t cgroup_id;
 	int64_t mono_to_real_ns;
 
@@ -361,6 +373,8 @@ static void kill_vm(struct job *j, enum outcome why)
 {
 	if (j->outcome == RUNNING)
 		j->outcome = why;
+	if (j->vm == VM_SAVED)
+		j->ended = 1;	/* nothing to kill: the checkpoint goes with the job */
 	if (j->qemu > 0 && !j->kill_ns) {
 		j->kill_ns = mono_ns();
 		syscall(SYS_pidfd_send_signal, j->qemu_pidfd, SIGKILL, NULL, 0);
@@ -494,16 +508,25 @@ static unsigned int vpn_timeout(const struct job *j)
 	return 3 * k < 10 ? 10 : 3 * k;
 }
 
+/* How long the VM has run: time it spent paused or saved does not count. */
+static int64_t run_ns(const struct job *j, int64_t now)
+{
+	return now - j->start_ns - j->stopped_total_ns -
+	       (j->stopped_since_ns ? now - j->stopped_since_ns : 0);
+}
+
 static void on_tick(struct job *j)
 {
 	int64_t now = mono_ns();
 	uint64_t rx;
 
-	if (j->o.timeout && now - j->start_ns >= (int64_t)j->o.timeout * 1000000000LL) {
+	if (j->vm != VM_RUNNING || j->kill_ns)
+		return;		/* a stopped VM neither times out nor keeps its tunnel busy */
+	if (j->o.timeout && run_ns(j, now) >= (int64_t)j->o.timeout * 1000000000LL) {
 		pr_err("job %s: timeout after %u s", j->id, j->o.timeout);
 		kill_vm(j, TIMEOUT);
 	}
-	if (!j->heard_from_guest && now - j->start_ns >= (int64_t)j->o.boot_timeout * 1000000000LL) {
+	if (!j->heard_from_guest && run_ns(j, now) >= (int64_t)j->o.boot_timeout * 1000000000LL) {
 		pr_err("job %s: the guest did not speak within %u s", j->id, j->o.boot_timeout);
 		kill_vm(j, BOOT_FAILED);
 	}
@@ -544,6 +567,43 @@ static int attach_cgroup_guard(struct job *j)
 	return 0;
 }
 
+/*
+ * Starts QEMU as j->spec says, with fresh agent and QMP channels, and
+ * greets it over QMP. Used at the start and by a restore.
+ */
+static int spawn_vm(struct job *j, char *err, size_t errlen)
+{
+	int sv_agent[2], sv_qmp[2], e;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_agent) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "agent channel: %s", strerror(errno));
+		return e;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_qmp) < 0) {
+		e = -errno;
+		close(sv_agent[0]);
+		close(sv_agent[1]);
+		snprintf(err, errlen, "QMP channel: %s", strerror(errno));
+		return e;
+	}
+	j->agent_fd = sv_agent[0];
+	j->qmp_fd = sv_qmp[0];
+	j->spec.agent_fd = sv_agent[1];
+	j->spec.qmp_fd = sv_qmp[1];
+	e = omt_qemu_spawn(&j->spec, &j->qemu, &j->qemu_pidfd, err, errlen);
+	close(sv_agent[1]);
+	close(sv_qmp[1]);
+	if (e)
+		return e;
+	omt_jobdir_write_pid(j->dir, "qemu.pid", j->qemu);
+	omt_qmp_init(&j->qmp, j->qmp_fd);
+	/* QEMU starting up is part of the boot (seconds on a loaded host). */
+	if ((e = omt_qmp_handshake(&j->qmp, j->o.boot_timeout * 1000)))
+		snprintf(err, errlen, "QEMU's QMP did not answer: %s", strerror(-e));
+	return e;
+}
+
 static int setup(struct job *j, char *err, size_t errlen)
 {
 	char path[512], *script = NULL, *wgtext = NULL, *jj = NULL;
@@ -551,11 +611,10 @@ static int setup(struct job *j, char *err, size_t errlen)
 	const char *script_argv[] = { "/bin/sh", "/job/script", NULL };
 	struct omt_initrd_file files[3];
 	struct omt_policy pol = { .flags = OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP };
-	int sv_agent[2], sv_qmp[2], e, n = 0;
+	int e, n = 0;
 	const char *accel;
 	char why[200];
 	struct passwd *pw;
-	struct omt_vm_spec spec = {};
 
 	if ((e = omt_wgconf_load(j->o.vpn_config, &j->wg, err, errlen)))
 		return e;
@@ -644,42 +703,34 @@ static int setup(struct job *j, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/console.log", j->dir);
 	j->console_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (j->console_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_agent) < 0) {
+	if (j->console_fd < 0) {
 		e = -errno;
-		snprintf(err, errlen, "console/agent channel: %s", strerror(errno));
+		snprintf(err, errlen, "console log %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_qmp) < 0) {
-		e = -errno;
-		close(sv_agent[0]);
-		close(sv_agent[1]);
-		snprintf(err, errlen, "QMP channel: %s", strerror(errno));
+	j->ctl_fd = omt_control_listen(j->dir);
+	if (j->ctl_fd < 0) {
+		e = j->ctl_fd;
+		snprintf(err, errlen, "control socket in %s: %s", j->dir, strerror(-e));
 		goto out;
 	}
-	j->agent_fd = sv_agent[0];
-	j->qmp_fd = sv_qmp[0];
-	spec = (struct omt_vm_spec){
+	j->spec = (struct omt_vm_spec){
 		.name = j->id, .accel = accel, .cpus = j->o.cpus, .memory_mib = j->o.memory_mib,
 		.kernel_fd = j->kernel_fd, .initrd_fd = j->initrd_fd, .tap_fd = j->net.tap_fd,
-		.agent_fd = sv_agent[1], .qmp_fd = sv_qmp[1], .console_fd = j->console_fd,
-		.uid = pw->pw_uid, .gid = pw->pw_gid, .cg = &j->cg,
+		.console_fd = j->console_fd, .uid = pw->pw_uid, .gid = pw->pw_gid, .cg = &j->cg,
 		.mac = { 0x52, 0x54, 0x00 },
 	};
 	if (strcmp(accel, "kvm") == 0) {
 		struct group *kvm = getgrnam("kvm");
 
-		spec.kvm_gid = kvm ? kvm->gr_gid : 0;
+		j->spec.kvm_gid = kvm ? kvm->gr_gid : 0;
 	} else {
-		spec.tsc_khz = omt_host_tsc_khz();
+		j->spec.tsc_khz = omt_host_tsc_khz();
 	}
-	getrandom(spec.mac + 3, 3, 0);
+	getrandom(j->spec.mac + 3, 3, 0);
 	j->start_ns = mono_ns();
-	e = omt_qemu_spawn(&spec, &j->qemu, &j->qemu_pidfd, err, errlen);
-	close(sv_agent[1]);
-	close(sv_qmp[1]);
-	if (e)
+	if ((e = spawn_vm(j, err, errlen)))
 		goto out;
-	omt_jobdir_write_pid(j->dir, "qemu.pid", j->qemu);
 	pr_debug("job %s: QEMU %d started, %.3f s after the loader", j->id, (int)j->qemu,
 		 (mono_ns() - j->loader_start_ns) / 1e9);
 out:
@@ -742,9 +793,9 @@ static void teardown(struct job *j)
 	omt_guard_unload(j->guard, j->pin_dir[0] ? j->pin_dir : NULL);
 	if (j->cg.n_dirs && omt_cgroup_destroy(&j->cg))
 		pr_warn("job %s: cgroup not removed: %s", j->id, strerror(errno));
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 7; i++) {
 		int *fd = (int *[]){ &j->agent_fd, &j->qmp_fd, &j->console_fd, &j->kernel_fd,
-				     &j->initrd_fd }[i];
+				     &j->initrd_fd, &j->ctl_fd, &j->ep }[i];
 
 		if (*fd >= 0)
 			close(*fd);
@@ -780,7 +831,7 @@ static const char *outcome_name(enum outcome o)
 {
 	static const char *const names[] = { "running", "done", "rogue", "vpn_setup_failed",
 					     "vpn_lost", "timeout", "boot_failed", "interrupted",
-					     "setup_failed" };
+					     "setup_failed", "owner" };
 
 	return names[o];
 }
@@ -805,6 +856,9 @@ static void write_result(const struct job *j, int code)
 	if (j->workload_ns)
 		json_object_object_add(o, "boot_s",
 				       json_object_new_double((j->workload_ns - j->start_ns) / 1e9));
+	json_object_object_add(o, "stopped_s", json_object_new_double(
+		(j->stopped_total_ns + (j->stopped_since_ns ? end - j->stopped_since_ns : 0)) / 1e9));
+	json_object_object_add(o, "checkpoints", json_object_new_int(j->checkpoints));
 	if (j->rogue_kill_ns)
 		json_object_object_add(o, "rogue_kill_s", json_object_new_double(j->rogue_kill_ns / 1e9));
 	if (json_object_to_file_ext(j->o.result, o, JSON_C_TO_STRING_PLAIN) < 0)
@@ -830,6 +884,8 @@ static int exit_code(const struct job *j)
 		return 128 + j->interrupted_by;
 	case SETUP_FAILED:
 		return OMT_EXIT_FAIL;
+	case OWNER:
+		return OMT_EXIT_OWNER;
 	case DONE:
 	case RUNNING:
 		break;
@@ -839,40 +895,286 @@ static int exit_code(const struct job *j)
 	return OMT_EXIT_BOOT;
 }
 
+/* ------------------------------------------------ pause, checkpoint, restore */
+
+static void watch(struct job *j, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	epoll_ctl(j->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void unwatch_close(struct job *j, int *fd)
+{
+	if (*fd < 0)
+		return;
+	epoll_ctl(j->ep, EPOLL_CTL_DEL, *fd, NULL);
+	close(*fd);
+	*fd = -1;
+}
+
+static void mark_stopped(struct job *j, enum vm_state st)
+{
+	if (!j->stopped_since_ns)
+		j->stopped_since_ns = mono_ns();
+	j->vm = st;
+}
+
+static void mark_running(struct job *j)
+{
+	int64_t now = mono_ns();
+
+	if (j->stopped_since_ns)
+		j->stopped_total_ns += now - j->stopped_since_ns;
+	j->stopped_since_ns = 0;
+	j->vm = VM_RUNNING;
+	/* The endpoint had no reason to talk to a stopped VM: its clock starts again. */
+	if (j->vpn_seen_ns)
+		j->vpn_seen_ns = now;
+}
+
+static int vm_pause(struct job *j, char *msg, size_t len)
+{
+	int e;
+
+	if (j->vm != VM_RUNNING) {
+		snprintf(msg, len, "the VM is not running (%s)", j->vm == VM_PAUSED ? "paused" :
+								       "checkpointed");
+		return -EALREADY;
+	}
+	if ((e = omt_qmp_execute(&j->qmp, "stop", NULL, 5000, msg, len)))
+		return e;
+	mark_stopped(j, VM_PAUSED);
+	snprintf(msg, len, "paused");
+	pr_info("job %s: VM paused", j->id);
+	return 0;
+}
+
+/* Copies the migration stream from pipe to the file until QEMU closes its end. */
+static int pump(int pipe_fd, int file_fd, uint64_t *bytes, char *msg, size_t len)
+{
+	int64_t deadline = mono_ns() + 300 * 1000000000LL;
+	struct pollfd p = { .fd = pipe_fd, .events = POLLIN };
+	ssize_t n;
+
+	for (;;) {
+		if (mono_ns() > deadline) {
+			snprintf(msg, len, "the checkpoint took longer than 300 s");
+			return -ETIMEDOUT;
+		}
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = splice(pipe_fd, NULL, file_fd, NULL, 1 << 20, SPLICE_F_MOVE);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(msg, len, "write the checkpoint: %s", strerror(errno));
+			return -errno;
+		}
+		*bytes += n;
+	}
+}
+
+/* The VM's pid is gone: forget its channels (what the agent said is kept). */
+static void vm_gone(struct job *j)
+{
+	while (j->agent_fd >= 0)
+		on_agent(j);
+	waitpid(j->qemu, NULL, 0);
+	j->qemu = 0;
+	unwatch_close(j, &j->qemu_pidfd);
+	close(j->qmp_fd);
+	j->qmp_fd = -1;
+}
+
+/*
+ * Saves the VM into JOBDIR/checkpoint (0600) and ends its QEMU: stop, then
+ * migrate to a pipe whose other end we copy into the file. (QEMU writing the
+ * file itself would run into its RLIMIT_FSIZE, which caps its console.)
+ */
+static int vm_checkpoint(struct job *j, char *msg, size_t len)
+{
+	char path[400];
+	int pfd[2] = { -1, -1 }, file = -1, e;
+	int64_t t0 = mono_ns();
+	uint64_t bytes = 0;
+
+	if (j->vm == VM_SAVED) {
+		snprintf(msg, len, "already checkpointed");
+		return -EALREADY;
+	}
+	if (j->vm == VM_RUNNING && (e = omt_qmp_execute(&j->qmp, "stop", NULL, 5000, msg, len)))
+		return e;
+	mark_stopped(j, VM_PAUSED);
+	snprintf(path, sizeof(path), "%s/checkpoint", j->dir);
+	file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (file < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		e = -errno;
+		snprintf(msg, len, "%s: %s", file < 0 ? path : "pipe", strerror(errno));
+		goto fail;
+	}
+	/* The VM is stopped: no reason to spare bandwidth. */
+	if ((e = omt_qmp_execute(&j->qmp, "migrate-set-parameters",
+				 "{\"max-bandwidth\":107374182400}", 5000, msg, len)) ||
+	    (e = omt_qmp_getfd(&j->qmp, "omtckpt", pfd[1], 5000, msg, len)))
+		goto fail;
+	close(pfd[1]);
+	pfd[1] = -1;
+	if ((e = omt_qmp_execute(&j->qmp, "migrate", "{\"uri\":\"fd:omtckpt\"}", 5000, msg, len)) ||
+	    (e = pump(pfd[0], file, &bytes, msg, len)) ||
+	    (e = omt_qmp_wait_migration(&j->qmp, 30000, msg, len)))
+		goto fail;
+	if (fsync(file) < 0) {
+		e = -errno;
+		snprintf(msg, len, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	close(file);
+	close(pfd[0]);
+	/* Saved: this QEMU has nothing left to do. */
+	syscall(SYS_pidfd_send_signal, j->qemu_pidfd, SIGKILL, NULL, 0);
+	vm_gone(j);
+	mark_stopped(j, VM_SAVED);
+	j->checkpoints++;
+	snprintf(msg, len, "checkpointed to %s (%.1f MiB in %.2f s)", path, bytes / 1048576.0,
+		 (mono_ns() - t0) / 1e9);
+	pr_info("job %s: %s", j->id, msg);
+	return 0;
+fail:
+	pr_err("job %s: checkpoint failed: %s", j->id, msg);
+	for (int i = 0; i < 2; i++)
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+	if (file >= 0) {
+		close(file);
+		unlink(path);
+	}
+	omt_qmp_execute(&j->qmp, "migrate_cancel", NULL, 5000, NULL, 0);
+	return e;	/* the VM stays paused: 'resume' continues it */
+}
+
+/* A new QEMU from JOBDIR/checkpoint, on the same tap, guard and cgroup. */
+static int vm_restore(struct job *j, char *msg, size_t len)
+{
+	char path[400];
+	int file, e;
+	int64_t t0 = mono_ns();
+
+	snprintf(path, sizeof(path), "%s/checkpoint", j->dir);
+	file = open(path, O_RDONLY | O_CLOEXEC);
+	if (file < 0) {
+		e = -errno;
+		snprintf(msg, len, "%s: %s", path, strerror(errno));
+		return e;
+	}
+	j->spec.incoming = 1;
+	e = spawn_vm(j, msg, len);
+	j->spec.incoming = 0;
+	/*
+	 * No announcements after the load: QEMU's RARPs and the guest's
+	 * gratuitous ARPs are frames the guard allows no VM to send.
+	 */
+	if (!e && !(e = omt_qmp_execute(&j->qmp, "migrate-set-parameters",
+					 "{\"announce-rounds\":0}", 5000, msg, len)) &&
+	    !(e = omt_qmp_getfd(&j->qmp, "omtckpt", file, 5000, msg, len)) &&
+	    !(e = omt_qmp_execute(&j->qmp, "migrate-incoming", "{\"uri\":\"fd:omtckpt\"}", 5000,
+				  msg, len)) &&
+	    !(e = omt_qmp_wait_migration(&j->qmp, 120000, msg, len)))
+		e = omt_qmp_execute(&j->qmp, "cont", NULL, 5000, msg, len);
+	close(file);
+	if (e) {
+		pr_err("job %s: restore failed: %s", j->id, msg);
+		if (j->qemu > 0) {
+			kill(j->qemu, SIGKILL);
+			vm_gone(j);
+		}
+		return e;	/* still saved: the file is there for another try */
+	}
+	watch(j, j->qemu_pidfd);
+	watch(j, j->agent_fd);
+	unlink(path);
+	mark_running(j);
+	j->restores++;
+	snprintf(msg, len, "restored in %.2f s", (mono_ns() - t0) / 1e9);
+	pr_info("job %s: %s", j->id, msg);
+	return 0;
+}
+
+static int vm_resume(struct job *j, char *msg, size_t len)
+{
+	int e;
+
+	switch (j->vm) {
+	case VM_RUNNING:
+		snprintf(msg, len, "the VM is running");
+		return -EALREADY;
+	case VM_SAVED:
+		return vm_restore(j, msg, len);
+	case VM_PAUSED:
+		break;
+	}
+	if ((e = omt_qmp_execute(&j->qmp, "cont", NULL, 5000, msg, len)))
+		return e;
+	mark_running(j);
+	snprintf(msg, len, "resumed");
+	pr_info("job %s: VM resumed", j->id);
+	return 0;
+}
+
+static void on_control(struct job *j)
+{
+	char cmd[OMT_CONTROL_MAX_LINE], msg[OMT_CONTROL_MAX_LINE] = "";
+	int fd = omt_control_accept(j->ctl_fd, cmd, sizeof(cmd)), e;
+
+	if (fd < 0)
+		return;
+	if (j->outcome != RUNNING) {
+		omt_control_reply(fd, 0, "the job is ending");
+		return;
+	}
+	if (strcmp(cmd, "pause") == 0)
+		e = vm_pause(j, msg, sizeof(msg));
+	else if (strcmp(cmd, "resume") == 0)
+		e = vm_resume(j, msg, sizeof(msg));
+	else if (strcmp(cmd, "checkpoint") == 0)
+		e = vm_checkpoint(j, msg, sizeof(msg));
+	else if (strcmp(cmd, "restore") == 0)
+		e = j->vm == VM_SAVED ? vm_restore(j, msg, sizeof(msg)) :
+					(snprintf(msg, sizeof(msg), "no checkpoint to restore: the "
+						  "VM is %s", j->vm == VM_PAUSED ? "paused" :
+						  "running"), -ENOENT);
+	else
+		e = (snprintf(msg, sizeof(msg), "unknown command '%.64s' (pause, resume, "
+			      "checkpoint, restore)", cmd), -EINVAL);
+	omt_control_reply(fd, e == 0, msg);
+}
+
 /* mask: the signals exec_main blocked, now read from a signalfd. */
 static int run(struct job *j, const sigset_t *mask)
 {
-	struct epoll_event ev, evs[8];
+	struct epoll_event evs[8];
 	struct itimerspec tick = { .it_interval = { 0, 200000000 }, .it_value = { 0, 200000000 } };
-	struct omt_qmp qmp;
-	int ep, sfd, tfd, n, i, qemu_alive = 1;
+	int sfd, tfd, n, i;
 
 	sfd = signalfd(-1, mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || ep < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
+	j->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || j->ep < 0 || timerfd_settime(tfd, 0, &tick, NULL) < 0) {
 		pr_err("event loop: %s", strerror(errno));
 		kill_vm(j, BOOT_FAILED);
 		return -errno;
 	}
-	omt_qmp_init(&qmp, j->qmp_fd);
-	if (omt_qmp_handshake(&qmp, 10000))
-		pr_warn("job %s: QMP did not answer", j->id);
+	watch(j, ring_buffer__epoll_fd(j->rb));
+	watch(j, j->agent_fd);
+	watch(j, j->qemu_pidfd);
+	watch(j, sfd);
+	watch(j, tfd);
+	watch(j, j->ctl_fd);
 
-	ev.events = EPOLLIN;
-	ev.data.fd = ring_buffer__epoll_fd(j->rb);
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = j->agent_fd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = j->qemu_pidfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-
-	while (qemu_alive) {
-		n = epoll_wait(ep, evs, 8, -1);
+	while (!j->ended) {
+		n = epoll_wait(j->ep, evs, 8, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		for (i = 0; i < n; i++) {
@@ -883,7 +1185,7 @@ static int run(struct job *j, const sigset_t *mask)
 			} else if (fd == j->agent_fd) {
 				on_agent(j);
 				if (j->agent_fd < 0)
-					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+					epoll_ctl(j->ep, EPOLL_CTL_DEL, fd, NULL);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -900,8 +1202,12 @@ static int run(struct job *j, const sigset_t *mask)
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
 				on_tick(j);
+			} else if (fd == j->ctl_fd) {
+				/* It may have swapped QEMU and its fds: the rest of evs is stale. */
+				on_control(j);
+				break;
 			} else if (fd == j->qemu_pidfd) {
-				qemu_alive = 0;
+				j->ended = 1;
 			}
 		}
 	}
@@ -913,11 +1219,11 @@ static int run(struct job *j, const sigset_t *mask)
 		j->rogue_kill_ns = mono_ns() - j->event_ns;
 		pr_info("job %s: rogue frame to QEMU dead: %.3f ms", j->id, j->rogue_kill_ns / 1e6);
 	}
-	waitpid(j->qemu, NULL, 0);
+	if (j->qemu > 0)
+		waitpid(j->qemu, NULL, 0);
 	j->qemu = 0;
 	if (j->outcome == RUNNING)
 		j->outcome = DONE;
-	close(ep);
 	close(sfd);
 	close(tfd);
 	return 0;
@@ -935,6 +1241,7 @@ int exec_main(int argc, char **argv)
 		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
 	j.loader_start_ns = mono_ns();
 	j.agent_fd = j.qmp_fd = j.console_fd = j.kernel_fd = j.initrd_fd = j.qemu_pidfd = -1;
+	j.ctl_fd = j.ep = -1;
 	j.net.tap_fd = -1;
 	j.mono_to_real_ns = 0;
 	{

@@ -15,6 +15,10 @@ static const struct {
 	{ "exec", exec_main, "Run one job in a fresh microVM, WireGuard its only way out" },
 	{ "run", run_main, "The provider daemon: signed job requests, policy, queue, audit log" },
 	{ "status", status_main, "The jobs on this host and what their guards counted" },
+	{ "checkpoint", control_main, "Save a running job's VM to a file and stop it" },
+	{ "restore", control_main, "Start a checkpointed job's VM again from its file" },
+	{ "pause", control_main, "Stop a running job's vCPUs (its memory stays)" },
+	{ "resume", control_main, "Continue a paused job (or restore a checkpointed one)" },
 	{ "cleanup", cleanup_main, "Remove guards, pins and crashed jobs left behind" },
 };
 

@@ -13,5 +13,7 @@ int cleanup_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+/* checkpoint, restore, pause, resume: argv[0] is the verb. */
+int control_main(int argc, char **argv);
 
 #endif

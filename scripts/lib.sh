@@ -47,11 +47,11 @@ omt_spawn() { # NS OUT ERR CMD...
 	OMT_PIDS+=("$OMT_SPAWNED")
 }
 
-# Waits until FILE has a line matching PATTERN (grep -E), at most ~30 s
-# (VMs boot under TCG on a shared machine).
-omt_wait_for() { # FILE PATTERN
+# Waits until FILE has a line matching PATTERN (grep -E), at most SECONDS
+# (default 30: VMs boot under TCG on a shared machine).
+omt_wait_for() { # FILE PATTERN [SECONDS]
 	local i
-	for i in $(seq 600); do
+	for i in $(seq $(( ${3:-30} * 20 ))); do
 		grep -qE "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done

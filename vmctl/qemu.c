@@ -172,6 +172,10 @@ int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *bu
 	arg(&a, "socket,id=qmp,fd=%d", FD_QMP);
 	arg(&a, "-mon");
 	arg(&a, "chardev=qmp,mode=control");
+	if (s->incoming) {
+		arg(&a, "-incoming");
+		arg(&a, "defer");
+	}
 	arg(&a, "-sandbox");
 	arg(&a, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	return a.overflow ? -E2BIG : 0;

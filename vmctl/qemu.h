@@ -48,6 +48,7 @@ struct omt_vm_spec {
 	gid_t gid;
 	gid_t kvm_gid;			/* supplementary group for /dev/kvm; 0: none */
 	const struct omt_cgroup *cg;
+	int incoming;			/* start paused, waiting for migrate-incoming (a restore) */
 };
 
 /* argv for spec, into argv (NULL-terminated) with strings in buf. */

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,23 +84,54 @@ static int send_all(int fd, const char *s)
 	return 0;
 }
 
-int omt_qmp_execute(struct omt_qmp *q, const char *cmd, const char *args_json,
-		    int timeout_ms, char *err, size_t errlen)
+/* Sends req, with fd attached (SCM_RIGHTS) when fd >= 0. */
+static int send_req(int sock, const char *req, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = strlen(req) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t w;
+
+	if (fd < 0)
+		return send_all(sock, req);
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	/* The fd went with the first byte; the rest is plain text. */
+	return (size_t)w == iov.iov_len ? 0 : send_all(sock, req + w);
+}
+
+static int call(struct omt_qmp *q, const char *cmd, const char *args_json, int fd,
+		int timeout_ms, json_object **ret, char *err, size_t errlen)
 {
 	long long deadline = now_ms() + timeout_ms;
 	char req[1024];
 	json_object *o, *v, *d;
 	int e = 0;
 
-	snprintf(req, sizeof(req), "{\"execute\":\"%s\"%s%s}\n", cmd,
-		 args_json ? ",\"arguments\":" : "", args_json ? args_json : "");
-	if ((e = send_all(q->fd, req)))
+	if ((size_t)snprintf(req, sizeof(req), "{\"execute\":\"%s\"%s%s}\n", cmd,
+			     args_json ? ",\"arguments\":" : "", args_json ? args_json : "") >=
+	    sizeof(req))
+		return -E2BIG;
+	if ((e = send_req(q->fd, req, fd)))
 		return e;
 	for (;;) {
 		o = read_obj(q, deadline, &e);
 		if (!o)
 			return e;
 		if (json_object_object_get_ex(o, "return", &v)) {
+			if (ret)
+				*ret = json_object_get(v);
 			json_object_put(o);
 			return 0;
 		}
@@ -112,6 +144,63 @@ int omt_qmp_execute(struct omt_qmp *q, const char *cmd, const char *args_json,
 			return -EPROTO;
 		}
 		json_object_put(o);	/* an event: not our answer */
+	}
+}
+
+int omt_qmp_execute(struct omt_qmp *q, const char *cmd, const char *args_json,
+		    int timeout_ms, char *err, size_t errlen)
+{
+	return call(q, cmd, args_json, -1, timeout_ms, NULL, err, errlen);
+}
+
+int omt_qmp_query(struct omt_qmp *q, const char *cmd, int timeout_ms, json_object **ret,
+		  char *err, size_t errlen)
+{
+	return call(q, cmd, NULL, -1, timeout_ms, ret, err, errlen);
+}
+
+int omt_qmp_getfd(struct omt_qmp *q, const char *name, int fd, int timeout_ms, char *err,
+		  size_t errlen)
+{
+	char args[128];
+
+	snprintf(args, sizeof(args), "{\"fdname\":\"%s\"}", name);
+	return call(q, "getfd", args, fd, timeout_ms, NULL, err, errlen);
+}
+
+int omt_qmp_wait_migration(struct omt_qmp *q, int timeout_ms, char *err, size_t errlen)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct timespec pause = { 0, 10000000 };
+	json_object *r, *st;
+	const char *s;
+	int e;
+
+	for (;;) {
+		if ((e = omt_qmp_query(q, "query-migrate", 5000, &r, err, errlen)))
+			return e;
+		s = json_object_object_get_ex(r, "status", &st) ? json_object_get_string(st) : "";
+		if (strcmp(s, "completed") == 0) {
+			json_object_put(r);
+			return 0;
+		}
+		if (strcmp(s, "failed") == 0 || strcmp(s, "cancelled") == 0) {
+			const char *why = json_object_object_get_ex(r, "error-desc", &st) ?
+						  json_object_get_string(st) : NULL;
+
+			if (err)
+				snprintf(err, errlen, "migration %s%s%s", s, why ? ": " : "",
+					 why ? why : "");
+			json_object_put(r);
+			return -EIO;
+		}
+		json_object_put(r);
+		if (now_ms() >= deadline) {
+			if (err)
+				snprintf(err, errlen, "migration still '%s' after %d ms", s, timeout_ms);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&pause, NULL);
 	}
 }
 
