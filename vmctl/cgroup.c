@@ -219,3 +219,76 @@ void omt_cgroup_remove_stale(const char *job)
 		rmdir(dir);
 	}
 }
+
+static int has_file(const char *dir, const char *file)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
+int omt_cgroup_set_cpu_max(const struct omt_cgroup *cg, long quota_us, long period_us)
+{
+	char val[64], period[32];
+	int i, e;
+
+	for (i = 0; i < cg->n_dirs; i++) {
+		if (has_file(cg->dirs[i], "cpu.max")) {
+			if (quota_us < 0)
+				snprintf(val, sizeof(val), "max %ld", period_us);
+			else
+				snprintf(val, sizeof(val), "%ld %ld", quota_us, period_us);
+			return write_str(cg->dirs[i], "cpu.max", val);
+		}
+		if (has_file(cg->dirs[i], "cpu.cfs_quota_us")) {
+			snprintf(period, sizeof(period), "%ld", period_us);
+			snprintf(val, sizeof(val), "%ld", quota_us < 0 ? -1L : quota_us);
+			if ((e = write_str(cg->dirs[i], "cpu.cfs_period_us", period)))
+				return e;
+			return write_str(cg->dirs[i], "cpu.cfs_quota_us", val);
+		}
+	}
+	return -ENOENT;
+}
+
+static int read_str(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[512];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int omt_cgroup_cpu_usage_ns(const struct omt_cgroup *cg, uint64_t *ns)
+{
+	unsigned long long v;
+	char buf[1024], *p;
+	int i;
+
+	if (cg->v2[0] && read_str(cg->v2, "cpu.stat", buf, sizeof(buf)) == 0) {
+		p = strstr(buf, "usage_usec ");
+		if (p && (p == buf || p[-1] == '\n') && sscanf(p, "usage_usec %llu", &v) == 1) {
+			*ns = (uint64_t)v * 1000;
+			return 0;
+		}
+	}
+	for (i = 0; i < cg->n_dirs; i++) {
+		if (read_str(cg->dirs[i], "cpuacct.usage", buf, sizeof(buf)) == 0 &&
+		    sscanf(buf, "%llu", &v) == 1) {
+			*ns = v;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

@@ -35,5 +35,18 @@ int omt_cgroup_join(const struct omt_cgroup *cg, pid_t pid);
 int omt_cgroup_destroy(struct omt_cgroup *cg);
 /* Removes what a crashed run left for job: every omerta/JOB directory. */
 void omt_cgroup_remove_stale(const char *job);
+/*
+ * The CPU quota: quota_us per period_us, quota_us < 0 = unlimited. cpu.max
+ * on v2, cpu.cfs_period_us and cpu.cfs_quota_us on v1 (the kernel wants
+ * quota_us >= 1000). 0 or -errno (-ENOENT: no directory with a CPU
+ * controller).
+ */
+int omt_cgroup_set_cpu_max(const struct omt_cgroup *cg, long quota_us, long period_us);
+/*
+ * CPU time used so far, in ns: usage_usec of cpu.stat in the v2 directory
+ * (there whether or not the cpu controller is, so on hybrid hosts too),
+ * else cpuacct.usage of a v1 directory. 0 or -errno.
+ */
+int omt_cgroup_cpu_usage_ns(const struct omt_cgroup *cg, uint64_t *ns);
 
 #endif
