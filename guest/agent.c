@@ -13,6 +13,13 @@
  *                    "env":{"OMERTA_CONSUMER_IP":"10.77.0.1"}}
  *   /job/wg0.conf   the VM's WireGuard config (wg-quick format)
  *   /job/script     the workload script, when there is one
+ *   /job/input/     the --input files, read-only
+ *
+ * The workload's writable space is one size-limited tmpfs (/scratch): its
+ * /job/output, and with the debian image the upper layer of an overlay on
+ * the read-only image (/dev/vda, squashfs), which becomes the workload's
+ * root. Whatever it writes dies with the VM. What it leaves in /job/output
+ * is sent back file by file (guest/outsend.c) when asked for.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +35,7 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,10 +50,15 @@
 #include "../vpn/wg_kernel.h"
 #include "../vpn/wgconf.h"
 #include "omerta_msg.h"
+#include "outsend.h"
 
 #define JOB_JSON "/job/job.json"
 #define JOB_WG "/job/wg0.conf"
 #define MODULE_LIST "/lib/modules/omerta.load"
+/* Modules only the debian image's disk needs (block device, file systems). */
+#define MODULE_LIST_DISK "/lib/modules/omerta-disk.load"
+#define SCRATCH "/scratch"
+#define NEWROOT "/newroot"
 #define MAX_ARGS 256
 
 struct job {
@@ -55,6 +68,8 @@ struct job {
 	int handshake_timeout;
 	char *argv[MAX_ARGS + 1];
 	json_object *env;		/* the workload's extra environment, or NULL */
+	int disk;			/* the debian image: the root is /dev/vda + overlay */
+	int scratch_mib, output;
 	struct omt_wgconf wg;
 };
 
@@ -136,14 +151,14 @@ static void mount_basics(void)
 	mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
 }
 
-static int load_modules(char *err, size_t errlen)
+static int load_modules(const char *list, char *err, size_t errlen)
 {
 	char path[256];
-	FILE *f = fopen(MODULE_LIST, "re");
+	FILE *f = fopen(list, "re");
 	int fd;
 
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", MODULE_LIST, strerror(errno));
+		snprintf(err, errlen, "%s: %s", list, strerror(errno));
 		return -errno;
 	}
 	while (fgets(path, sizeof(path), f)) {
@@ -248,8 +263,80 @@ static int read_job(struct job *j, char *err, size_t errlen)
 	j->argv[n] = NULL;
 	if (json_object_object_get_ex(o, "env", &v) && json_object_is_type(v, json_type_object))
 		j->env = json_object_get(v);
+	j->disk = json_object_object_get_ex(o, "image", &v) &&
+		  strcmp(json_object_get_string(v), "debian") == 0;
+	j->scratch_mib = json_object_object_get_ex(o, "scratch_mib", &v) ?
+				 json_object_get_int(v) : 64;
+	j->output = json_object_object_get_ex(o, "output", &v) && json_object_get_boolean(v);
 	json_object_put(o);
 	return omt_wgconf_load(JOB_WG, &j->wg, err, errlen);
+}
+
+/* mkdir -p of one level, where it may exist already. */
+static int mkdir_ok(const char *path, mode_t mode)
+{
+	return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int bind_mount(const char *from, const char *to, unsigned long ro)
+{
+	if (mount(from, to, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	if (ro && mount(NULL, to, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+			NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The workload's file system: the scratch tmpfs with /job/output on it, the
+ * inputs read-only, and with the debian image a new root: the image as the
+ * lower layer of an overlay whose upper layer is on the scratch tmpfs.
+ */
+static void prepare_root(const struct job *j)
+{
+	char opts[256], err[512];
+	const char *root = j->disk ? NEWROOT : "";
+	char path[300];
+	int e = 0;
+
+	snprintf(opts, sizeof(opts), "size=%dm,mode=0755", j->scratch_mib);
+	if (mkdir_ok(SCRATCH, 0755) || mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ||
+	    mkdir_ok(SCRATCH "/output", 0777) || mkdir_ok("/job/output", 0755))
+		fail(OMT_STAGE_BOOT, "scratch tmpfs: %s", strerror(errno));
+	if (j->disk) {
+		if ((e = load_modules(MODULE_LIST_DISK, err, sizeof(err))) && e != -ENOENT)
+			fail(OMT_STAGE_BOOT, "disk modules: %s", err);
+		if ((e = mkdir_ok("/base", 0755)) || (e = mkdir_ok(NEWROOT, 0755)) ||
+		    (e = mkdir_ok(SCRATCH "/upper", 0755)) || (e = mkdir_ok(SCRATCH "/work", 0755)))
+			fail(OMT_STAGE_BOOT, "mount points: %s", strerror(-e));
+		if (mount("/dev/vda", "/base", "squashfs", MS_RDONLY | MS_NODEV, NULL) < 0)
+			fail(OMT_STAGE_BOOT, "mount the image (/dev/vda): %s", strerror(errno));
+		if (mount("overlay", NEWROOT, "overlay", MS_NODEV,
+			  "lowerdir=/base,upperdir=" SCRATCH "/upper,workdir=" SCRATCH "/work") < 0)
+			fail(OMT_STAGE_BOOT, "overlay on the image: %s", strerror(errno));
+		if (mkdir_ok(NEWROOT "/job", 0755) || mkdir_ok(NEWROOT "/job/output", 0755) ||
+		    mkdir_ok(NEWROOT "/job/input", 0755) ||
+		    mount("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+		    mount("sysfs", NEWROOT "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+			  NULL) < 0 || (e = bind_mount("/dev", NEWROOT "/dev", 0)))
+			fail(OMT_STAGE_BOOT, "the image's /proc, /sys, /dev, /job: %s",
+			     strerror(e ? -e : errno));
+		if (access("/job/script", F_OK) == 0) {
+			int fd = open(NEWROOT "/job/script", O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+
+			if (fd >= 0)
+				close(fd);
+			if (fd < 0 || (e = bind_mount("/job/script", NEWROOT "/job/script", 1)))
+				fail(OMT_STAGE_BOOT, "/job/script: %s", strerror(fd < 0 ? errno : -e));
+		}
+	}
+	snprintf(path, sizeof(path), "%s/job/output", root);
+	if ((e = bind_mount(SCRATCH "/output", path, 0)))
+		fail(OMT_STAGE_BOOT, "%s: %s", path, strerror(-e));
+	snprintf(path, sizeof(path), "%s/job/input", root);
+	if (access("/job/input", F_OK) == 0 && (e = bind_mount("/job/input", path, 1)))
+		fail(OMT_STAGE_BOOT, "%s: %s", path, strerror(-e));
 }
 
 static void setup_network(const struct job *j)
@@ -355,6 +442,22 @@ static void forward(int *fd, int which)
 	send_msg(&m);
 }
 
+/* A full scratch tmpfs explains the workload's ENOSPC: say so on its stderr. */
+static void scratch_full_note(void)
+{
+	static struct omt_msg m;
+	struct statvfs sv;
+
+	if (statvfs(SCRATCH, &sv) < 0 || sv.f_bavail > 16)
+		return;
+	m.type = OMT_MSG_OUT;
+	m.fd = 2;
+	m.len = snprintf((char *)m.data, sizeof(m.data),
+			 "omerta-guest: the job's writable space (--scratch, %llu MiB) is full\n",
+			 (unsigned long long)sv.f_blocks * sv.f_frsize >> 20);
+	send_msg(&m);
+}
+
 static __attribute__((noreturn)) void run_workload(const struct job *j)
 {
 	static struct omt_msg m;
@@ -373,7 +476,11 @@ static __attribute__((noreturn)) void run_workload(const struct job *j)
 		dup2(null, 0);
 		dup2(out[1], 1);
 		dup2(errp[1], 2);
-		if (chdir("/root") < 0)
+		if (j->disk && chroot(NEWROOT) < 0) {
+			fprintf(stderr, "omerta-guest: chroot: %s\n", strerror(errno));
+			_exit(127);
+		}
+		if (chdir("/root") < 0 && chdir("/") < 0)
 			_exit(127);
 		clearenv();
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
@@ -403,6 +510,18 @@ static __attribute__((noreturn)) void run_workload(const struct job *j)
 	/* PID 1 reaps everything; the workload's status is the one we report. */
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	/* Whatever it left running must not change /job/output under us. */
+	kill(-1, SIGKILL);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	scratch_full_note();
+	if (j->output) {
+		char err[512];
+
+		if (omt_out_send(port_fd, SCRATCH "/output", OMT_OUT_MAX_BYTES, OMT_OUT_MAX_FILES,
+				 err, sizeof(err)))
+			console("output: %s", err);
+	}
 	m.type = OMT_MSG_EXIT;
 	m.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	m.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -422,7 +541,7 @@ int main(void)
 	}
 	mount_basics();
 	/* The port needs virtio_console: modules first, their report after. */
-	merr = load_modules(err, sizeof(err));
+	merr = load_modules(MODULE_LIST, err, sizeof(err));
 	port_fd = open_port();
 	if (port_fd < 0) {
 		console("no virtio-serial port %s%s%s", OMT_MSG_PORT_NAME,
@@ -434,6 +553,7 @@ int main(void)
 		fail(OMT_STAGE_MODULES, "%s", err);
 	if (read_job(&job, err, sizeof(err)))
 		fail(OMT_STAGE_BOOT, "%s", err);
+	prepare_root(&job);
 
 	stage(OMT_STAGE_NETWORK);
 	setup_network(&job);

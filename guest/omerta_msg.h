@@ -10,6 +10,22 @@
  *   {"type":"exit","signal":9}                   ... or was killed
  *   {"type":"error","stage":"vpn","message":"…"} the job could not run
  *
+ * After the workload, what it left in /job/output (guest/outsend.c sends,
+ * loader/outfiles.c writes it under the chosen directory), before "exit":
+ *   {"type":"dir","path":"a/b"}                       a directory, parent first
+ *   {"type":"file","path":"a/b/c","mode":493,"size":5} a regular file, then
+ *   {"type":"fdata","data":"<base64>"}                 its bytes (exactly size),
+ *   {"type":"fend"}                                    and its end
+ *   {"type":"skip","path":"a/l","kind":"symlink"}      not sent: symlink, chardev,
+ *                                                      blockdev, fifo, socket, other
+ *   {"type":"outdone","files":2,"bytes":5}             all sent (files: "dir" and
+ *                                                      "file" messages; bytes: data)
+ *   {"type":"outerr","message":"…"}                    the agent gave up; ends it too
+ * A path is relative, '/'-separated, without empty, "." or ".." components
+ * or NUL, at most OMT_MSG_MAX_PATH bytes, each component OMT_MSG_MAX_NAME.
+ * mode is the file's permission bits (0..0777); the host keeps only whether
+ * the owner may execute it: 0755, or else 0644.
+ *
  * The guest is untrusted: the host parses with omt_msg_parse, which bounds
  * every field, and treats anything else as a protocol error.
  */
@@ -25,12 +41,37 @@
 /* Workload output per "out" message, before base64. */
 #define OMT_MSG_MAX_DATA 32768
 #define OMT_MSG_MAX_TEXT 512
+#define OMT_MSG_MAX_PATH 4096
+#define OMT_MSG_MAX_NAME 255
+/* What the output may hold unless the job says less: data bytes, and entries
+ * ("dir" and "file" messages; "skip" ones are capped at as many again). */
+#define OMT_OUT_MAX_BYTES (256ULL << 20)
+#define OMT_OUT_MAX_FILES 10000
 
 enum omt_msg_type {
 	OMT_MSG_STAGE,
 	OMT_MSG_OUT,
 	OMT_MSG_EXIT,
 	OMT_MSG_ERROR,
+	/* The output files; on the host see loader/outfiles.c. */
+	OMT_MSG_DIR,
+	OMT_MSG_FILE,
+	OMT_MSG_FDATA,
+	OMT_MSG_FEND,
+	OMT_MSG_SKIP,
+	OMT_MSG_OUTDONE,
+	OMT_MSG_OUTERR,
+};
+
+/* What "skip" says was not sent. Changing it: guest/outsend.c. */
+enum omt_skip_kind {
+	OMT_SKIP_SYMLINK,
+	OMT_SKIP_CHARDEV,
+	OMT_SKIP_BLOCKDEV,
+	OMT_SKIP_FIFO,
+	OMT_SKIP_SOCKET,
+	OMT_SKIP_OTHER,
+	OMT_SKIP__COUNT,
 };
 
 /* The agent's stages, in order. Changing it: guest/agent.c, docs/omerta-loader.md. */
@@ -51,12 +92,21 @@ struct omt_msg {
 	int fd;				/* OUT: 1 or 2 */
 	int status;			/* EXIT: exit status, or -1 if signal */
 	int signal;			/* EXIT: terminating signal, or 0 */
-	size_t len;			/* OUT: bytes in data */
+	unsigned int mode;		/* FILE: permission bits */
+	uint64_t size;			/* FILE: bytes that follow in FDATA */
+	uint64_t files, bytes;		/* OUTDONE */
+	enum omt_skip_kind kind;	/* SKIP */
+	size_t len;			/* OUT, FDATA: bytes in data */
 	uint8_t data[OMT_MSG_MAX_DATA];
-	char text[OMT_MSG_MAX_TEXT];	/* ERROR: message (printable ASCII) */
+	char text[OMT_MSG_MAX_TEXT];	/* ERROR, OUTERR: message (printable ASCII) */
+	char path[OMT_MSG_MAX_PATH + 1]; /* DIR, FILE, SKIP: valid, NUL-terminated */
 };
 
 const char *omt_stage_name(enum omt_stage stage);
+const char *omt_skip_kind_name(enum omt_skip_kind kind);
+
+/* 0 if the len bytes at s are a path as above, or -EINVAL / -E2BIG. */
+int omt_msg_check_path(const char *s, size_t len);
 
 /* Parses one line (without its newline). 0, or -EINVAL / -E2BIG. */
 int omt_msg_parse(const char *line, size_t len, struct omt_msg *out);

@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "../api/file.h"
 #include "../guest/omerta_msg.h"
@@ -46,6 +47,7 @@
 #include "guard_bpf.h"
 #include "jobdir.h"
 #include "log.h"
+#include "outfiles.h"
 #include "verbs.h"
 #include "vmnet.h"
 
@@ -59,18 +61,43 @@ enum {
 	OMT_EXIT_TIMEOUT = 243,
 	OMT_EXIT_BOOT = 244,
 	OMT_EXIT_OWNER = 245,
+	OMT_EXIT_OUTPUT = 246,
 };
 
 #define MAX_ENV 16
+#define MAX_INPUTS 64
+/* What --input may bring in, all files together (they travel in the initramfs). */
+#define MAX_INPUT_BYTES (64ULL << 20)
+
+/* The guest images (docs/omerta-loader.md): a root filesystem each. */
+static const struct {
+	const char *name, *file;	/* the file under the image directory */
+	int disk;			/* handed to the VM as a read-only disk */
+} images[] = {
+	{ "minimal", "base.cpio.gz", 0 },
+	{ "debian", "debian.sqfs", 1 },
+};
+
+/* --language: the interpreter of --script, and the images that have it. */
+static const struct {
+	const char *name, *interpreter;
+	int debian_only;
+} languages[] = {
+	{ "sh", "/bin/sh", 0 },
+	{ "bash", "/bin/bash", 1 },
+	{ "python", "/usr/bin/python3", 1 },
+};
 
 struct opts {
 	const char *vpn_config, *script, *description, *accel, *image_dir, *qemu_user;
-	const char *job_id, *result;
+	const char *job_id, *result, *output_dir;
 	const char *env[MAX_ENV];
-	int n_env;
+	const char *inputs[MAX_INPUTS];
+	int n_env, n_inputs, image, language;
 	int out_fd[3];			/* where the workload's stdout [1] and stderr [2] go */
 	char **argv;
 	unsigned int cpus, memory_mib, timeout, vpn_timeout, handshake_timeout, boot_timeout;
+	unsigned int scratch_mib;
 	int firewall, json;
 };
 
@@ -95,6 +122,11 @@ struct job {
 	struct omt_vm_spec spec;	/* how QEMU was started: a restore starts it the same way */
 	struct omt_qmp qmp;
 	enum vm_state vm;
+	int image_fd;			/* the debian image's disk, or -1 */
+	char image_sha256[65];
+	struct omt_outfiles *outfiles;
+	int output_done;
+	char output_error[600];
 	int ended;			/* the VM is gone for good: the loop ends */
 	unsigned int checkpoints, restores;
 	int64_t stopped_since_ns, stopped_total_ns;
@@ -133,6 +165,8 @@ static void usage(FILE *f)
 		"           [--accel auto|kvm|tcg] [--vpn-timeout SEC] [--handshake-timeout SEC]\n"
 		"           [--boot-timeout SEC] [--json] [--env NAME=VALUE] [--result FILE]\n"
 		"           [--job-id ID] [--stdout-fd N] [--stderr-fd N]\n"
+		"           [--image minimal|debian] [--language sh|bash|python]\n"
+		"           [--input FILE]... [--output DIR] [--scratch MIB]\n"
 		"           (--script FILE | -- COMMAND [ARG...])\n\n"
 		"Runs one job in a fresh QEMU microVM whose only network is the WireGuard\n"
 		"tunnel described by FILE (wg-quick format: the VM's [Interface] and the\n"
@@ -151,7 +185,20 @@ static void usage(FILE *f)
 		"                         WireGuard handshake (default 10)\n"
 		"  --boot-timeout SEC     the guest must speak within SEC (default 60)\n"
 		"  --json                 rogue events as JSON on stderr\n"
-		"  --script FILE          run FILE with /bin/sh in the guest\n"
+		"  --script FILE          run FILE in the guest with --language's interpreter\n"
+		"  --language sh|bash|python  what --script is written in (default sh;\n"
+		"                         bash and python need the debian image)\n"
+		"  --image minimal|debian the guest's userland (default debian: Debian 12 with\n"
+		"                         python3, read-only, writes go to --scratch; minimal:\n"
+		"                         busybox). Its SHA-256 is logged.\n"
+		"  --input FILE           copy FILE to /job/input/ in the VM, read-only\n"
+		"                         (repeatable, up to 64 files and 64 MiB in all)\n"
+		"  --output DIR           copy what the workload leaves in /job/output/ into\n"
+		"                         DIR (an existing directory) when it ends: at most\n"
+		"                         256 MiB and 10000 files, nothing outside DIR\n"
+		"  --scratch MIB          the VM's writable space, in its memory (default and\n"
+		"                         most: half of --memory):\n"
+		"                         the image's writes, /tmp and /job/output\n"
 		"  --env NAME=VALUE       set in the workload's environment (up to 16)\n"
 		"  --result FILE          write the job's outcome as JSON to FILE at the end\n"
 		"  --job-id ID            use ID (8 hex digits) instead of a random one\n"
@@ -159,7 +206,8 @@ static void usage(FILE *f)
 		"Exit status: the workload's (128+N if killed by signal N), or\n"
 		"  240 rogue traffic (VM killed)   241 VPN setup failed\n"
 		"  242 VPN lost during the job     243 timeout\n"
-		"  244 VM failed to boot           130/143 interrupted (SIGINT/SIGTERM)\n"
+		"  244 VM failed to boot           245 stopped for the owner\n"
+		"  246 --output refused            130/143 interrupted (SIGINT/SIGTERM)\n"
 		"  1 the job could not be set up   2 bad usage\n");
 }
 
@@ -210,15 +258,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "env", required_argument, NULL, 'E' },
 		{ "stdout-fd", required_argument, NULL, 'O' },
 		{ "stderr-fd", required_argument, NULL, 'Z' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "language", required_argument, NULL, 'L' },
+		{ "input", required_argument, NULL, 'N' },
+		{ "output", required_argument, NULL, 'U' },
+		{ "scratch", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	unsigned int fd;
-	int c;
+	struct stat st;
+	int c, i;
 
 	*o = (struct opts){ .cpus = 1, .memory_mib = 256, .timeout = 600, .accel = "auto",
 			    .firewall = 1, .handshake_timeout = 10, .boot_timeout = 60,
-			    .description = "", .qemu_user = "omerta", .out_fd = { -1, 1, 2 } };
+			    .description = "", .qemu_user = "omerta", .out_fd = { -1, 1, 2 },
+			    .image = 1 };
 	o->image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") : OMT_IMAGE_DIR;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -309,6 +364,45 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->out_fd[c == 'O' ? 1 : 2] = fd;
 			break;
+		case 'i':
+		case 'L':
+			for (i = 0; c == 'i' && i < (int)(sizeof(images) / sizeof(images[0])); i++)
+				if (strcmp(optarg, images[i].name) == 0)
+					break;
+			for (i = c == 'i' ? i : 0;
+			     c == 'L' && i < (int)(sizeof(languages) / sizeof(languages[0])); i++)
+				if (strcmp(optarg, languages[i].name) == 0)
+					break;
+			if (i == (int)(c == 'i' ? sizeof(images) / sizeof(images[0]) :
+					   sizeof(languages) / sizeof(languages[0]))) {
+				fprintf(stderr, "exec: %s must be %s: '%s'\n",
+					c == 'i' ? "--image" : "--language",
+					c == 'i' ? "'minimal' or 'debian'" : "'sh', 'bash' or 'python'",
+					optarg);
+				return -EINVAL;
+			}
+			*(c == 'i' ? &o->image : &o->language) = i;
+			break;
+		case 'N':
+			if (o->n_inputs == MAX_INPUTS) {
+				fprintf(stderr, "exec: at most %d --input\n", MAX_INPUTS);
+				return -EINVAL;
+			}
+			o->inputs[o->n_inputs++] = optarg;
+			break;
+		case 'U':
+			i = stat(optarg, &st) < 0 ? -errno : 0;
+			if (i || !S_ISDIR(st.st_mode)) {
+				fprintf(stderr, "exec: --output must be an existing directory: '%s': %s\n",
+					optarg, i ? strerror(-i) : "not a directory");
+				return -EINVAL;
+			}
+			o->output_dir = optarg;
+			break;
+		case 'S':
+			if (parse_uint("--scratch", optarg, 16, 65536, &o->scratch_mib))
+				return -EINVAL;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -323,6 +417,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (!!o->script == (optind < argc)) {
 		fprintf(stderr, "exec: give either --script FILE or -- COMMAND [ARG...]\n");
+		return -EINVAL;
+	}
+	if (!o->script && o->language) {
+		fprintf(stderr, "exec: --language is for --script\n");
+		return -EINVAL;
+	}
+	if (languages[o->language].debian_only && !images[o->image].disk) {
+		fprintf(stderr, "exec: --language %s needs --image debian (minimal has only sh)\n",
+			languages[o->language].name);
+		return -EINVAL;
+	}
+	if (!o->scratch_mib)
+		o->scratch_mib = o->memory_mib / 2;
+	if (o->scratch_mib > o->memory_mib / 2) {
+		fprintf(stderr, "exec: --scratch %u is more than half of --memory %u: the VM's "
+				"writable space lives in its memory\n", o->scratch_mib, o->memory_mib);
 		return -EINVAL;
 	}
 	o->argv = argv + optind;
@@ -346,6 +456,9 @@ static char *job_json(const struct job *j, const char *const *argv)
 	json_object_object_add(o, "firewall", json_object_new_boolean(j->o.firewall));
 	json_object_object_add(o, "handshake_timeout",
 			       json_object_new_int(j->o.handshake_timeout));
+	json_object_object_add(o, "image", json_object_new_string(images[j->o.image].name));
+	json_object_object_add(o, "scratch_mib", json_object_new_int(j->o.scratch_mib));
+	json_object_object_add(o, "output", json_object_new_boolean(!!j->o.output_dir));
 	for (; *argv; argv++)
 		json_object_array_add(a, json_object_new_string(*argv));
 	json_object_object_add(o, "argv", a);
@@ -405,6 +518,33 @@ static int on_rogue(void *arg, void *data, size_t size)
 	return 0;
 }
 
+/* The workload's /job/output, file by file, into --output (loader/outfiles.c). */
+static void on_output(struct job *j, const struct omt_msg *m)
+{
+	uint64_t files, bytes;
+	int r;
+
+	if (j->output_error[0] || j->output_done)
+		return;		/* refused already: the rest is ignored */
+	if (!j->outfiles) {
+		snprintf(j->output_error, sizeof(j->output_error),
+			 "the guest sent output files, and none were asked for");
+		pr_err("job %s: %s", j->id, j->output_error);
+		return;
+	}
+	r = omt_outfiles_feed(j->outfiles, m);
+	if (r < 0) {
+		snprintf(j->output_error, sizeof(j->output_error), "%s",
+			 omt_outfiles_error(j->outfiles));
+		pr_err("job %s: output refused: %s", j->id, j->output_error);
+	} else if (r == 1) {
+		j->output_done = 1;
+		omt_outfiles_stats(j->outfiles, &files, &bytes);
+		pr_info("job %s: output: %llu files and directories, %llu bytes into %s", j->id,
+			(unsigned long long)files, (unsigned long long)bytes, j->o.output_dir);
+	}
+}
+
 static void on_message(struct job *j, const struct omt_msg *m)
 {
 	FILE *out;
@@ -448,6 +588,15 @@ static void on_message(struct job *j, const struct omt_msg *m)
 		if (j->outcome == RUNNING)
 			j->outcome = m->stage == OMT_STAGE_VPN || m->stage == OMT_STAGE_HANDSHAKE ?
 					     VPN_SETUP : BOOT_FAILED;
+		break;
+	case OMT_MSG_DIR:
+	case OMT_MSG_FILE:
+	case OMT_MSG_FDATA:
+	case OMT_MSG_FEND:
+	case OMT_MSG_SKIP:
+	case OMT_MSG_OUTDONE:
+	case OMT_MSG_OUTERR:
+		on_output(j, m);
 		break;
 	}
 }
@@ -604,12 +753,111 @@ static int spawn_vm(struct job *j, char *err, size_t errlen)
 	return e;
 }
 
+/* SHA-256 of the whole of fd, as hex. */
+static int sha256_fd(int fd, char hex[65])
+{
+	static uint8_t buf[1 << 20];
+	crypto_hash_sha256_state st;
+	uint8_t h[crypto_hash_sha256_BYTES];
+	off_t off = 0;
+	ssize_t n;
+
+	crypto_hash_sha256_init(&st);
+	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		crypto_hash_sha256_update(&st, buf, n);
+		off += n;
+	}
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+	return 0;
+}
+
+/*
+ * The --input files, read whole, as initramfs entries under job/input/ (the
+ * directory first). Names are the files' base names, each once.
+ */
+static int read_inputs(const struct job *j, struct omt_initrd_file *files, char **bufs,
+		       char **names, char *err, size_t errlen)
+{
+	uint64_t total = 0;
+	size_t len;
+	int i, k, e, n = 0;
+
+	if (!j->o.n_inputs)
+		return 0;
+	files[n++] = (struct omt_initrd_file){ "job/input", S_IFDIR | 0555, "", 0 };
+	for (i = 0; i < j->o.n_inputs; i++) {
+		const char *base = strrchr(j->o.inputs[i], '/');
+
+		base = base ? base + 1 : j->o.inputs[i];
+		if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+			snprintf(err, errlen, "--input '%s' names no file", j->o.inputs[i]);
+			return -EINVAL;
+		}
+		for (k = 0; k < i; k++)
+			if (strcmp(files[k + 1].name + strlen("job/input/"), base) == 0) {
+				snprintf(err, errlen, "--input '%s' and '%s' would both be "
+						      "/job/input/%s", j->o.inputs[k], j->o.inputs[i], base);
+				return -EEXIST;
+			}
+		if ((e = omt_read_file(j->o.inputs[i], MAX_INPUT_BYTES - total, &bufs[i], &len, err,
+				       errlen))) {
+			if (e == -EFBIG)
+				snprintf(err, errlen, "--input '%s': the inputs come to more than "
+						      "%llu MiB", j->o.inputs[i], MAX_INPUT_BYTES >> 20);
+			return e;
+		}
+		total += len;
+		if (asprintf(&names[i], "job/input/%s", base) < 0) {
+			names[i] = NULL;
+			return -ENOMEM;
+		}
+		files[n++] = (struct omt_initrd_file){ names[i], 0444, bufs[i], len };
+	}
+	return n;
+}
+
+/* Opens the --image's root filesystem and logs its hash. */
+static int open_image(struct job *j, char *err, size_t errlen)
+{
+	char path[512];
+	int fd, e;
+
+	snprintf(path, sizeof(path), "%s/%s", j->o.image_dir, images[j->o.image].file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "image %s: %s: %s (build it with 'make')",
+			 images[j->o.image].name, path, strerror(errno));
+		return e;
+	}
+	/* Hashed through the very fd the VM gets: what ran is what was hashed. */
+	if ((e = sha256_fd(fd, j->image_sha256))) {
+		snprintf(err, errlen, "image %s: read %s: %s", images[j->o.image].name, path,
+			 strerror(-e));
+		close(fd);
+		return e;
+	}
+	pr_info("job %s: image %s sha256:%s", j->id, images[j->o.image].name, j->image_sha256);
+	if (images[j->o.image].disk)
+		j->image_fd = fd;
+	else
+		close(fd);
+	return 0;
+}
+
 static int setup(struct job *j, char *err, size_t errlen)
 {
 	char path[512], *script = NULL, *wgtext = NULL, *jj = NULL;
+	char *inbufs[MAX_INPUTS] = { 0 }, *innames[MAX_INPUTS] = { 0 };
 	size_t script_len = 0, wg_len = 0;
-	const char *script_argv[] = { "/bin/sh", "/job/script", NULL };
-	struct omt_initrd_file files[3];
+	const char *script_argv[] = { languages[j->o.language].interpreter, "/job/script", NULL };
+	struct omt_initrd_file files[3 + 1 + MAX_INPUTS];
+	int n_inputs = 0;
 	struct omt_policy pol = { .flags = OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP };
 	int e, n = 0;
 	const char *accel;
@@ -624,6 +872,9 @@ static int setup(struct job *j, char *err, size_t errlen)
 	if ((e = omt_read_file(j->o.vpn_config, OMT_WGCONF_MAX_FILE, &wgtext, &wg_len, err,
 			       errlen)))
 		goto out;
+	if ((e = n_inputs = read_inputs(j, files + 3, inbufs, innames, err, errlen)) < 0)
+		goto out;
+	e = 0;
 	if ((e = omt_accel_choose(j->o.accel, &accel, why, sizeof(why)))) {
 		snprintf(err, errlen, "--accel %s: %s", j->o.accel, why);
 		goto out;
@@ -654,6 +905,14 @@ static int setup(struct job *j, char *err, size_t errlen)
 	omt_jobdir_write_text(j->dir, "description", j->o.description);
 	pr_info("job %s: %s%s%s", j->id, j->o.description[0] ? "\"" : "", j->o.description,
 		j->o.description[0] ? "\"" : "(no description)");
+	if ((e = open_image(j, err, errlen)))
+		goto out;
+	if (j->o.output_dir &&
+	    !(j->outfiles = omt_outfiles_new(j->o.output_dir, OMT_OUT_MAX_BYTES, OMT_OUT_MAX_FILES,
+					     err, errlen))) {
+		e = -EINVAL;
+		goto out;
+	}
 
 	if ((e = omt_cgroup_create(&j->cg, j->id, j->o.cpus * 1000,
 				   (uint64_t)(j->o.memory_mib + 128) << 20, err, errlen)))
@@ -695,6 +954,9 @@ static int setup(struct job *j, char *err, size_t errlen)
 	files[n++] = (struct omt_initrd_file){ "job/wg0.conf", 0600, wgtext, wg_len };
 	if (script)
 		files[n++] = (struct omt_initrd_file){ "job/script", 0755, script, script_len };
+	/* The inputs sit at files[3..]: close the gap a missing script left. */
+	memmove(files + n, files + 3, n_inputs * sizeof(files[0]));
+	n += n_inputs;
 	snprintf(path, sizeof(path), "%s/base.cpio.gz", j->o.image_dir);
 	if ((e = omt_initrd_build(path, files, n, &j->initrd_fd))) {
 		snprintf(err, errlen, "guest initramfs from %s: %s", path, strerror(-e));
@@ -718,6 +980,7 @@ static int setup(struct job *j, char *err, size_t errlen)
 		.name = j->id, .accel = accel, .cpus = j->o.cpus, .memory_mib = j->o.memory_mib,
 		.kernel_fd = j->kernel_fd, .initrd_fd = j->initrd_fd, .tap_fd = j->net.tap_fd,
 		.console_fd = j->console_fd, .uid = pw->pw_uid, .gid = pw->pw_gid, .cg = &j->cg,
+		.disk_fd = j->image_fd,
 		.mac = { 0x52, 0x54, 0x00 },
 	};
 	if (strcmp(accel, "kvm") == 0) {
@@ -734,6 +997,10 @@ static int setup(struct job *j, char *err, size_t errlen)
 	pr_debug("job %s: QEMU %d started, %.3f s after the loader", j->id, (int)j->qemu,
 		 (mono_ns() - j->loader_start_ns) / 1e9);
 out:
+	for (int i = 0; i < MAX_INPUTS; i++) {
+		free(inbufs[i]);
+		free(innames[i]);
+	}
 	free(jj);
 	if (wgtext)
 		explicit_bzero(wgtext, wg_len);
@@ -793,9 +1060,11 @@ static void teardown(struct job *j)
 	omt_guard_unload(j->guard, j->pin_dir[0] ? j->pin_dir : NULL);
 	if (j->cg.n_dirs && omt_cgroup_destroy(&j->cg))
 		pr_warn("job %s: cgroup not removed: %s", j->id, strerror(errno));
-	for (i = 0; i < 7; i++) {
+	omt_outfiles_free(j->outfiles);
+	j->outfiles = NULL;
+	for (i = 0; i < 8; i++) {
 		int *fd = (int *[]){ &j->agent_fd, &j->qmp_fd, &j->console_fd, &j->kernel_fd,
-				     &j->initrd_fd, &j->ctl_fd, &j->ep }[i];
+				     &j->initrd_fd, &j->ctl_fd, &j->ep, &j->image_fd }[i];
 
 		if (*fd >= 0)
 			close(*fd);
@@ -859,6 +1128,11 @@ static void write_result(const struct job *j, int code)
 	json_object_object_add(o, "stopped_s", json_object_new_double(
 		(j->stopped_total_ns + (j->stopped_since_ns ? end - j->stopped_since_ns : 0)) / 1e9));
 	json_object_object_add(o, "checkpoints", json_object_new_int(j->checkpoints));
+	json_object_object_add(o, "image", json_object_new_string(images[j->o.image].name));
+	if (j->image_sha256[0])
+		json_object_object_add(o, "image_sha256", json_object_new_string(j->image_sha256));
+	if (j->output_error[0])
+		json_object_object_add(o, "output_error", json_object_new_string(j->output_error));
 	if (j->rogue_kill_ns)
 		json_object_object_add(o, "rogue_kill_s", json_object_new_double(j->rogue_kill_ns / 1e9));
 	if (json_object_to_file_ext(j->o.result, o, JSON_C_TO_STRING_PLAIN) < 0)
@@ -890,6 +1164,8 @@ static int exit_code(const struct job *j)
 	case RUNNING:
 		break;
 	}
+	if (j->have_exit && j->outfiles && (!j->output_done || j->output_error[0]))
+		return OMT_EXIT_OUTPUT;
 	if (j->have_exit)
 		return j->exit_signal ? 128 + j->exit_signal : j->exit_status;
 	return OMT_EXIT_BOOT;
@@ -1241,7 +1517,7 @@ int exec_main(int argc, char **argv)
 		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
 	j.loader_start_ns = mono_ns();
 	j.agent_fd = j.qmp_fd = j.console_fd = j.kernel_fd = j.initrd_fd = j.qemu_pidfd = -1;
-	j.ctl_fd = j.ep = -1;
+	j.ctl_fd = j.ep = j.image_fd = -1;
 	j.net.tap_fd = -1;
 	j.mono_to_real_ns = 0;
 	{
@@ -1264,6 +1540,10 @@ int exec_main(int argc, char **argv)
 		return OMT_EXIT_FAIL;
 	}
 	run(&j, &mask);
+	if (j.outfiles && j.have_exit && !j.output_done && !j.output_error[0]) {
+		snprintf(j.output_error, sizeof(j.output_error), "the guest did not send its output");
+		pr_err("job %s: %s", j.id, j.output_error);
+	}
 	code = exit_code(&j);
 	if (code == OMT_EXIT_BOOT && !j.guest_error)
 		log_console_tail(&j);

@@ -45,7 +45,8 @@ int omt_cpio_write(int fd, const struct omt_initrd_file *files, int n)
 	for (i = 0; i < n; i++) {
 		if (strchr(files[i].name, '\n') || files[i].name[0] == '/' || !files[i].name[0])
 			return -EINVAL;
-		e = entry(fd, 0x0e7a0000 + i, files[i].name, S_IFREG | (files[i].mode & 07777),
+		e = entry(fd, 0x0e7a0000 + i, files[i].name,
+			  (S_ISDIR(files[i].mode) ? S_IFDIR : S_IFREG) | (files[i].mode & 07777),
 			  files[i].data, files[i].len);
 		if (e)
 			return e;

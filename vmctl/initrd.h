@@ -14,7 +14,7 @@
 
 struct omt_initrd_file {
 	const char *name;	/* path inside the guest, without the leading / */
-	mode_t mode;		/* permission bits; regular file */
+	mode_t mode;		/* permission bits: a regular file, or S_IFDIR | bits: a directory */
 	const void *data;
 	size_t len;
 };

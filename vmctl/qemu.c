@@ -23,7 +23,8 @@
 #include "qemu.h"
 
 /* In the child, the fds QEMU is given land on these numbers. */
-enum { FD_KERNEL = 3, FD_INITRD, FD_TAP, FD_AGENT, FD_QMP, FD_FIRST_FREE, FD_REPORT = 99 };
+enum { FD_KERNEL = 3, FD_INITRD, FD_TAP, FD_AGENT, FD_QMP, FD_DISK, FD_FIRST_FREE,
+       FD_REPORT = 99 };
 
 static int cpu_has_virt(void)
 {
@@ -172,6 +173,13 @@ int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *bu
 	arg(&a, "socket,id=qmp,fd=%d", FD_QMP);
 	arg(&a, "-mon");
 	arg(&a, "chardev=qmp,mode=control");
+	if (s->disk_fd >= 0) {
+		/* The image: read-only for QEMU and the guest alike. */
+		arg(&a, "-drive");
+		arg(&a, "file=/dev/fd/%d,if=none,id=d0,format=raw,readonly=on", FD_DISK);
+		arg(&a, "-device");
+		arg(&a, "virtio-blk-device,drive=d0");
+	}
 	if (s->incoming) {
 		arg(&a, "-incoming");
 		arg(&a, "defer");
@@ -200,7 +208,7 @@ static int lift(int fd)
 
 static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t parent)
 {
-	int fds[] = { s->kernel_fd, s->initrd_fd, s->tap_fd, s->agent_fd, s->qmp_fd };
+	int fds[] = { s->kernel_fd, s->initrd_fd, s->tap_fd, s->agent_fd, s->qmp_fd, s->disk_fd };
 	int i, null, con;
 
 	/* Lift everything out of the way, then place it: 0-2, 3-7 and the report pipe. */
@@ -208,16 +216,16 @@ static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t pa
 	con = lift(s->console_fd);
 	null = open("/dev/null", O_RDONLY);
 	null = null < 0 ? -1 : lift(null);
-	for (i = 0; i < 5; i++)
-		fds[i] = lift(fds[i]);
+	for (i = 0; i < 6; i++)
+		fds[i] = fds[i] < 0 && i == 5 ? -1 : lift(fds[i]);
 	if (report < 0 || dup2(report, FD_REPORT) < 0)
 		_exit(126);
 	report = FD_REPORT;
 	fcntl(report, F_SETFD, FD_CLOEXEC);
 	if (con < 0 || null < 0 || dup2(null, 0) < 0 || dup2(con, 1) < 0 || dup2(con, 2) < 0)
 		child_fail(report, "stdio");
-	for (i = 0; i < 5; i++)
-		if (fds[i] < 0 || dup2(fds[i], FD_KERNEL + i) < 0)
+	for (i = 0; i < 6; i++)
+		if ((fds[i] >= 0 || i < 5) && (fds[i] < 0 || dup2(fds[i], FD_KERNEL + i) < 0))
 			child_fail(report, "pass file descriptors");
 	/* Everything else is closed: QEMU gets what is listed above, nothing more. */
 	for (i = FD_FIRST_FREE; i < FD_REPORT; i++)

@@ -38,6 +38,7 @@ struct omt_vm_spec {
 	unsigned int cpus;
 	unsigned int memory_mib;
 	int kernel_fd, initrd_fd;	/* readable files (memfds) */
+	int disk_fd;			/* a read-only virtio-blk disk (the image), or -1 */
 	int tap_fd;
 	int agent_fd;			/* connected socket: virtio-serial port omerta.0 */
 	int qmp_fd;			/* connected socket: QMP */
