@@ -45,6 +45,12 @@ static int parse_consumer_priority(struct parser *p, const struct key *k, const 
 static int parse_max_cpus(struct parser *p, const struct key *k, const char *v);
 static int parse_max_memory(struct parser *p, const struct key *k, const char *v);
 static int parse_max_jobs(struct parser *p, const struct key *k, const char *v);
+static int parse_owner_priority(struct parser *p, const struct key *k, const char *v);
+static int parse_network_owner_priority(struct parser *p, const struct key *k, const char *v);
+static int parse_owner_idle(struct parser *p, const struct key *k, const char *v);
+static int parse_owner_source(struct parser *p, const struct key *k, const char *v);
+static int parse_power_cap_vm(struct parser *p, const struct key *k, const char *v);
+static int parse_power_cap_total(struct parser *p, const struct key *k, const char *v);
 
 /* Keys a section must have, in the order their absence is reported. */
 #define REQUIRED 1
@@ -57,7 +63,13 @@ static const struct key keys[] = {
 	{ "max_vms", SEC_PROVIDER, 0, parse_max_vms },
 	{ "max_timeout_s", SEC_PROVIDER, 0, parse_max_timeout },
 	{ "max_description", SEC_PROVIDER, 0, parse_max_description },
+	{ "owner_priority", SEC_PROVIDER, 0, parse_owner_priority },
+	{ "owner_idle_s", SEC_PROVIDER, 0, parse_owner_idle },
+	{ "owner_source", SEC_PROVIDER, 0, parse_owner_source },
+	{ "power_cap_vm_w", SEC_PROVIDER, 0, parse_power_cap_vm },
+	{ "power_cap_total_w", SEC_PROVIDER, 0, parse_power_cap_total },
 	{ "priority", SEC_NETWORK, 0, parse_network_priority },
+	{ "owner_priority", SEC_NETWORK, 0, parse_network_owner_priority },
 	{ "allow", SEC_CONSUMER, REQUIRED, parse_allow },
 	{ "network", SEC_CONSUMER, 0, parse_network },
 	{ "priority", SEC_CONSUMER, 0, parse_consumer_priority },
@@ -292,6 +304,69 @@ static int parse_consumer_priority(struct parser *p, const struct key *k, const 
 	return parse_priority(p, k, v, &cur_consumer(p)->priority);
 }
 
+static const char *const owner_priorities[] = { "idle", "pause", "checkpoint", "kill" };
+
+const char *omt_owner_priority_name(enum omt_owner_priority p)
+{
+	return p >= OMT_OWNER_IDLE && p <= OMT_OWNER_KILL ? owner_priorities[p] : "inherit";
+}
+
+static int parse_word(struct parser *p, const struct key *k, const char *v,
+		      const char *const *words, int n, const char *choices)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcasecmp(v, words[i]))
+			return i;
+	return fail(p, "%s must be %s: %s", k->name, choices, show(p, v));
+}
+
+static int parse_owner_word(struct parser *p, const struct key *k, const char *v,
+			    enum omt_owner_priority *out)
+{
+	int i = parse_word(p, k, v, owner_priorities, 4, "idle, pause, checkpoint or kill");
+
+	if (i >= 0)
+		*out = i;
+	return i < 0 ? i : 0;
+}
+
+static int parse_owner_priority(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_owner_word(p, k, v, &p->out->owner_priority);
+}
+
+static int parse_network_owner_priority(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_owner_word(p, k, v, &cur_network(p)->owner_priority);
+}
+
+static int parse_owner_idle(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_unsigned(p, k, v, 1, 86400, &p->out->owner_idle_s);
+}
+
+static int parse_owner_source(struct parser *p, const struct key *k, const char *v)
+{
+	static const char *const sources[] = { "auto", "logind", "input", "cpu" };
+	int i = parse_word(p, k, v, sources, 4, "auto, logind, input or cpu");
+
+	if (i >= 0)
+		strcpy(p->out->owner_source, sources[i]);
+	return i < 0 ? i : 0;
+}
+
+static int parse_power_cap_vm(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_unsigned(p, k, v, 0, 100000, &p->out->power_cap_vm_w);
+}
+
+static int parse_power_cap_total(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_unsigned(p, k, v, 0, 100000, &p->out->power_cap_total_w);
+}
+
 static int parse_allow(struct parser *p, const struct key *k, const char *v)
 {
 	if (!strcasecmp(v, "yes"))
@@ -423,6 +498,7 @@ static int add_network(struct parser *p, const char *name, size_t n)
 		return -ENOMEM;
 	net = &c->networks[c->n_networks];
 	memset(net, 0, sizeof(*net));
+	net->owner_priority = OMT_OWNER_INHERIT;
 	memcpy(net->name, name, n);
 	p->network_lines[c->n_networks++] = p->line;
 	return 0;
@@ -668,6 +744,8 @@ int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 	out->max_vms = 1;
 	out->max_timeout_s = 3600;
 	out->max_description = 512;
+	out->owner_idle_s = 60;
+	strcpy(out->owner_source, "auto");
 	ret = parse(&p);
 	free(p.network_lines);
 	free(p.consumer_lines);
@@ -747,6 +825,8 @@ int omt_policy_decide(const struct omt_policy_cfg *c, const struct omt_job_ask *
 		return refuse(d, "network '%s' is not declared", con->network);
 	d->network_priority = net->priority;
 	snprintf(d->network, sizeof(d->network), "%s", net->name);
+	d->owner_priority = net->owner_priority == OMT_OWNER_INHERIT ? c->owner_priority :
+								       net->owner_priority;
 
 	if (omt_description_check(ask->description ? ask->description : "",
 				  c->max_description, d->reason, sizeof(d->reason)))

@@ -4,8 +4,10 @@
  * big, and in which order. An INI file read with inih:
  *
  *   [provider]                  listen, key, audit_log (required); max_vms,
- *                               max_timeout_s, max_description, metrics_listen
- *   [network "NAME"]            priority
+ *                               max_timeout_s, max_description, metrics_listen,
+ *                               owner_priority, owner_idle_s, owner_source,
+ *                               power_cap_vm_w, power_cap_total_w
+ *   [network "NAME"]            priority, owner_priority
  *   [consumer "ED25519 KEY"]    allow (required), network, priority,
  *                               max_cpus, max_memory_mib, max_jobs
  *
@@ -35,9 +37,22 @@
 #define OMT_POLICY_MAX_LINE 197
 #define OMT_POLICY_MAX_FILE (1024 * 1024)
 
+/* What happens to a job's VM while the machine's owner is active. */
+enum omt_owner_priority {
+	OMT_OWNER_INHERIT = -1,		/* a network without its own: the provider's */
+	OMT_OWNER_IDLE,			/* nothing more: the VM runs at idle priority anyway */
+	OMT_OWNER_PAUSE,		/* its vCPUs stop (memory stays) */
+	OMT_OWNER_CHECKPOINT,		/* saved to a file and stopped (memory freed) */
+	OMT_OWNER_KILL,			/* the job ends */
+};
+
+/* "idle", "pause", "checkpoint", "kill". */
+const char *omt_owner_priority_name(enum omt_owner_priority p);
+
 struct omt_network {
 	char name[OMT_POLICY_NAME_MAX];
 	int priority;			/* -1000..1000, default 0 */
+	enum omt_owner_priority owner_priority;	/* default OMT_OWNER_INHERIT */
 };
 
 struct omt_consumer {
@@ -62,6 +77,11 @@ struct omt_policy_cfg {
 	unsigned max_vms;		/* 1..256, default 1 */
 	unsigned max_timeout_s;		/* 1..604800, default 3600 */
 	unsigned max_description;	/* bytes, 1..65536, default 512 */
+	enum omt_owner_priority owner_priority;	/* default OMT_OWNER_IDLE */
+	unsigned owner_idle_s;		/* 1..86400, default 60: idle this long, the VM goes on */
+	char owner_source[8];		/* "auto" (default), "logind", "input", "cpu" */
+	unsigned power_cap_vm_w;	/* 0..100000, default 0: none */
+	unsigned power_cap_total_w;	/* 0..100000, default 0: none */
 	struct omt_network *networks;
 	size_t n_networks;
 	struct omt_consumer *consumers;
@@ -97,6 +117,7 @@ struct omt_decision {
 	const struct omt_consumer *consumer;	/* NULL if unknown; points into the cfg */
 	int network_priority, consumer_priority;
 	char network[OMT_POLICY_NAME_MAX];
+	enum omt_owner_priority owner_priority;	/* the network's, else the provider's */
 };
 
 /*

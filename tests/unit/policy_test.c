@@ -688,6 +688,56 @@ static int cmp(const void *a, const void *b)
 	return omt_queue_cmp(a, b);
 }
 
+static void test_owner(void **state)
+{
+	static const char text[] = "[provider]\nlisten = 127.0.0.1:7360\nkey = /k\naudit_log = /a\n"
+		"owner_priority = Pause\nowner_idle_s = 5\nowner_source = cpu\n"
+		"power_cap_vm_w = 20\npower_cap_total_w = 65\n"
+		"[network \"default\"]\n[network \"batch\"]\nowner_priority = checkpoint\n"
+		"[consumer \"" K1 "\"]\nallow = yes\n"
+		"[consumer \"" K2 "\"]\nallow = yes\nnetwork = batch\n";
+	struct omt_job_ask ask = { k1, "x", 1, 64, 1 };
+	struct omt_policy_cfg c;
+	struct omt_decision d;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(GOOD, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.owner_priority, OMT_OWNER_IDLE);
+	assert_int_equal(c.owner_idle_s, 60);
+	assert_string_equal(c.owner_source, "auto");
+	assert_int_equal(c.power_cap_vm_w + c.power_cap_total_w, 0);
+	omt_policy_free(&c);
+
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.owner_idle_s, 5);
+	assert_string_equal(c.owner_source, "cpu");
+	assert_int_equal(c.power_cap_vm_w, 20);
+	assert_int_equal(c.power_cap_total_w, 65);
+	/* The network's own, else the provider's. */
+	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
+	assert_true(d.admit);
+	assert_string_equal(omt_owner_priority_name(d.owner_priority), "pause");
+	ask.consumer_key = k2;
+	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
+	assert_string_equal(omt_owner_priority_name(d.owner_priority), "checkpoint");
+	omt_policy_free(&c);
+
+	assert_int_equal(parse(PROVIDER "owner_priority = nap\n" NETDEF CONS1, &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "policy.ini:5: owner_priority must be idle, pause, checkpoint or "
+				 "kill: 'nap'");
+	assert_int_equal(parse(PROVIDER "owner_source = mouse\n" NETDEF CONS1, &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "policy.ini:5: owner_source must be auto, logind, input or cpu: "
+				 "'mouse'");
+	assert_int_equal(parse(PROVIDER "owner_idle_s = 0\n" NETDEF CONS1, &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(parse(GOOD "[network \"x\"]\nowner_priority = kill\nowner_idle_s = 1\n", &c,
+			       err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "policy.ini:11: unknown key 'owner_idle_s' in [network]");
+}
+
 static void test_queue_order(void **state)
 {
 	struct omt_queue_key q[] = {
@@ -728,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_description),
+		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_queue_order),
 	};
 
