@@ -34,6 +34,8 @@
 
 #include "../api/file.h"
 #include "../guest/omerta_msg.h"
+#include "../owner/activity.h"
+#include "../policy/policy.h"
 #include "../telemetry/event_fmt.h"
 #include "../telemetry/reasons.h"
 #include "../vmctl/cgroup.h"
@@ -90,14 +92,15 @@ static const struct {
 
 struct opts {
 	const char *vpn_config, *script, *description, *accel, *image_dir, *qemu_user;
-	const char *job_id, *result, *output_dir;
+	const char *job_id, *result, *output_dir, *owner_source;
 	const char *env[MAX_ENV];
 	const char *inputs[MAX_INPUTS];
 	int n_env, n_inputs, image, language;
 	int out_fd[3];			/* where the workload's stdout [1] and stderr [2] go */
 	char **argv;
 	unsigned int cpus, memory_mib, timeout, vpn_timeout, handshake_timeout, boot_timeout;
-	unsigned int scratch_mib;
+	unsigned int scratch_mib, owner_idle;
+	enum omt_owner_priority owner_priority;
 	int firewall, json;
 };
 
@@ -125,6 +128,9 @@ struct job {
 	int image_fd;			/* the debian image's disk, or -1 */
 	char image_sha256[65];
 	struct omt_outfiles *outfiles;
+	struct omt_owner *owner;	/* owner activity, unless --owner-priority idle */
+	int owner_active, stopped_for_owner;
+	int64_t resume_at_ns;
 	int output_done;
 	char output_error[600];
 	int ended;			/* the VM is gone for good: the loop ends */
@@ -167,6 +173,8 @@ static void usage(FILE *f)
 		"           [--job-id ID] [--stdout-fd N] [--stderr-fd N]\n"
 		"           [--image minimal|debian] [--language sh|bash|python]\n"
 		"           [--input FILE]... [--output DIR] [--scratch MIB]\n"
+		"           [--owner-priority idle|pause|checkpoint|kill] [--owner-idle SEC]\n"
+		"           [--owner-source auto|logind|input|cpu]\n"
 		"           (--script FILE | -- COMMAND [ARG...])\n\n"
 		"Runs one job in a fresh QEMU microVM whose only network is the WireGuard\n"
 		"tunnel described by FILE (wg-quick format: the VM's [Interface] and the\n"
@@ -185,6 +193,16 @@ static void usage(FILE *f)
 		"                         WireGuard handshake (default 10)\n"
 		"  --boot-timeout SEC     the guest must speak within SEC (default 60)\n"
 		"  --json                 rogue events as JSON on stderr\n"
+		"  --owner-priority P     while the machine's owner is active: idle (default:\n"
+		"                         nothing more, the VM only ever gets idle CPU), pause\n"
+		"                         its vCPUs, checkpoint it to a file and stop it, or\n"
+		"                         kill the job (exit 245)\n"
+		"  --owner-idle SEC       the owner idle this long, a paused or checkpointed\n"
+		"                         VM goes on (default 60)\n"
+		"  --owner-source S       how the owner's activity is seen: logind's IdleHint,\n"
+		"                         input devices (event times only), non-guest CPU\n"
+		"                         load; auto (default): the first that works, in that\n"
+		"                         order\n"
 		"  --script FILE          run FILE in the guest with --language's interpreter\n"
 		"  --language sh|bash|python  what --script is written in (default sh;\n"
 		"                         bash and python need the debian image)\n"
@@ -263,6 +281,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "input", required_argument, NULL, 'N' },
 		{ "output", required_argument, NULL, 'U' },
 		{ "scratch", required_argument, NULL, 'S' },
+		{ "owner-priority", required_argument, NULL, 'P' },
+		{ "owner-idle", required_argument, NULL, 'D' },
+		{ "owner-source", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -273,7 +294,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .cpus = 1, .memory_mib = 256, .timeout = 600, .accel = "auto",
 			    .firewall = 1, .handshake_timeout = 10, .boot_timeout = 60,
 			    .description = "", .qemu_user = "omerta", .out_fd = { -1, 1, 2 },
-			    .image = 1 };
+			    .image = 1, .owner_idle = 60, .owner_source = "auto" };
 	o->image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") : OMT_IMAGE_DIR;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -402,6 +423,30 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'S':
 			if (parse_uint("--scratch", optarg, 16, 65536, &o->scratch_mib))
 				return -EINVAL;
+			break;
+		case 'P':
+			for (i = OMT_OWNER_IDLE; i <= OMT_OWNER_KILL; i++)
+				if (strcmp(optarg, omt_owner_priority_name(i)) == 0)
+					break;
+			if (i > OMT_OWNER_KILL) {
+				fprintf(stderr, "exec: --owner-priority must be 'idle', 'pause', "
+						"'checkpoint' or 'kill': '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->owner_priority = i;
+			break;
+		case 'D':
+			if (parse_uint("--owner-idle", optarg, 1, 86400, &o->owner_idle))
+				return -EINVAL;
+			break;
+		case 'W':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "logind") &&
+			    strcmp(optarg, "input") && strcmp(optarg, "cpu")) {
+				fprintf(stderr, "exec: --owner-source must be 'auto', 'logind', "
+						"'input' or 'cpu': '%s'\n", optarg);
+				return -EINVAL;
+			}
+			o->owner_source = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -850,6 +895,8 @@ static int open_image(struct job *j, char *err, size_t errlen)
 	return 0;
 }
 
+static int owner_open(struct job *j, char *err, size_t errlen);
+
 static int setup(struct job *j, char *err, size_t errlen)
 {
 	char path[512], *script = NULL, *wgtext = NULL, *jj = NULL;
@@ -992,7 +1039,7 @@ static int setup(struct job *j, char *err, size_t errlen)
 	}
 	getrandom(j->spec.mac + 3, 3, 0);
 	j->start_ns = mono_ns();
-	if ((e = spawn_vm(j, err, errlen)))
+	if ((e = spawn_vm(j, err, errlen)) || (e = owner_open(j, err, errlen)))
 		goto out;
 	pr_debug("job %s: QEMU %d started, %.3f s after the loader", j->id, (int)j->qemu,
 		 (mono_ns() - j->loader_start_ns) / 1e9);
@@ -1062,6 +1109,8 @@ static void teardown(struct job *j)
 		pr_warn("job %s: cgroup not removed: %s", j->id, strerror(errno));
 	omt_outfiles_free(j->outfiles);
 	j->outfiles = NULL;
+	omt_owner_close(j->owner);
+	j->owner = NULL;
 	for (i = 0; i < 8; i++) {
 		int *fd = (int *[]){ &j->agent_fd, &j->qmp_fd, &j->console_fd, &j->kernel_fd,
 				     &j->initrd_fd, &j->ctl_fd, &j->ep, &j->image_fd }[i];
@@ -1399,6 +1448,104 @@ static int vm_resume(struct job *j, char *msg, size_t len)
 	return 0;
 }
 
+/* ------------------------------------------------------------ the owner */
+
+/* The owner came back: what --owner-priority says. */
+static void owner_arrived(struct job *j)
+{
+	char msg[OMT_CONTROL_MAX_LINE];
+	int64_t t0 = mono_ns();
+	int e = 0;
+
+	j->resume_at_ns = 0;
+	if (j->vm != VM_RUNNING || j->outcome != RUNNING)
+		return;		/* stopped already (by the operator, or for the owner) */
+	switch (j->o.owner_priority) {
+	case OMT_OWNER_IDLE:
+	case OMT_OWNER_INHERIT:
+		return;
+	case OMT_OWNER_PAUSE:
+		e = vm_pause(j, msg, sizeof(msg));
+		break;
+	case OMT_OWNER_CHECKPOINT:
+		e = vm_checkpoint(j, msg, sizeof(msg));
+		break;
+	case OMT_OWNER_KILL:
+		pr_info("job %s: the owner is active: ending the job", j->id);
+		kill_vm(j, OWNER);
+		return;
+	}
+	if (e) {
+		pr_err("job %s: the owner is active, and the VM could not be stopped: %s", j->id, msg);
+		return;
+	}
+	j->stopped_for_owner = 1;
+	pr_info("job %s: the owner is active: VM %s %.1f ms after the news", j->id,
+		j->vm == VM_SAVED ? "checkpointed" : "paused", (mono_ns() - t0) / 1e6);
+}
+
+static void on_owner(struct job *j)
+{
+	bool active;
+	int r = omt_owner_poll(j->owner, &active);
+
+	if (r < 0) {
+		pr_err("job %s: owner activity (%s) can't be watched any more: %s; the VM keeps "
+		       "its idle priority only", j->id,
+		       omt_owner_source_name(omt_owner_source(j->owner)), strerror(-r));
+		unwatch_close(j, &(int){ omt_owner_fd(j->owner) });
+		omt_owner_close(j->owner);
+		j->owner = NULL;
+		return;
+	}
+	if (r == 0 || (int)active == j->owner_active)
+		return;
+	j->owner_active = active;
+	pr_debug("job %s: the owner is %s", j->id, active ? "active" : "idle");
+	if (active)
+		owner_arrived(j);
+	else if (j->stopped_for_owner)
+		j->resume_at_ns = mono_ns() + (int64_t)j->o.owner_idle * 1000000000LL;
+}
+
+/* The owner has been idle for --owner-idle: the VM goes on. */
+static void owner_tick(struct job *j)
+{
+	char msg[OMT_CONTROL_MAX_LINE];
+
+	if (!j->resume_at_ns || mono_ns() < j->resume_at_ns || j->outcome != RUNNING)
+		return;
+	j->resume_at_ns = 0;
+	j->stopped_for_owner = 0;
+	if (j->vm != VM_RUNNING && vm_resume(j, msg, sizeof(msg)))
+		pr_err("job %s: the owner is idle, and the VM could not go on: %s", j->id, msg);
+	else
+		pr_info("job %s: the owner has been idle for %u s: the VM goes on", j->id,
+			j->o.owner_idle);
+}
+
+static int owner_open(struct job *j, char *err, size_t errlen)
+{
+	char usage[400];
+	struct omt_owner_cfg cfg = { .source = j->o.owner_source, .guest_cpu_usage = usage,
+				     .idle_ms = 1000 };
+	const char *slash;
+
+	if (j->o.owner_priority == OMT_OWNER_IDLE)
+		return 0;
+	/* The guests' CPU time: omerta/'s, the parent of the job's cgroup v2. */
+	slash = strrchr(j->cg.v2, '/');
+	snprintf(usage, sizeof(usage), "%.*s/cpu.stat", (int)(slash - j->cg.v2), j->cg.v2);
+	j->owner = omt_owner_open(&cfg, err, errlen);
+	if (!j->owner)
+		return -ENODEV;
+	pr_info("job %s: owner activity from %s: %s the VM while the owner is active, go on "
+		"after %u s idle", j->id, omt_owner_source_name(omt_owner_source(j->owner)),
+		j->o.owner_priority == OMT_OWNER_KILL ? "kill" :
+		j->o.owner_priority == OMT_OWNER_PAUSE ? "pause" : "checkpoint", j->o.owner_idle);
+	return 0;
+}
+
 static void on_control(struct job *j)
 {
 	char cmd[OMT_CONTROL_MAX_LINE], msg[OMT_CONTROL_MAX_LINE] = "";
@@ -1424,6 +1571,9 @@ static void on_control(struct job *j)
 	else
 		e = (snprintf(msg, sizeof(msg), "unknown command '%.64s' (pause, resume, "
 			      "checkpoint, restore)", cmd), -EINVAL);
+	/* The operator's word goes: the owner's going idle no longer resumes it. */
+	j->stopped_for_owner = 0;
+	j->resume_at_ns = 0;
 	omt_control_reply(fd, e == 0, msg);
 }
 
@@ -1448,6 +1598,10 @@ static int run(struct job *j, const sigset_t *mask)
 	watch(j, sfd);
 	watch(j, tfd);
 	watch(j, j->ctl_fd);
+	if (j->owner) {
+		watch(j, omt_owner_fd(j->owner));
+		on_owner(j);	/* the owner may be active already */
+	}
 
 	while (!j->ended) {
 		n = epoll_wait(j->ep, evs, 8, -1);
@@ -1478,6 +1632,10 @@ static int run(struct job *j, const sigset_t *mask)
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
 				on_tick(j);
+				owner_tick(j);
+			} else if (j->owner && fd == omt_owner_fd(j->owner)) {
+				on_owner(j);
+				break;	/* a checkpoint swaps fds too */
 			} else if (fd == j->ctl_fd) {
 				/* It may have swapped QEMU and its fds: the rest of evs is stale. */
 				on_control(j);

@@ -89,3 +89,56 @@ test_control_bad_input() {
 	"$OMT_LOADER" restore ../../etc 2>"$OMT_TMP/e" || rc=$?
 	[ "$rc" = 2 ] && grep -q "'../../etc'" "$OMT_TMP/e" || omt_fail "bad id: rc $rc $(cat "$OMT_TMP/e")"
 }
+
+# --owner-priority against a scripted logind on a private bus
+# (tests/integration/test-owner.sh: owner_bus_up): the owner comes back
+# (IdleHint false), the VM stops as the policy says; the owner goes idle,
+# after --owner-idle the VM goes on.
+source "$OMT_ROOT/tests/integration/test-owner.sh"
+
+owner_job() { # POLICY
+	omt_provider_up
+	owner_bus_up
+	echo "idle 1" >&"$OWNER_LOGIND"
+	omt_wait_for "$OMT_TMP/logind.state" '^idle 1$'
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" \
+		"$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --result "$OMT_TMP/result.json" \
+		--owner-priority "$1" --owner-source auto --owner-idle 1 -- sh -c "$COUNTER"
+	JOB_PID=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/err" "owner activity from logind: $1 the VM" 90 || omt_fail "no owner watch: $(cat "$OMT_TMP/err")"
+	omt_wait_for "$OMT_TMP/out" '^5$' 90 || omt_fail "the workload never counted: $(cat "$OMT_TMP/err")"
+}
+
+owner_stop_and_go() { # STOPPED-WORD
+	echo "idle 0" >&"$OWNER_LOGIND"
+	omt_wait_for "$OMT_TMP/err" "the owner is active: VM $1" || omt_fail "not $1: $(cat "$OMT_TMP/err")"
+	local n1 n2
+	n1=$(grep -cE '^[0-9]+$' "$OMT_TMP/out")
+	sleep 2
+	n2=$(grep -cE '^[0-9]+$' "$OMT_TMP/out")
+	[ "$n1" = "$n2" ] || omt_fail "the VM went on counting while the owner was active ($n1 -> $n2)"
+	echo "idle 1" >&"$OWNER_LOGIND"
+	omt_wait_for "$OMT_TMP/err" "the owner has been idle for 1 s: the VM goes on" || omt_fail "never went on: $(cat "$OMT_TMP/err")"
+	finish_counter
+}
+
+test_owner_pause() {
+	owner_job pause
+	owner_stop_and_go paused
+}
+
+test_owner_checkpoint() {
+	owner_job checkpoint
+	owner_stop_and_go checkpointed
+	jq -e '.checkpoints == 1' "$OMT_TMP/result.json" >/dev/null || omt_fail "result: $(cat "$OMT_TMP/result.json")"
+}
+
+test_owner_kill() {
+	owner_job kill
+	echo "idle 0" >&"$OWNER_LOGIND"
+	local rc=0
+	wait "$JOB_PID" || rc=$?
+	[ "$rc" = 245 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 245"; }
+	jq -e '.outcome == "owner"' "$OMT_TMP/result.json" >/dev/null || omt_fail "result: $(cat "$OMT_TMP/result.json")"
+	omt_assert_no_jobs
+}
