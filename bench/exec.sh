@@ -28,7 +28,7 @@ BARE=(qemu-system-x86_64 -M microvm,accel=tcg -cpu max -m 256 -smp 1 -nodefaults
 	-no-user-config -display none -no-reboot -kernel build/guest/vmlinuz
 	-initrd "$OMT_TMP/bare.cpio.gz" -append "console=ttyS0 quiet panic=-1 tsc_early_khz=$KHZ"
 	-serial stdio)
-EXEC=(nsenter --net=/var/run/netns/"$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf")
+EXEC=(nsenter --net=/var/run/netns/"$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --image minimal)
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 col() { awk -v c="$1" '{print $c}'; }

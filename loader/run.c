@@ -30,6 +30,8 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,10 +49,14 @@
 #include "../api/sign.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
+#include "../owner/inhibit.h"
+#include "../telemetry/energy.h"
 #include "../telemetry/prom.h"
+#include "../vmctl/cgroup.h"
 #include "../telemetry/reasons.h"
 #include "../bpf/omerta_abi.h"
 #include "../vpn/endpoint.h"
+#include "control.h"
 #include "jobdir.h"
 #include "jobstats.h"
 #include "log.h"
@@ -88,6 +94,9 @@ struct djob {
 	struct stream out, err;
 	int exit_status;
 	char outcome[32];
+	enum omt_owner_priority owner_priority;
+	struct omt_energy_vm energy;	/* attributed energy, while it runs */
+	long quota_us;			/* CPU quota in force (power caps), < 0: none */
 	time_t submitted, started, finished;
 	struct djob *next;
 };
@@ -111,6 +120,8 @@ static struct daemon {
 	struct outcome_count { char outcome[32]; uint64_t n; } outcomes[16];
 	uint64_t refused;
 	struct omt_histogram boot, kill;
+	struct omt_energy *energy;
+	struct omt_inhibit *inhibit;
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static const double boot_bounds[] = { 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20, 60 };
@@ -286,7 +297,7 @@ static int write_vm_config(struct djob *j, const uint8_t vm_priv[32])
 
 static void spawn(struct djob *j)
 {
-	char cpus[16], mem[16], tmo[16], env[64];
+	char cpus[16], mem[16], tmo[16], env[64], idle[16];
 	const char *argv[96];
 	int out[2], err[2], n = 0;
 	unsigned int i;
@@ -318,6 +329,15 @@ static void spawn(struct djob *j)
 	argv[n++] = "3";
 	argv[n++] = "--stderr-fd";
 	argv[n++] = "4";
+	if (j->owner_priority != OMT_OWNER_IDLE) {
+		snprintf(idle, sizeof(idle), "%u", d.policy.owner_idle_s);
+		argv[n++] = "--owner-priority";
+		argv[n++] = omt_owner_priority_name(j->owner_priority);
+		argv[n++] = "--owner-idle";
+		argv[n++] = idle;
+		argv[n++] = "--owner-source";
+		argv[n++] = d.policy.owner_source;
+	}
 	if (j->req.script) {
 		argv[n++] = "--script";
 		argv[n++] = j->script_path;
@@ -364,7 +384,11 @@ static void spawn(struct djob *j)
 	j->err.fd = err[0];
 	j->state = J_RUNNING;
 	j->started = time(NULL);
+	j->energy = (struct omt_energy_vm){ 0 };
+	snprintf(j->energy.id, sizeof(j->energy.id), "%s", j->id);
+	j->quota_us = -1;
 	d.running++;
+	omt_inhibit_update(d.inhibit, true);
 	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64, j->network);
 	return;
 fail:
@@ -469,6 +493,7 @@ static void job_exited(struct djob *j, int status)
 	j->finished = time(NULL);
 	j->state = j->cancel ? J_CANCELLED : J_DONE;
 	d.running--;
+	omt_inhibit_update(d.inhibit, d.running > 0);
 	if (res && json_object_object_get_ex(res, "exit_status", &v))
 		j->exit_status = json_object_get_int(v);
 	else
@@ -636,6 +661,7 @@ static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], c
 	memcpy(j->consumer, key, 32);
 	omt_key_b64(key, j->consumer_b64);
 	snprintf(j->network, sizeof(j->network), "%s", dec.network);
+	j->owner_priority = dec.owner_priority;
 	j->qkey = (struct omt_queue_key){ dec.network_priority, dec.consumer_priority, ++d.seq };
 	snprintf(j->consumer_ip, sizeof(j->consumer_ip), "%u.%u.%u.%u", req.vpn.consumer_address[0],
 		 req.vpn.consumer_address[1], req.vpn.consumer_address[2],
@@ -726,6 +752,46 @@ static enum MHD_Result job_get(struct MHD_Connection *c, struct djob *j, int out
 	omt_job_output_format(o, &body);
 	free(o);
 	return reply(c, MHD_HTTP_OK, body, nonce);
+}
+
+/*
+ * POST /v1/jobs/ID/checkpoint and /restore: the job's exec does it (its
+ * control socket). Not under d.lock: a checkpoint takes a while.
+ */
+static enum MHD_Result control(struct MHD_Connection *c, const uint8_t key[32], const char *id,
+			       const char *what, const char *method, const char *nonce)
+{
+	char said[OMT_CONTROL_MAX_LINE];
+	struct djob *j;
+	int running, r;
+
+	if (strcmp(method, "POST"))
+		return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here", nonce);
+	pthread_mutex_lock(&d.lock);
+	j = find_job(id);
+	if (!j || memcmp(j->consumer, key, 32)) {
+		pthread_mutex_unlock(&d.lock);
+		return error(c, MHD_HTTP_NOT_FOUND, "no such job", nonce);
+	}
+	running = j->state == J_RUNNING;
+	pthread_mutex_unlock(&d.lock);
+	if (!running)
+		return error(c, MHD_HTTP_CONFLICT, "the job is not running", nonce);
+	r = omt_control_request(id, what, 30000, said, sizeof(said));
+	if (r != 1)
+		return error(c, r == 0 ? MHD_HTTP_CONFLICT : MHD_HTTP_SERVICE_UNAVAILABLE, said,
+			     nonce);
+	pr_info("job %s: %s for its consumer: %s", id, what, said);
+	pthread_mutex_lock(&d.lock);
+	j = find_job(id);
+	{
+		char *body = j ? status_body(j) : NULL;
+
+		pthread_mutex_unlock(&d.lock);
+		if (!body)
+			return error(c, MHD_HTTP_NOT_FOUND, "no such job", nonce);
+		return reply(c, MHD_HTTP_OK, body, nonce);
+	}
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -839,6 +905,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	snprintf(id, sizeof(id), "%.8s", url + 9);
 	if (url[9 + OMT_JOB_ID_LEN] == '/' && strcmp(url + 9 + OMT_JOB_ID_LEN, "/output") == 0)
 		output = 1;
+	else if (strcmp(url + 9 + OMT_JOB_ID_LEN, "/checkpoint") == 0 ||
+		 strcmp(url + 9 + OMT_JOB_ID_LEN, "/restore") == 0)
+		return control(c, key, id, url + 9 + OMT_JOB_ID_LEN + 1, method, nonce);
 	else if (url[9 + OMT_JOB_ID_LEN])
 		return error(c, MHD_HTTP_NOT_FOUND, "no such path", nonce);
 
@@ -875,6 +944,56 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	pthread_mutex_unlock(&d.lock);
 	return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here", nonce);
+}
+
+/* ------------------------------------------------------ energy, power, sleep */
+
+/*
+ * Every TICK_S: the running VMs' share of the host's energy (RAPL), the
+ * power caps as CPU quotas, and the sleep inhibitor (AC may have gone).
+ * Called with d.lock held; reads small sysfs files only.
+ */
+#define TICK_S 2
+static void tick(void)
+{
+	struct omt_energy_vm vms[OMT_MAX_VMS];
+	struct omt_energy_quota q[OMT_MAX_VMS];
+	struct djob *js[OMT_MAX_VMS];
+	struct omt_energy_caps caps = { d.policy.power_cap_vm_w, d.policy.power_cap_total_w };
+	struct omt_cgroup cg;
+	size_t n = 0, i;
+	struct djob *j;
+
+	omt_inhibit_update(d.inhibit, d.running > 0);
+	for (j = d.jobs; j && n < OMT_MAX_VMS; j = j->next) {
+		if (j->state != J_RUNNING || omt_cgroup_lookup(&cg, j->id) ||
+		    omt_cgroup_cpu_usage_ns(&cg, &j->energy.cpu_ns))
+			continue;	/* not started yet, or gone */
+		js[n] = j;
+		vms[n++] = j->energy;
+	}
+	if (omt_energy_sample(d.energy, vms, n) || !omt_energy_available(d.energy))
+		return;
+	for (i = 0; i < n; i++) {
+		js[i]->energy = vms[i];
+		q[i] = (struct omt_energy_quota){ .watts = vms[i].watts,
+						  .limit_us = js[i]->req.cpus * OMT_CPU_PERIOD_US,
+						  .quota_us = js[i]->quota_us };
+	}
+	if (!caps.vm_watts && !caps.total_watts)
+		return;
+	omt_energy_cap_quota(&caps, q, n, get_nprocs());
+	for (i = 0; i < n; i++) {
+		if (q[i].new_quota_us == js[i]->quota_us)
+			continue;
+		if (omt_cgroup_lookup(&cg, js[i]->id) == 0 &&
+		    omt_cgroup_set_cpu_max(&cg, q[i].new_quota_us < 0 ? q[i].limit_us :
+						q[i].new_quota_us, OMT_CPU_PERIOD_US) == 0) {
+			pr_debug("job %s: %.1f W: CPU quota %ld us per %ld us", js[i]->id,
+				 q[i].watts, q[i].new_quota_us, OMT_CPU_PERIOD_US);
+			js[i]->quota_us = q[i].new_quota_us;
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- metrics */
@@ -939,6 +1058,13 @@ static char *metrics_text(size_t *len)
 	for (j = d.jobs; j && n < OMT_MAX_VMS; j = j->next)
 		if (j->state == J_RUNNING)
 			memcpy(ids[n++], j->id, sizeof(ids[0]));
+	omt_prom_help(&p, "omerta_vm_energy_joules_total", "counter",
+		      "Energy attributed to a running VM: the host's RAPL energy by its share of "
+		      "busy CPU time (0 without RAPL).");
+	for (j = d.jobs; j; j = j->next)
+		if (j->state == J_RUNNING)
+			omt_prom_sample(&p, "omerta_vm_energy_joules_total", j->energy.joules, "vm",
+					j->id, NULL);
 	omt_prom_histogram(&p, "omerta_vm_boot_seconds",
 			   "QEMU start to the workload's start (VPN up), per job.", &d.boot);
 	omt_prom_histogram(&p, "omerta_rogue_kill_seconds",
@@ -1173,7 +1299,8 @@ int run_main(int argc, char **argv)
 	uint8_t mip[4];
 	uint16_t mport = 0;
 	sigset_t mask;
-	int c, ep, sfd, lock_fd = -1, ret = OMT_EXIT_FAIL, n, i;
+	struct itimerspec every = { .it_interval = { TICK_S, 0 }, .it_value = { TICK_S, 0 } };
+	int c, ep, sfd, tfd = -1, lock_fd = -1, ret = OMT_EXIT_FAIL, n, i;
 	char self[4096];
 	ssize_t sl;
 
@@ -1221,7 +1348,13 @@ int run_main(int argc, char **argv)
 	omt_signals_for_signalfd(&mask, 1);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0 || prepare(&lock_fd))
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (sfd < 0 || ep < 0 || tfd < 0 || timerfd_settime(tfd, 0, &every, NULL) < 0 ||
+	    prepare(&lock_fd))
+		goto out;
+	d.energy = omt_energy_new(NULL, NULL);
+	d.inhibit = omt_inhibit_new(NULL);
+	if (!d.energy || !d.inhibit)
 		goto out;
 
 	memcpy(&sa.sin_addr, d.policy.listen_ip, 4);
@@ -1271,6 +1404,8 @@ int run_main(int argc, char **argv)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = d.wake;
 	epoll_ctl(ep, EPOLL_CTL_ADD, d.wake, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
 
 	for (;;) {
 		n = epoll_wait(ep, evs, 16, -1);
@@ -1296,6 +1431,14 @@ int run_main(int argc, char **argv)
 						strsignal(si.ssi_signo));
 					stop_all();
 				}
+			} else if (fd == tfd) {
+				uint64_t ticks;
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				pthread_mutex_lock(&d.lock);
+				tick();
+				pthread_mutex_unlock(&d.lock);
 			} else if (fd == d.wake) {
 				eventfd_t v;
 
@@ -1331,6 +1474,10 @@ out:
 	}
 	omt_audit_close(d.audit);
 	omt_nonce_cache_free(d.nonces);
+	omt_inhibit_free(d.inhibit);
+	omt_energy_free(d.energy);
+	if (tfd >= 0)
+		close(tfd);
 	omt_policy_free(&d.policy);
 	sodium_memzero(d.sk, sizeof(d.sk));
 	if (lock_fd >= 0)

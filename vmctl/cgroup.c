@@ -170,6 +170,26 @@ fail:
 	return e;
 }
 
+int omt_cgroup_lookup(struct omt_cgroup *cg, const char *job)
+{
+	char v2root[200], dir[256];
+	int hybrid = 0, e;
+	struct stat st;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v2_fd = -1;
+	if ((e = find_layout(v2root, sizeof(v2root), &hybrid)))
+		return e;
+	snprintf(cg->v2, sizeof(cg->v2), "%s/omerta/%s", v2root, job);
+	if (stat(cg->v2, &st) < 0)
+		return -errno;
+	memcpy(cg->dirs[cg->n_dirs++], cg->v2, sizeof(cg->v2));
+	snprintf(dir, sizeof(dir), CG_ROOT "/cpu/omerta/%s", job);
+	if (hybrid && stat(dir, &st) == 0)
+		snprintf(cg->dirs[cg->n_dirs++], sizeof(cg->dirs[0]), "%s", dir);
+	return 0;
+}
+
 int omt_cgroup_join(const struct omt_cgroup *cg, pid_t pid)
 {
 	char val[32];

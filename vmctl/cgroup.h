@@ -31,6 +31,12 @@ int omt_cgroup_create(struct omt_cgroup *cg, const char *job, unsigned int cpu_m
 		      uint64_t memory_bytes, char *err, size_t errlen);
 /* Moves pid into every directory of cg. */
 int omt_cgroup_join(const struct omt_cgroup *cg, pid_t pid);
+/*
+ * A running job's cgroup, created by another process (exec), for reading
+ * its CPU time and setting its quota: v2 and, on a hybrid host, v1 cpu.
+ * Nothing is opened (v2_fd is -1): not for omt_cgroup_destroy. 0 or -errno.
+ */
+int omt_cgroup_lookup(struct omt_cgroup *cg, const char *job);
 /* Removes the directories (they must be empty: QEMU dead). */
 int omt_cgroup_destroy(struct omt_cgroup *cg);
 /* Removes what a crashed run left for job: every omerta/JOB directory. */

@@ -195,3 +195,35 @@ test_daemon_sd_notify() {
 	omt_wait_for "$OMT_TMP/notify.log" 'STOPPING=1'
 	wait "$OMT_DAEMON_PID" || omt_fail "daemon exited $? on SIGTERM"
 }
+
+# The consumer checkpoints and restores its running job through the API;
+# the network's owner_priority reaches the job's exec; a job's energy is
+# exported (0 here: no RAPL on this machine).
+test_daemon_checkpoint_restore_api() {
+	omt_daemon_up
+	sed -i 's/^priority = 0$/priority = 0\nowner_priority = pause/' "$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description counter -- sh -c \
+		'i=0; while [ $i -lt 30 ]; do echo $i; i=$((i+1)); sleep 0.2; done'
+	local submit=$OMT_SPAWNED job out
+	omt_wait_for "$OMT_TMP/a.out" '^3$' 90 || omt_fail "never counted: $(cat "$OMT_TMP/a.err")"
+	job=$(ls /run/omerta/jobs)
+	# The network's owner_priority reached exec (the owner source: auto).
+	omt_wait_for "$OMT_TMP/daemon.log" "job $job: owner activity from [a-z]+: pause the VM" ||
+		omt_fail "no owner watch: $(cat "$OMT_TMP/daemon.log")"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
+	[[ $out == "200 "* ]] || omt_fail "checkpoint: $out"
+	[ -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "no checkpoint file"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
+	[[ $out == "409 "*"already checkpointed"* ]] || omt_fail "second checkpoint: $out"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/restore" - good)
+	[[ $out == "405 "* ]] || omt_fail "GET restore: $out"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/restore" - good)
+	[[ $out == "200 "* ]] || omt_fail "restore: $out"
+	wait "$submit" || omt_fail "the job failed: $(cat "$OMT_TMP/a.err")"
+	seq 0 29 | diff - <(grep -E '^[0-9]+$' "$OMT_TMP/a.out") >&2 || omt_fail "the count was not intact"
+	grep -q "job $job: checkpoint for its consumer: checkpointed" "$OMT_TMP/daemon.log" || omt_fail "not logged"
+	omt_assert_no_jobs
+}
