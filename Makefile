@@ -54,12 +54,14 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_f
 BENCH_BINS := $(BUILD)/bench/guard_cost $(BUILD)/bench/tap_pps
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
+DEBIAN_IMAGE := $(BUILD)/guest/debian.sqfs
 
-.PHONY: all deps test demo bench clean install uninstall
+.PHONY: all deps test demo bench clean install uninstall FORCE
 .SECONDARY:
 MAN_PAGES := $(BUILD)/man/omerta-loader.8 $(BUILD)/man/omerta.1
 
-all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) $(MAN_PAGES) \
+all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
+	$(DEBIAN_IMAGE) $(MAN_PAGES) \
 	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
 deps:
@@ -102,9 +104,17 @@ $(BUILD)/bin/omerta: $(CONSUMER_OBJS)
 
 # The guest image: Debian's cloud kernel (apt-get download), its modules,
 # busybox and the agent (guest/mkimage.sh; cached in $(BUILD)/guest/cache).
-$(GUEST_IMAGE): $(BUILD)/bin/omerta-guest guest/mkimage.sh guest/modules.txt
+$(GUEST_IMAGE): $(BUILD)/bin/omerta-guest guest/mkimage.sh guest/modules.txt guest/modules-disk.txt
 	$(call msg,IMAGE,$@)
 	$(Q)guest/mkimage.sh $(BUILD)/guest $(BUILD)/bin/omerta-guest
+
+# The debian image: Debian 12 with python3 (mmdebstrap), a squashfs the VM
+# gets as a read-only disk. Rebuilt only when its inputs change (the script
+# checks the package versions too: FORCE).
+$(DEBIAN_IMAGE): guest/mkdebian.sh FORCE
+	$(call msg,IMAGE,$@)
+	$(Q)guest/mkdebian.sh $(BUILD)/guest
+FORCE:
 
 # libFuzzer harnesses: each fuzzes one parser of untrusted input (the
 # shared libraries and the pure policy logic).
@@ -143,6 +153,8 @@ install: all
 	$(Q)install -D -m 0644 $(BUILD)/guest/vmlinuz $(DESTDIR)$(PREFIX)/lib/omerta/vmlinuz
 	$(Q)install -D -m 0644 $(GUEST_IMAGE) $(DESTDIR)$(PREFIX)/lib/omerta/base.cpio.gz
 	$(Q)install -D -m 0644 $(GUEST_IMAGE).sha256 $(DESTDIR)$(PREFIX)/lib/omerta/base.cpio.gz.sha256
+	$(Q)install -D -m 0644 $(DEBIAN_IMAGE) $(DESTDIR)$(PREFIX)/lib/omerta/debian.sqfs
+	$(Q)install -D -m 0644 $(DEBIAN_IMAGE).sha256 $(DESTDIR)$(PREFIX)/lib/omerta/debian.sqfs.sha256
 	$(Q)install -D -m 0644 $(BUILD)/man/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8
 	$(Q)install -D -m 0644 $(BUILD)/man/omerta.1 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1
 	$(Q)sed 's|/usr/local|$(PREFIX)|g' dist/omerta-loader.service | \

@@ -183,56 +183,66 @@ while read -r a; do
 	ln -s /bin/busybox "$stage/$a"
 done <"$work/applets"
 
-# Kernel modules: the names in modules.txt, their dependencies first.
-sed -e 's/#.*//' "$modlist" | tr -s ' \t' '\n' | tr - _ | sed '/^$/d' >"$work/wanted"
-[ -s "$work/wanted" ] || die "$modlist: no module names"
-awk -v wantfile="$work/wanted" '
-	function modname(p,   n) {
-		n = p; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n)
-		gsub(/-/, "_", n); return n
-	}
-	function visit(p,   i, n, d) {
-		if (p in seen) return
-		seen[p] = 1
-		if (!(p in deps)) { print "mkimage.sh: modules.dep: no entry for " p > "/dev/stderr"; bad = 1; return }
-		# modules.dep lists dependencies in reverse load order.
-		n = split(deps[p], d, " ")
-		for (i = n; i >= 1; i--) visit(d[i])
-		print p
-	}
-	FILENAME ~ /modules\.dep$/ {
-		p = $1; sub(/:$/, "", p)
-		$1 = ""; deps[p] = $0; path[modname(p)] = p; next
-	}
-	FILENAME ~ /modules\.builtin$/ { builtin[modname($1)] = 1; next }
-	END {
-		while ((getline m < wantfile) > 0) {
-			if (m in path) visit(path[m])
-			else if (!(m in builtin)) {
-				print "mkimage.sh: module " m ": not in the kernel " \
-					"(neither in modules.dep nor modules.builtin)" > "/dev/stderr"
-				bad = 1
-			}
+# Kernel modules: the names in a list, their dependencies first, into a load
+# list for the agent: modules.txt at boot (omerta.load), modules-disk.txt
+# for the debian image's disk only (omerta-disk.load, without what the first
+# list loads already).
+: >"$work/loaded"
+modules() { # LIST LOADFILE
+	sed -e 's/#.*//' "$1" | tr -s ' \t' '\n' | tr - _ | sed '/^$/d' >"$work/wanted"
+	[ -s "$work/wanted" ] || die "$1: no module names"
+	awk -v wantfile="$work/wanted" '
+		function modname(p,   n) {
+			n = p; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n)
+			gsub(/-/, "_", n); return n
 		}
-		exit bad
-	}' "$moddir/modules.dep" "$moddir/modules.builtin" >"$work/order" ||
-	die "cannot resolve the modules in $modlist"
+		function visit(p,   i, n, d) {
+			if (p in seen) return
+			seen[p] = 1
+			if (!(p in deps)) { print "mkimage.sh: modules.dep: no entry for " p > "/dev/stderr"; bad = 1; return }
+			# modules.dep lists dependencies in reverse load order.
+			n = split(deps[p], d, " ")
+			for (i = n; i >= 1; i--) visit(d[i])
+			print p
+		}
+		FILENAME ~ /modules\.dep$/ {
+			p = $1; sub(/:$/, "", p)
+			$1 = ""; deps[p] = $0; path[modname(p)] = p; next
+		}
+		FILENAME ~ /modules\.builtin$/ { builtin[modname($1)] = 1; next }
+		FILENAME ~ /loaded$/ { seen[$1] = 1; next }
+		END {
+			while ((getline m < wantfile) > 0) {
+				if (m in path) visit(path[m])
+				else if (!(m in builtin)) {
+					print "mkimage.sh: module " m ": not in the kernel " \
+						"(neither in modules.dep nor modules.builtin)" > "/dev/stderr"
+					bad = 1
+				}
+			}
+			exit bad
+		}' "$moddir/modules.dep" "$moddir/modules.builtin" "$work/loaded" >"$work/order" ||
+		die "cannot resolve the modules in $1"
 
-: >"$work/omerta.load"
-while read -r rel; do
-	src=$moddir/$rel
-	dst=${rel%.ko*}.ko
-	mkdir -p "$stage/lib/modules/$kver/$(dirname "$rel")"
-	case $rel in
-	*.ko) cp "$src" "$stage/lib/modules/$kver/$dst" ;;
-	*.ko.xz) xz -dc "$src" >"$stage/lib/modules/$kver/$dst" ;;
-	*.ko.zst) zstd -qdc "$src" >"$stage/lib/modules/$kver/$dst" ;;
-	*.ko.gz) gzip -dc "$src" >"$stage/lib/modules/$kver/$dst" ;;
-	*) false ;;
-	esac || die "cannot copy module $rel"
-	echo "/lib/modules/$kver/$dst" >>"$work/omerta.load"
-done <"$work/order"
-install -m 0644 "$work/omerta.load" "$stage/lib/modules/omerta.load"
+	: >"$work/load"
+	while read -r rel; do
+		src=$moddir/$rel
+		dst=${rel%.ko*}.ko
+		mkdir -p "$stage/lib/modules/$kver/$(dirname "$rel")"
+		case $rel in
+		*.ko) cp "$src" "$stage/lib/modules/$kver/$dst" ;;
+		*.ko.xz) xz -dc "$src" >"$stage/lib/modules/$kver/$dst" ;;
+		*.ko.zst) zstd -qdc "$src" >"$stage/lib/modules/$kver/$dst" ;;
+		*.ko.gz) gzip -dc "$src" >"$stage/lib/modules/$kver/$dst" ;;
+		*) false ;;
+		esac || die "cannot copy module $rel"
+		echo "/lib/modules/$kver/$dst" >>"$work/load"
+		echo "$rel" >>"$work/loaded"
+	done <"$work/order"
+	install -m 0644 "$work/load" "$stage/lib/modules/$2"
+}
+modules "$modlist" omerta.load
+modules "$here/modules-disk.txt" omerta-disk.load
 
 # The rest of the tree.
 for d in proc sys dev tmp run job root etc mnt; do
