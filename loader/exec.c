@@ -1477,6 +1477,8 @@ static void owner_arrived(struct job *j)
 	}
 	if (e) {
 		pr_err("job %s: the owner is active, and the VM could not be stopped: %s", j->id, msg);
+		/* A failed checkpoint leaves it paused: the owner's going idle resumes it. */
+		j->stopped_for_owner = j->vm != VM_RUNNING;
 		return;
 	}
 	j->stopped_for_owner = 1;

@@ -73,6 +73,30 @@ omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --descrip
 		echo "about to ping the host at $gw"; ping -c 3 "$gw"; echo "still here?"' || rc=$?
 echo "exit status: $rc (240: rogue traffic, VM killed)"
 omt_assert_no_jobs && echo "nothing left behind: no QEMU, tap, NAT table, cgroup or job directory"
+
+say "A real workload: Python on the debian image, an input file in, an output file back"
+seq 1 100 >"$OMT_TMP/numbers.txt"
+mkdir "$OMT_TMP/results"
+printf 'import statistics\nxs = [int(l) for l in open("/job/input/numbers.txt")]\nopen("/job/output/stats.txt", "w").write("mean %%s, stdev %%.2f\\n" %% (statistics.mean(xs), statistics.stdev(xs)))\nprint("done with", len(xs), "numbers")\n' >"$OMT_TMP/stats.py"
+sed 's/^/    /' "$OMT_TMP/stats.py"
+omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --description "statistics" \
+	--image debian --language python --script "$OMT_TMP/stats.py" \
+	--input "$OMT_TMP/numbers.txt" --output "$OMT_TMP/results" 2>"$OMT_TMP/py.err"
+grep -E "image debian sha256|output:" "$OMT_TMP/py.err" | sed 's/^/    /'
+echo "results/stats.txt: $(cat "$OMT_TMP/results/stats.txt")"
+
+say "The owner comes back: a counting job is checkpointed (saved, its QEMU gone) and restored"
+omt_spawn "$OMT_NS_R" "$OMT_TMP/count.out" "$OMT_TMP/count.err" "$OMT_LOADER" exec \
+	--vpn-config "$OMT_TMP/vm.conf" --description "count to 15" \
+	-- sh -c 'i=0; while [ $i -lt 15 ]; do echo $i; i=$((i+1)); sleep 0.3; done'
+omt_wait_for "$OMT_TMP/count.out" '^4$' 90
+job=$(ls /run/omerta/jobs)
+"$OMT_LOADER" checkpoint "$job"
+echo "QEMU processes now: $(pgrep -c -f "qemu-system.*omerta-$job" || true)"
+sleep 2
+"$OMT_LOADER" restore "$job"
+wait "$OMT_SPAWNED" || true
+echo "its output, intact: $(tr '\n' ' ' <"$OMT_TMP/count.out")"
 omt_test_teardown
 
 # ---------------------------------------------------------------- the daemon
