@@ -14,6 +14,12 @@
 int omt_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
 		  size_t errlen);
 
+/*
+ * A small file (sysfs, procfs, cgroupfs) as text: at most size - 1 bytes
+ * into buf, NUL-terminated. 0 or -errno.
+ */
+int omt_read_text(const char *path, char *buf, size_t size);
+
 /* write(2) until all of buf is out, EINTR retried. 0 or -errno. */
 int omt_write_all(int fd, const void *buf, size_t len);
 

@@ -24,6 +24,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "../api/file.h"
+#include "../vmctl/cgroup.h"
 #include "activity.h"
 #include "../loader/log.h"
 
@@ -476,30 +478,13 @@ static int read_cpu_line(const char *path, unsigned long long *total,
 /* cgroup v1 cpuacct.usage (ns), or v2 cpu.stat's "usage_usec N". */
 static int read_guest_ns(const char *path, unsigned long long *ns)
 {
-	char buf[4096], *p;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	uint64_t v;
+	int e = omt_read_text(path, buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (buf[0] >= '0' && buf[0] <= '9') {
-		*ns = strtoull(buf, NULL, 10);
-		return 0;
-	}
-	for (p = buf; p; p = strchr(p, '\n')) {
-		if (*p == '\n')
-			p++;
-		if (!strncmp(p, "usage_usec ", 11)) {
-			*ns = strtoull(p + 11, NULL, 10) * 1000;
-			return 0;
-		}
-	}
-	return -EPROTO;
+	if (!e && !(e = omt_cgroup_usage_parse(buf, &v)))
+		*ns = v;
+	return e;
 }
 
 static int cpu_sample(struct omt_owner *o, bool first)

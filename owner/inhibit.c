@@ -16,6 +16,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "../api/file.h"
 #include "inhibit.h"
 #include "../loader/log.h"
 
@@ -36,18 +37,11 @@ static int read_attr(const char *dir, const char *supply, const char *attr, char
 		     size_t size)
 {
 	char path[512];
-	ssize_t n;
-	int fd;
+	int e;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, supply, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, out, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	out[n] = '\0';
+	if ((e = omt_read_text(path, out, size)))
+		return e;
 	out[strcspn(out, "\r\n")] = '\0';
 	return 0;
 }

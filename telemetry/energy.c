@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../loader/log.h"
+#include "../api/file.h"
 #include "energy.h"
 
 #define MAX_ZONES 16
@@ -45,29 +46,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
 static int read_u64(const char *path, uint64_t *v)
 {
 	unsigned long long x;
 	char buf[32], *end;
 	int e;
 
-	if ((e = read_text(path, buf, sizeof(buf))))
+	if ((e = omt_read_text(path, buf, sizeof(buf))))
 		return e;
 	if (!isdigit((unsigned char)buf[0]))
 		return -EINVAL;
@@ -86,7 +71,7 @@ static int read_busy(const struct omt_energy *e, uint64_t *ns)
 	char buf[512];
 	int err;
 
-	if ((err = read_text(e->stat, buf, sizeof(buf))))
+	if ((err = omt_read_text(e->stat, buf, sizeof(buf))))
 		return err;
 	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle,
 		   &iowait, &irq, &softirq) < 4)
@@ -117,7 +102,7 @@ static int add_zone(struct omt_energy *e, const char *entry)
 	    (err = join(path, sizeof(path), dir, "name")) ||
 	    (err = join(z->path, sizeof(z->path), dir, "energy_uj")))
 		return err;
-	if (read_text(path, name, sizeof(name)) || strncmp(name, "package-", 8))
+	if (omt_read_text(path, name, sizeof(name)) || strncmp(name, "package-", 8))
 		return 0;
 	if ((err = read_u64(z->path, &z->last_uj)))
 		return err;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../api/file.h"
 #include "cgroup.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -275,40 +276,38 @@ int omt_cgroup_set_cpu_max(const struct omt_cgroup *cg, long quota_us, long peri
 static int read_str(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[512];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
+	return omt_read_text(path, buf, size);
+}
+
+int omt_cgroup_usage_parse(const char *text, uint64_t *ns)
+{
+	unsigned long long v;
+	const char *p = strstr(text, "usage_usec ");
+
+	if (p && (p == text || p[-1] == '\n') && sscanf(p, "usage_usec %llu", &v) == 1) {
+		*ns = (uint64_t)v * 1000;
+		return 0;
+	}
+	if (text[0] >= '0' && text[0] <= '9' && sscanf(text, "%llu", &v) == 1) {
+		*ns = v;
+		return 0;
+	}
+	return -EPROTO;
 }
 
 int omt_cgroup_cpu_usage_ns(const struct omt_cgroup *cg, uint64_t *ns)
 {
-	unsigned long long v;
-	char buf[1024], *p;
+	char buf[1024];
 	int i;
 
-	if (cg->v2[0] && read_str(cg->v2, "cpu.stat", buf, sizeof(buf)) == 0) {
-		p = strstr(buf, "usage_usec ");
-		if (p && (p == buf || p[-1] == '\n') && sscanf(p, "usage_usec %llu", &v) == 1) {
-			*ns = (uint64_t)v * 1000;
-			return 0;
-		}
-	}
-	for (i = 0; i < cg->n_dirs; i++) {
+	if (cg->v2[0] && read_str(cg->v2, "cpu.stat", buf, sizeof(buf)) == 0 &&
+	    omt_cgroup_usage_parse(buf, ns) == 0)
+		return 0;
+	for (i = 0; i < cg->n_dirs; i++)
 		if (read_str(cg->dirs[i], "cpuacct.usage", buf, sizeof(buf)) == 0 &&
-		    sscanf(buf, "%llu", &v) == 1) {
-			*ns = v;
+		    omt_cgroup_usage_parse(buf, ns) == 0)
 			return 0;
-		}
-	}
 	return -ENOENT;
 }
