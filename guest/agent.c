@@ -304,6 +304,12 @@ static void prepare_root(const struct job *j)
 	if (mkdir_ok(SCRATCH, 0755) || mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ||
 	    mkdir_ok(SCRATCH "/output", 0777) || mkdir_ok("/job/output", 0755))
 		fail(OMT_STAGE_BOOT, "scratch tmpfs: %s", strerror(errno));
+	/* POSIX shared memory (Python's multiprocessing) on the scratch too; ptys. */
+	if (mkdir_ok(SCRATCH "/shm", 01777) || chmod(SCRATCH "/shm", 01777) < 0 ||
+	    mkdir_ok("/dev/shm", 01777) || (e = bind_mount(SCRATCH "/shm", "/dev/shm", 0)) ||
+	    mkdir_ok("/dev/pts", 0755) ||
+	    mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666") < 0)
+		fail(OMT_STAGE_BOOT, "/dev/shm, /dev/pts: %s", strerror(e ? -e : errno));
 	if (j->disk) {
 		if ((e = load_modules(MODULE_LIST_DISK, err, sizeof(err))) && e != -ENOENT)
 			fail(OMT_STAGE_BOOT, "disk modules: %s", err);

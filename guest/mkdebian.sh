@@ -2,10 +2,10 @@
 # guest/mkdebian.sh OUTDIR
 #
 # Builds the `debian` guest image: a small Debian 12 (bookworm) root file
-# system (mmdebstrap, variant essential, plus python3 and netbase), packed as
-# a read-only squashfs that the agent mounts (virtio-blk) under a tmpfs
-# overlay:
-#   OUTDIR/debian.sqfs           the image (squashfs, zstd)
+# system (mmdebstrap, variant essential, plus python3, netbase and busybox),
+# packed as a read-only squashfs that the agent mounts (virtio-blk) under a
+# tmpfs overlay:
+#   OUTDIR/debian.sqfs           the image (squashfs, lz4)
 #   OUTDIR/debian.sqfs.sha256    "HASH  debian.sqfs" (sha256sum -c format)
 #   OUTDIR/debian.manifest       "PACKAGE VERSION" of every package inside
 #   OUTDIR/debian.stamp          the inputs it was built from (see below)
@@ -16,7 +16,8 @@
 # same mmdebstrap and mksquashfs) give a byte-identical debian.sqfs.
 # Nothing is rebuilt when debian.stamp matches, the image matches its hash
 # and the host's apt lists offer no newer version of a package in
-# debian.manifest (MKDEBIAN_FORCE=1 rebuilds anyway).
+# debian.manifest (MKDEBIAN_FORCE=1 rebuilds anyway). The tree is built in
+# MKDEBIAN_TMPDIR if set, else /dev/shm when usable, else TMPDIR or /tmp.
 # Prints nothing on success; on failure says what failed on stderr, exits 1.
 # Runs as root (mmdebstrap's root mode).
 set -euo pipefail
@@ -49,17 +50,20 @@ build_epoch=1704067200
 # compress), zstd -9 33 MiB, xz 28 MiB. lz4 also compresses in under 1 s.
 comp=(-comp lz4)
 mergedusr=/usr/share/mmdebstrap/hooks/merged-usr
-# Kept out of the image (dpkg path-exclude); copyright files stay.
-dpkgopts=(
-	--dpkgopt=force-unsafe-io
-	--dpkgopt='path-exclude=/usr/share/doc/*'
-	--dpkgopt='path-include=/usr/share/doc/*/copyright'
-	--dpkgopt='path-exclude=/usr/share/man/*'
-	--dpkgopt='path-exclude=/usr/share/info/*'
-	--dpkgopt='path-exclude=/usr/share/locale/*'
-	--dpkgopt='path-include=/usr/share/locale/locale.alias'
-	--dpkgopt='path-exclude=/usr/share/lintian/*'
-)
+# Kept out of the image: documentation (copyright files stay), manuals,
+# translations. Not given as --dpkgopt: with that, mmdebstrap pipes its
+# first extraction of the essential packages through a Python tar filter
+# (mmtarfilter), which alone took ~20 s here. Instead an extract hook
+# (step 2) deletes the same paths after that extraction, before dpkg
+# installs anything, and gives dpkg the patterns as
+# /etc/dpkg/dpkg.cfg.d/99omerta-nodoc for the rest: the same tree.
+nodoc='path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/locale/*
+path-include=/usr/share/locale/locale.alias
+path-exclude=/usr/share/lintian/*'
 
 for t in mmdebstrap mksquashfs unsquashfs apt-cache dpkg sha256sum awk chroot; do
 	command -v "$t" >/dev/null || die "missing tool: $t"
@@ -70,7 +74,21 @@ mkdir -p "$1" || die "cannot create $1"
 out=$(cd "$1" && pwd)
 img=$out/debian.sqfs
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/omerta-mkdebian.XXXXXX") || die "mktemp failed"
+# The work directory: the tree is ~100 MB of small files, written and read
+# several times; on tmpfs the build took 37 s here against 71 s on disk.
+# /dev/shm when it is a tmpfs allowing exec with 1 GiB free; MKDEBIAN_TMPDIR
+# chooses; else TMPDIR or /tmp.
+tmpdir=${MKDEBIAN_TMPDIR:-}
+if [ -z "$tmpdir" ]; then
+	tmpdir=${TMPDIR:-/tmp}
+	if [ -d /dev/shm ] && [ -w /dev/shm ] &&
+		awk '$2 == "/dev/shm" && $3 == "tmpfs" && $4 !~ /(^|,)noexec(,|$)/ { ok = 1 }
+			END { exit !ok }' /proc/self/mounts &&
+		[ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -ge 1048576 ]; then
+		tmpdir=/dev/shm
+	fi
+fi
+work=$(mktemp -d "$tmpdir/omerta-mkdebian.XXXXXX") || die "mktemp in $tmpdir failed"
 # Unmount whatever a failed mmdebstrap may have left mounted in the tree
 # (deepest first), then delete without ever crossing a mount point.
 cleanup() {
@@ -136,7 +154,7 @@ done < <(host_sources)
 	echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
 	echo "suite $suite variant $variant packages $packages epoch $build_epoch"
 	echo "comp ${comp[*]}"
-	echo "dpkgopts ${dpkgopts[*]}"
+	echo "nodoc $nodoc"
 	for m in "${mirrors[@]}"; do echo "mirror $m"; done
 	echo "mmdebstrap $(mmdebstrap --version 2>&1 | head -n1)"
 	echo "mksquashfs $(mksquashfs -version 2>&1 | head -n1)"
@@ -172,8 +190,31 @@ fi
 # --- 2. the root file system ------------------------------------------------
 
 root=$work/root
-if ! SOURCE_DATE_EPOCH=$build_epoch mmdebstrap --mode=root --variant="$variant" \
-	--include="$packages" --hook-dir="$mergedusr" "${dpkgopts[@]}" \
+printf '%s\n' "$nodoc" >"$work/nodoc.cfg"
+# The extract hook (its $1: the tree): what the filter would have kept out
+# (find's -path, like dpkg's patterns, lets * match /), then the filter.
+cat >"$work/nodoc-hook" <<'EOF'
+#!/bin/sh
+set -eu
+u=$1/usr/share
+if [ -d "$u/doc" ]; then
+	find "$u/doc" -mindepth 1 ! -type d ! -path "$u/doc/*/copyright" -delete
+	find "$u/doc" -mindepth 1 -depth -type d -empty -delete
+fi
+for d in man info lintian; do
+	if [ -d "$u/$d" ]; then find "$u/$d" -mindepth 1 -delete; fi
+done
+if [ -d "$u/locale" ]; then
+	find "$u/locale" -mindepth 1 ! -path "$u/locale/locale.alias" -delete
+fi
+mkdir -p "$1/etc/dpkg/dpkg.cfg.d"
+cp "$OMERTA_NODOC" "$1/etc/dpkg/dpkg.cfg.d/99omerta-nodoc"
+EOF
+chmod 0755 "$work/nodoc-hook"
+if ! OMERTA_NODOC=$work/nodoc.cfg SOURCE_DATE_EPOCH=$build_epoch \
+	mmdebstrap --mode=root --variant="$variant" --include="$packages" \
+	--hook-dir="$mergedusr" --dpkgopt=force-unsafe-io \
+	--extract-hook="$work/nodoc-hook" \
 	--aptopt='Acquire::Languages "none"' \
 	"$suite" "$root" "${mirrors[@]}" >"$work/mmdebstrap.log" 2>&1; then
 	die_log "$work/mmdebstrap.log" "mmdebstrap $suite failed"
@@ -223,6 +264,10 @@ while read -r a; do
 	done
 	ln -s /usr/bin/busybox "$root/usr/local/bin/$a"
 done <"$work/applets"
+# /dev: empty. The agent binds the guest's /dev over it (and mounts the image
+# nodev); what mmdebstrap put there depends on the work directory's mount
+# (nothing on a nodev file system).
+find "$root/dev" -mindepth 1 -delete
 # Mount points for the agent: the job's directory tree.
 mkdir -p "$root/job/input" "$root/job/output"
 # shellcheck disable=SC2016 # dpkg-query's format, not the shell's

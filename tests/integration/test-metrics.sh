@@ -62,6 +62,13 @@ test_metrics_promtool_and_prometheus() {
 	[ -n "$before" ] || omt_fail "no guard counters in Prometheus"
 	wait_promql 'sum(omerta_guard_packets_total{direction="from_guest",verdict="pass"})' "> $before"
 	scrape | promtool check metrics || omt_fail "promtool with a VM running"
+	# Energy per VM: a series for the running VM; no RAPL here, so 0, said once.
+	scrape | grep -qE '^omerta_vm_energy_joules_total\{vm="[0-9a-f]{8}"\} ' ||
+		omt_fail "no energy series for the VM"
+	if [ -z "$(ls /sys/class/powercap 2>/dev/null | grep intel-rapl)" ]; then
+		[ "$(grep -c "energy: no RAPL counters" "$OMT_TMP/daemon.log")" = 1 ] ||
+			omt_fail "no (or more than one) 'no RAPL' line: $(cat "$OMT_TMP/daemon.log")"
+	fi
 	# omerta-loader status: the same job, its consumer and its counters.
 	"$OMT_LOADER" status --json >"$OMT_TMP/status.json" || omt_fail "status failed"
 	jq -e --arg k "$OMT_CONSUMER_KEY" '.[] | select(.state == "running" and .consumer == $k and

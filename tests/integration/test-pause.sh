@@ -142,3 +142,23 @@ test_owner_kill() {
 	jq -e '.outcome == "owner"' "$OMT_TMP/result.json" >/dev/null || omt_fail "result: $(cat "$OMT_TMP/result.json")"
 	omt_assert_no_jobs
 }
+
+# The daemon holds a logind sleep inhibitor while a job runs (this machine
+# has no power supplies: it counts as on AC), and lets go after.
+test_daemon_sleep_inhibitor() {
+	omt_daemon_up
+	owner_bus_up
+	kill "$OMT_DAEMON_PID"
+	wait "$OMT_DAEMON_PID" || true
+	omt_daemon_start	# now on the private bus (DBUS_SYSTEM_BUS_ADDRESS)
+	grep -q '^inhibitors 0$' "$OMT_TMP/logind.state" || omt_fail "a lock before any job"
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description sleepless -- sh -c \
+		'echo up; sleep 3'
+	local submit=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/logind.state" '^inhibitors 1$' 90 || omt_fail "no lock while the job runs: $(cat "$OMT_TMP/daemon.log")"
+	grep -q '^last_inhibit sleep|omerta|' "$OMT_TMP/logind.state" || omt_fail "lock: $(cat "$OMT_TMP/logind.state")"
+	wait "$submit" || omt_fail "job failed: $(cat "$OMT_TMP/a.err")"
+	omt_wait_for "$OMT_TMP/logind.state" '^inhibitors 0$' || omt_fail "the lock outlived the job"
+	omt_assert_no_jobs
+}

@@ -30,6 +30,9 @@ test_workload_python_input_output() {
 		    print("inputs are writable")
 		except OSError as e:
 		    print("inputs read-only:", e.strerror)
+		import multiprocessing  # needs /dev/shm
+		with multiprocessing.Pool(2) as pool:
+		    print("squares", sum(pool.map(abs, range(-10, 10))))
 		print(sys.version.split()[0])
 	EOP
 	omt_exec --image debian --language python --script "$OMT_TMP/job.py" \
@@ -37,6 +40,7 @@ test_workload_python_input_output() {
 		--output "$OMT_TMP/outdir" || omt_fail "job failed: $(cat "$OMT_TMP/err")"
 	grep -q "inputs read-only: Read-only file system" "$OMT_TMP/out" || omt_fail "output: $(cat "$OMT_TMP/out")"
 	grep -qE '^3\.11' "$OMT_TMP/out" || omt_fail "not Debian 12's python3: $(cat "$OMT_TMP/out")"
+	grep -qx "squares 100" "$OMT_TMP/out" || omt_fail "no multiprocessing: $(cat "$OMT_TMP/out" "$OMT_TMP/err")"
 	[ "$(cat "$OMT_TMP/outdir/sum.txt")" = 500500 ] || omt_fail "sum.txt: $(cat "$OMT_TMP/outdir/sum.txt")"
 	cmp "$OMT_TMP/in/blob.bin" "$OMT_TMP/outdir/deep/er/blob.copy" || omt_fail "the binary file came back changed"
 	grep -q "image debian sha256:$(image_hash debian.sqfs)" "$OMT_TMP/err" || omt_fail "no image hash in the log"
