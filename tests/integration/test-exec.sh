@@ -90,7 +90,7 @@ test_exec_vpn_lost() {
 test_exec_timeout() {
 	omt_provider_up
 	local rc=0
-	omt_exec --timeout 4 -- sh -c "echo started; sleep 120" || rc=$?
+	omt_exec --timeout 10 -- sh -c "echo started; sleep 120" || rc=$?
 	[ "$rc" = 243 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 243 (timeout)"; }
 	grep -q started "$OMT_TMP/out" || omt_fail "the workload never ran"
 	teardown_clean
@@ -136,7 +136,7 @@ test_exec_boot_failure() {
 	mkdir "$OMT_TMP/img"
 	cp "$OMT_ROOT/build/guest/vmlinuz" "$OMT_TMP/img/"
 	head -c 4096 /dev/urandom >"$OMT_TMP/img/base.cpio.gz"
-	OMERTA_IMAGE_DIR=$OMT_TMP/img omt_exec --boot-timeout 20 -- true || rc=$?
+	OMERTA_IMAGE_DIR=$OMT_TMP/img omt_exec --image minimal --boot-timeout 20 -- true || rc=$?
 	[ "$rc" = 244 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 244 (boot)"; }
 	teardown_clean
 }

@@ -107,7 +107,7 @@ test_workload_bad_input() {
 		local want=$1 text=$2
 		shift 2
 		rc=0
-		"$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" "$@" >/dev/null 2>"$OMT_TMP/e" || rc=$?
+		omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" "$@" >/dev/null 2>"$OMT_TMP/e" || rc=$?
 		[ "$rc" = "$want" ] && grep -qF -- "$text" "$OMT_TMP/e" ||
 			omt_fail "$*: exit $rc, wanted $want and '$text': $(cat "$OMT_TMP/e")"
 	}
@@ -123,5 +123,8 @@ test_workload_bad_input() {
 	expect 1 "would both be /job/input/same" --input "$OMT_TMP/a/same" --input "$OMT_TMP/b/same" -- true
 	expect 1 "more than 64 MiB" --input "$OMT_TMP/big" -- true
 	expect 1 "$OMT_TMP/missing" --input "$OMT_TMP/missing" -- true
+	mkdir "$OMT_TMP/noimage"
+	cp "$IMAGE_DIR/vmlinuz" "$IMAGE_DIR/base.cpio.gz" "$OMT_TMP/noimage/"
+	OMERTA_IMAGE_DIR=$OMT_TMP/noimage expect 1 "image debian: $OMT_TMP/noimage/debian.sqfs: No such file or directory (build it with 'make')" -- true
 	omt_assert_no_jobs
 }
