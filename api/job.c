@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "../guest/omerta_msg.h"
 #include "../vpn/endpoint.h"
 #include "job.h"
 #include "keys.h"
@@ -27,6 +28,23 @@ static const char *const state_names[] = {
 };
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == OMT_JOB__STATE_COUNT,
 	       "every state needs a name");
+
+static const char *const image_names[] = {
+	[OMT_JOB_IMAGE_DEFAULT] = NULL,
+	[OMT_JOB_IMAGE_MINIMAL] = "minimal",
+	[OMT_JOB_IMAGE_DEBIAN] = "debian",
+};
+_Static_assert(sizeof(image_names) / sizeof(image_names[0]) == OMT_JOB__IMAGE_COUNT,
+	       "every image needs a name");
+
+static const char *const language_names[] = {
+	[OMT_JOB_LANGUAGE_DEFAULT] = NULL,
+	[OMT_JOB_LANGUAGE_SH] = "sh",
+	[OMT_JOB_LANGUAGE_BASH] = "bash",
+	[OMT_JOB_LANGUAGE_PYTHON] = "python",
+};
+_Static_assert(sizeof(language_names) / sizeof(language_names[0]) == OMT_JOB__LANGUAGE_COUNT,
+	       "every language needs a name");
 
 static const char *const stream_names[2] = { "stdout", "stderr" };
 static const char *const stream_next_names[2] = { "stdout_next", "stderr_next" };
@@ -413,6 +431,14 @@ static int parse_vpn(struct parser *p, json_object *o, struct omt_job_vpn *out)
 	return err;
 }
 
+/* What well-formed padded base64 of n characters holds (0 for any other n). */
+static size_t b64_decoded_len(const char *s, size_t n)
+{
+	if (!n || n % 4)
+		return 0;
+	return n / 4 * 3 - (s[n - 1] == '=') - (s[n - 2] == '=');
+}
+
 static char *dup_str(const char *s, size_t len)
 {
 	char *d = malloc(len + 1);
@@ -496,10 +522,168 @@ static int parse_script(struct parser *p, json_object *v, struct omt_job_request
 	return 0;
 }
 
+/* Upper bound of what n characters of base64 decode to. */
+static size_t b64_max_decoded(size_t n)
+{
+	return (n + 3) / 4 * 3;
+}
+
+static int name_index(const char *s, const char *const *names, int count)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return i;
+	return -EINVAL;
+}
+
+/* "image" and "language"; a language other than sh needs the debian image. */
+static int parse_image_language(struct parser *p, json_object *o, int has_script,
+				struct omt_job_request *r)
+{
+	json_object *v;
+	const char *s;
+	size_t n;
+	int i, err;
+
+	if (member(o, "image", &v)) {
+		err = str_value(p, v, "image", 64, &s, &n);
+		if (err)
+			return err;
+		i = name_index(s, image_names, OMT_JOB__IMAGE_COUNT);
+		if (i < 0)
+			return fail(p, "image must be 'minimal' or 'debian': %s", show(p, v));
+		r->image = i;
+	}
+	if (!member(o, "language", &v))
+		return 0;
+	err = str_value(p, v, "language", 64, &s, &n);
+	if (err)
+		return err;
+	i = name_index(s, language_names, OMT_JOB__LANGUAGE_COUNT);
+	if (i < 0)
+		return fail(p, "language must be 'sh', 'bash' or 'python': %s", show(p, v));
+	if (!has_script)
+		return fail(p, "language is for a script, not a command: %s", show(p, v));
+	r->language = i;
+	if (i != OMT_JOB_LANGUAGE_SH && r->image == OMT_JOB_IMAGE_MINIMAL)
+		return fail(p, "language %s needs image 'debian' (minimal has only sh)", show(p, v));
+	return 0;
+}
+
+int omt_job_input_name_check(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 1 || len > OMT_JOB_MAX_INPUT_NAME || (len == 1 && s[0] == '.') ||
+	    (len == 2 && s[0] == '.' && s[1] == '.'))
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '/')
+			return -EINVAL;
+	return 0;
+}
+
+static int parse_input(struct parser *p, json_object *v, size_t i, size_t *total,
+		       struct omt_job_request *r)
+{
+	static const char *const known[] = { "name", "data", NULL };
+	struct omt_job_input *in = &r->inputs[i];
+	char prefix[32], name[40];
+	json_object *nv, *dv;
+	const char *s, *d;
+	size_t n, dn, k, left = OMT_JOB_MAX_INPUT_BYTES - *total;
+	int err;
+
+	snprintf(prefix, sizeof(prefix), "inputs[%zu].", i);
+	if (!json_object_is_type(v, json_type_object))
+		return fail(p, "inputs[%zu] must be an object {\"name\",\"data\"}: %s", i,
+			    show_json(p, v));
+	err = only_known(p, v, prefix, known);
+	if (err)
+		return err;
+	snprintf(name, sizeof(name), "inputs[%zu].name", i);
+	err = str_member(p, v, "name", name, OMT_JOB_MAX_INPUT_NAME, &nv, &s, &n);
+	if (err)
+		return err;
+	if (omt_job_input_name_check(s, n))
+		return fail(p, "%s must be a file name (1..%d bytes of printable ASCII, no '/', "
+			    "not '.' or '..'): %s", name, OMT_JOB_MAX_INPUT_NAME, show(p, nv));
+	for (k = 0; k < i; k++)
+		if (!strcmp(r->inputs[k].name, s))
+			return fail(p, "%s repeats inputs[%zu].name: %s", name, k, show(p, nv));
+	snprintf(name, sizeof(name), "inputs[%zu].data", i);
+	err = str_member(p, v, "data", name,
+			 sodium_base64_ENCODED_LEN(OMT_JOB_MAX_INPUT_BYTES,
+						   sodium_base64_VARIANT_ORIGINAL) - 1,
+			 &dv, &d, &dn);
+	if (err)
+		return err;
+	/* Checked before anything is allocated for it. */
+	if (b64_decoded_len(d, dn) > left)
+		return fail(p, "inputs hold more than %d bytes with inputs[%zu]: %s",
+			    OMT_JOB_MAX_INPUT_BYTES, i, show(p, nv));
+	in->name = dup_str(s, n);
+	in->data = malloc(b64_max_decoded(dn) + 1);
+	if (!in->name || !in->data)
+		return -ENOMEM;
+	if (sodium_base642bin(in->data, b64_max_decoded(dn) + 1, d, dn, NULL, &in->len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL))
+		return fail(p, "%s is not base64: %s", name, show(p, dv));
+	if (in->len > left)
+		return fail(p, "inputs hold more than %d bytes with inputs[%zu]: %s",
+			    OMT_JOB_MAX_INPUT_BYTES, i, show(p, nv));
+	*total += in->len;
+	return 0;
+}
+
+static int parse_inputs(struct parser *p, json_object *o, struct omt_job_request *r)
+{
+	json_object *a;
+	size_t i, n, total = 0;
+	int err;
+
+	if (!member(o, "inputs", &a))
+		return 0;
+	if (!json_object_is_type(a, json_type_array))
+		return fail(p, "inputs must be an array of {\"name\",\"data\"}: %s",
+			    show_json(p, a));
+	n = json_object_array_length(a);
+	if (n > OMT_JOB_MAX_INPUTS)
+		return fail(p, "inputs must have 0..%d entries: %zu", OMT_JOB_MAX_INPUTS, n);
+	if (!n)
+		return 0;
+	r->inputs = calloc(n, sizeof(*r->inputs));
+	if (!r->inputs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		/* Counted first: free() sees every entry that may hold something. */
+		r->n_inputs = i + 1;
+		err = parse_input(p, json_object_array_get_idx(a, i), i, &total, r);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_output_flag(struct parser *p, json_object *o, struct omt_job_request *r)
+{
+	json_object *v;
+
+	if (!member(o, "output", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return fail(p, "output must be true or false: %s", show_json(p, v));
+	r->output = json_object_get_boolean(v);
+	return 0;
+}
+
 static int parse_request(struct parser *p, json_object *o, struct omt_job_request *r)
 {
 	static const char *const known[] = { "description", "command", "script", "cpus",
-					     "memory_mib", "timeout_s", "vpn", NULL };
+					     "memory_mib", "timeout_s", "vpn", "image",
+					     "language", "inputs", "output", NULL };
 	json_object *cmd, *script;
 	int has_cmd, has_script, err;
 
@@ -528,6 +712,12 @@ static int parse_request(struct parser *p, json_object *o, struct omt_job_reques
 				  OMT_JOB_DEFAULT_TIMEOUT_S, &r->timeout_s);
 	if (!err)
 		err = parse_vpn(p, o, &r->vpn);
+	if (!err)
+		err = parse_image_language(p, o, has_script, r);
+	if (!err)
+		err = parse_inputs(p, o, r);
+	if (!err)
+		err = parse_output_flag(p, o, r);
 	return err;
 }
 
@@ -563,6 +753,11 @@ void omt_job_request_free(struct omt_job_request *r)
 			free(r->command[i]);
 	free(r->command);
 	free(r->script);
+	for (i = 0; r->inputs && i < r->n_inputs; i++) {
+		free(r->inputs[i].name);
+		free(r->inputs[i].data);
+	}
+	free(r->inputs);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -653,6 +848,45 @@ static int format_vpn(json_object *o, const struct omt_job_vpn *v)
 	return err;
 }
 
+static int format_inputs(json_object *o, const struct omt_job_request *r)
+{
+	json_object *a = json_object_new_array(), *in;
+	unsigned int i;
+	size_t total = 0;
+	char *b64;
+	int err;
+
+	err = add(o, "inputs", a);
+	for (i = 0; !err && i < r->n_inputs; i++) {
+		const struct omt_job_input *x = &r->inputs[i];
+
+		if (!x->name || (!x->data && x->len))
+			return -EINVAL;
+		/* Bounded before base64 makes it a third larger. */
+		total += x->len;
+		if (x->len > OMT_JOB_MAX_BODY || total > OMT_JOB_MAX_BODY)
+			return -E2BIG;
+		b64 = malloc(sodium_base64_ENCODED_LEN(x->len, sodium_base64_VARIANT_ORIGINAL));
+		in = json_object_new_object();
+		if (!b64 || !in) {
+			free(b64);
+			json_object_put(in);
+			return -ENOMEM;
+		}
+		sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(x->len,
+								 sodium_base64_VARIANT_ORIGINAL),
+				  x->data ? x->data : (const uint8_t *)"", x->len,
+				  sodium_base64_VARIANT_ORIGINAL);
+		err = append(a, in);
+		if (!err)
+			err = add_str(in, "name", x->name);
+		if (!err)
+			err = add_str(in, "data", b64);
+		free(b64);
+	}
+	return err;
+}
+
 int omt_job_request_format(const struct omt_job_request *r, char **json_out)
 {
 	json_object *o, *a;
@@ -685,12 +919,50 @@ int omt_job_request_format(const struct omt_job_request *r, char **json_out)
 		err = add_int(o, "timeout_s", r->timeout_s);
 	if (!err)
 		err = format_vpn(o, &r->vpn);
+	if (!err && omt_job_image_name(r->image))
+		err = add_str(o, "image", omt_job_image_name(r->image));
+	if (!err && omt_job_language_name(r->language))
+		err = add_str(o, "language", omt_job_language_name(r->language));
+	if (!err && r->n_inputs)
+		err = r->inputs ? format_inputs(o, r) : -EINVAL;
+	if (!err && r->output)
+		err = add(o, "output", json_object_new_boolean(1));
 	return finish(o, err, OMT_JOB_MAX_BODY, json_out);
 }
 
 const char *omt_job_state_name(enum omt_job_state s)
 {
 	return (unsigned int)s < OMT_JOB__STATE_COUNT ? state_names[s] : "unknown";
+}
+
+const char *omt_job_image_name(enum omt_job_image i)
+{
+	return (unsigned int)i < OMT_JOB__IMAGE_COUNT ? image_names[i] : NULL;
+}
+
+const char *omt_job_language_name(enum omt_job_language l)
+{
+	return (unsigned int)l < OMT_JOB__LANGUAGE_COUNT ? language_names[l] : NULL;
+}
+
+int omt_job_image_parse(const char *s, enum omt_job_image *out)
+{
+	int i = name_index(s, image_names, OMT_JOB__IMAGE_COUNT);
+
+	if (i < 0)
+		return i;
+	*out = i;
+	return 0;
+}
+
+int omt_job_language_parse(const char *s, enum omt_job_language *out)
+{
+	int i = name_index(s, language_names, OMT_JOB__LANGUAGE_COUNT);
+
+	if (i < 0)
+		return i;
+	*out = i;
+	return 0;
 }
 
 int omt_job_id_check(const char *s)
@@ -756,14 +1028,14 @@ static int state_member(struct parser *p, json_object *o, enum omt_job_state *st
 }
 
 /* The answers share the envelope: bounded body, one object. */
-static int parse_answer(const char *json, size_t len, char *err, size_t errlen,
+static int parse_answer(const char *json, size_t len, size_t max, char *err, size_t errlen,
 			int (*fn)(struct parser *p, json_object *o, void *out), void *out)
 {
 	struct parser p = { .err = err, .errlen = errlen };
 	json_object *o;
 	int ret;
 
-	o = parse_json(&p, json, len, OMT_JOB_MAX_ANSWER, &ret);
+	o = parse_json(&p, json, len, max, &ret);
 	if (!o)
 		return ret;
 	ret = fn(&p, o, out);
@@ -797,7 +1069,7 @@ int omt_job_accept_parse(const char *json, size_t len, struct omt_job_accept *ou
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = parse_answer(json, len, err, errlen, accept_fields, out);
+	ret = parse_answer(json, len, OMT_JOB_MAX_ANSWER, err, errlen, accept_fields, out);
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret;
@@ -860,7 +1132,7 @@ int omt_job_status_parse(const char *json, size_t len, struct omt_job_status *ou
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = parse_answer(json, len, err, errlen, status_fields, out);
+	ret = parse_answer(json, len, OMT_JOB_MAX_ANSWER, err, errlen, status_fields, out);
 	if (ret) {
 		memset(out, 0, sizeof(*out));
 		out->exit_status = -1;
@@ -891,14 +1163,6 @@ int omt_job_status_format(const struct omt_job_status *s, char **json_out)
 	if (!err && s->exit_status >= 0)
 		err = add_int(o, "exit_status", s->exit_status);
 	return finish(o, err, OMT_JOB_MAX_ANSWER, json_out);
-}
-
-/* What well-formed padded base64 of n characters holds (0 for any other n). */
-static size_t b64_decoded_len(const char *s, size_t n)
-{
-	if (!n || n % 4)
-		return 0;
-	return n / 4 * 3 - (s[n - 1] == '=') - (s[n - 2] == '=');
 }
 
 static int output_fields(struct parser *p, json_object *o, void *out)
@@ -946,7 +1210,7 @@ int omt_job_output_parse(const char *json, size_t len, struct omt_job_output *ou
 	for (i = 0; i < 2; i++)
 		out->stream[i].next = out->stream[i].len = 0;
 	out->done = 0;
-	ret = parse_answer(json, len, err, errlen, output_fields, out);
+	ret = parse_answer(json, len, OMT_JOB_MAX_ANSWER, err, errlen, output_fields, out);
 	if (ret) {
 		for (i = 0; i < 2; i++)
 			out->stream[i].next = out->stream[i].len = 0;
@@ -984,4 +1248,346 @@ int omt_job_output_format(const struct omt_job_output *o, char **json_out)
 		err = add(j, "done", json_object_new_boolean(o->done));
 	free(b64);
 	return finish(j, err, OMT_JOB_MAX_ANSWER, json_out);
+}
+
+/* RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	uint32_t c, min;
+
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			n = 1, c &= 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, c &= 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3, c &= 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+int omt_job_file_path_check(const char *s, size_t len)
+{
+	int e = omt_msg_check_path(s, len);
+
+	if (e)
+		return e;
+	return utf8_valid((const unsigned char *)s, len) ? 0 : -EINVAL;
+}
+
+static int printable(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int path_value(struct parser *p, json_object *v, const char *name, char **out)
+{
+	const char *s;
+	size_t n;
+	int err;
+
+	err = str_value(p, v, name, OMT_MSG_MAX_PATH, &s, &n);
+	if (err)
+		return err;
+	if (omt_job_file_path_check(s, n))
+		return fail(p, "%s is not a relative path without empty, '.' or '..' parts: %s",
+			    name, show(p, v));
+	*out = dup_str(s, n);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int file_entry(struct parser *p, json_object *v, size_t i, size_t *total,
+		      struct omt_job_file *f)
+{
+	char name[40];
+	json_object *pv, *dv;
+	const char *d;
+	size_t dn, left = OMT_JOB_FILES_MAX_BYTES - *total;
+	int64_t mode;
+	int err;
+
+	if (!json_object_is_type(v, json_type_object))
+		return fail(p, "files[%zu] must be an object {\"path\",\"mode\",\"data\"}: %s", i,
+			    show_json(p, v));
+	snprintf(name, sizeof(name), "files[%zu].path", i);
+	if (!member(v, "path", &pv))
+		return fail(p, "%s is missing", name);
+	err = path_value(p, pv, name, &f->path);
+	if (err)
+		return err;
+	snprintf(name, sizeof(name), "files[%zu].mode", i);
+	err = int_member(p, v, "mode", name, 0, 0777, &mode);
+	if (err)
+		return err;
+	f->mode = mode;
+	snprintf(name, sizeof(name), "files[%zu].data", i);
+	err = str_member(p, v, "data", name,
+			 sodium_base64_ENCODED_LEN(OMT_JOB_FILES_MAX_BYTES,
+						   sodium_base64_VARIANT_ORIGINAL) - 1,
+			 &dv, &d, &dn);
+	if (err)
+		return err;
+	if (b64_decoded_len(d, dn) > left)
+		return fail(p, "files hold more than %d bytes with files[%zu]: %s",
+			    OMT_JOB_FILES_MAX_BYTES, i, show(p, pv));
+	f->data = malloc(b64_max_decoded(dn) + 1);
+	if (!f->data)
+		return -ENOMEM;
+	if (sodium_base642bin(f->data, b64_max_decoded(dn) + 1, d, dn, NULL, &f->len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL))
+		return fail(p, "%s is not base64: %s", name, show(p, dv));
+	if (f->len > left)
+		return fail(p, "files hold more than %d bytes with files[%zu]: %s",
+			    OMT_JOB_FILES_MAX_BYTES, i, show(p, pv));
+	*total += f->len;
+	return 0;
+}
+
+static int files_fields(struct parser *p, json_object *o, void *out)
+{
+	struct omt_job_files *f = out;
+	json_object *files, *dirs, *v;
+	char name[32];
+	const char *s;
+	size_t i, nf, nd, n, total = 0;
+	int err;
+
+	if (!member(o, "files", &files))
+		return fail(p, "files is missing");
+	if (!json_object_is_type(files, json_type_array))
+		return fail(p, "files must be an array: %s", show_json(p, files));
+	if (!member(o, "dirs", &dirs))
+		return fail(p, "dirs is missing");
+	if (!json_object_is_type(dirs, json_type_array))
+		return fail(p, "dirs must be an array: %s", show_json(p, dirs));
+	nf = json_object_array_length(files);
+	nd = json_object_array_length(dirs);
+	if (nf + nd > OMT_JOB_FILES_MAX_ENTRIES)
+		return fail(p, "files and dirs hold more than %d entries: %zu",
+			    OMT_JOB_FILES_MAX_ENTRIES, nf + nd);
+	f->files = calloc(nf + 1, sizeof(*f->files));
+	f->dirs = calloc(nd + 1, sizeof(*f->dirs));
+	if (!f->files || !f->dirs)
+		return -ENOMEM;
+	for (i = 0; i < nd; i++) {
+		snprintf(name, sizeof(name), "dirs[%zu]", i);
+		f->n_dirs = i + 1;
+		err = path_value(p, json_object_array_get_idx(dirs, i), name, &f->dirs[i]);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < nf; i++) {
+		f->n_files = i + 1;
+		err = file_entry(p, json_object_array_get_idx(files, i), i, &total, &f->files[i]);
+		if (err)
+			return err;
+	}
+	if (!member(o, "error", &v))
+		return 0;
+	err = str_value(p, v, "error", OMT_JOB_FILES_MAX_ERROR, &s, &n);
+	if (err)
+		return err;
+	if (!n || !printable(s, n))
+		return fail(p, "error must be 1..%d characters of printable ASCII: %s",
+			    OMT_JOB_FILES_MAX_ERROR, show(p, v));
+	memcpy(f->error, s, n + 1);
+	return 0;
+}
+
+int omt_job_files_parse(const char *json, size_t len, struct omt_job_files *out, char *err,
+			size_t errlen)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = parse_answer(json, len, OMT_JOB_FILES_MAX_ANSWER, err, errlen, files_fields, out);
+	if (ret == -ENOMEM && err && errlen)
+		snprintf(err, errlen, "out of memory");
+	if (ret)
+		omt_job_files_free(out);
+	return ret;
+}
+
+void omt_job_files_free(struct omt_job_files *f)
+{
+	size_t i;
+
+	for (i = 0; f->files && i < f->n_files; i++) {
+		free(f->files[i].path);
+		free(f->files[i].data);
+	}
+	for (i = 0; f->dirs && i < f->n_dirs; i++)
+		free(f->dirs[i]);
+	free(f->files);
+	free(f->dirs);
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * The files answer is written by hand, not with json-c: 64 MiB of data
+ * would be held three times over (the objects, their text, its copy).
+ */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static char *sb_room(struct sbuf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->err)
+		return NULL;
+	if (n > OMT_JOB_FILES_MAX_ANSWER - b->len) {
+		b->err = -E2BIG;
+		return NULL;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p + b->len;
+}
+
+static void sb_put(struct sbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+	char *o = sb_room(b, n);
+
+	if (o) {
+		memcpy(o, s, n + 1);
+		b->len += n;
+	}
+}
+
+/* A JSON string: what json-c writes, given valid UTF-8. */
+static void sb_str(struct sbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s), i;
+	char *o = sb_room(b, n * 6 + 2);
+
+	if (!o)
+		return;
+	*o++ = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = c;
+		} else if (c < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = c;
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	b->len = o - b->p;
+}
+
+static void sb_b64(struct sbuf *b, const uint8_t *d, size_t n)
+{
+	size_t e = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *o = sb_room(b, e + 2);
+
+	if (!o)
+		return;
+	*o = '"';
+	sodium_bin2base64(o + 1, e, n ? d : (const uint8_t *)"", n,
+			  sodium_base64_VARIANT_ORIGINAL);
+	b->len += e;		/* the quote and the base64, not its NUL */
+	sb_put(b, "\"");
+}
+
+int omt_job_files_format(const struct omt_job_files *f, char **json_out)
+{
+	struct sbuf b = {};
+	uint64_t total = 0;
+	char num[16];
+	size_t i;
+
+	*json_out = NULL;
+	if (f->n_files + f->n_dirs > OMT_JOB_FILES_MAX_ENTRIES ||
+	    (f->n_files && !f->files) || (f->n_dirs && !f->dirs) ||
+	    !memchr(f->error, '\0', sizeof(f->error)) || !printable(f->error, strlen(f->error)))
+		return -EINVAL;
+	for (i = 0; i < f->n_dirs; i++)
+		if (!f->dirs[i] || omt_job_file_path_check(f->dirs[i], strlen(f->dirs[i])))
+			return -EINVAL;
+	for (i = 0; i < f->n_files; i++) {
+		const struct omt_job_file *x = &f->files[i];
+
+		total += x->len;
+		if (!x->path || omt_job_file_path_check(x->path, strlen(x->path)) ||
+		    x->mode > 0777 || (x->len && !x->data) || total > OMT_JOB_FILES_MAX_BYTES)
+			return -EINVAL;
+	}
+	sb_put(&b, "{\"files\":[");
+	for (i = 0; i < f->n_files; i++) {
+		sb_put(&b, i ? ",{\"path\":" : "{\"path\":");
+		sb_str(&b, f->files[i].path);
+		snprintf(num, sizeof(num), "%u", f->files[i].mode);
+		sb_put(&b, ",\"mode\":");
+		sb_put(&b, num);
+		sb_put(&b, ",\"data\":");
+		sb_b64(&b, f->files[i].data, f->files[i].len);
+		sb_put(&b, "}");
+	}
+	sb_put(&b, "],\"dirs\":[");
+	for (i = 0; i < f->n_dirs; i++) {
+		if (i)
+			sb_put(&b, ",");
+		sb_str(&b, f->dirs[i]);
+	}
+	sb_put(&b, "]");
+	if (f->error[0]) {
+		sb_put(&b, ",\"error\":");
+		sb_str(&b, f->error);
+	}
+	sb_put(&b, "}");
+	if (b.err) {
+		free(b.p);
+		return b.err;
+	}
+	*json_out = b.p;
+	return 0;
 }

@@ -9,7 +9,15 @@
  *           "vm_address":"10.77.0.2/24","allowed_ips":["10.77.0.0/24"],
  *           "consumer_address":"10.77.0.1"}}
  *   with "script":"#!/bin/sh\n..." instead of "command" (exactly one of the
- *   two); description, cpus, memory_mib and timeout_s may be left out.
+ *   two); description, cpus, memory_mib and timeout_s may be left out. And,
+ *   each optional, what exec takes for the workload:
+ *     "image":"minimal"|"debian" (exec's default: debian),
+ *     "language":"sh"|"bash"|"python" (only with "script"; bash and python
+ *       need the debian image),
+ *     "inputs":[{"name":"data.txt","data":"<base64>"},...] (files the
+ *       workload finds read-only in /job/input/NAME; NAME a file name of
+ *       printable ASCII, unique; at most 64, 8 MiB decoded in all),
+ *     "output":true (bring back what the workload leaves in /job/output).
  * Its answer (201):
  *   {"job":"0a1b2c3d","vm_public_key":"<base64>","state":"queued"}
  * GET /v1/jobs/ID:
@@ -22,6 +30,14 @@
  *   with at most OMT_JOB_CHUNK_MAX bytes per stream; *_next is the offset to
  *   ask for next (the offset asked plus the bytes given). "done":true means
  *   the job has ended and both chunks reach the end of their stream.
+ * GET /v1/jobs/ID/files, once the job is done, for a job that asked for
+ * "output": the whole of its /job/output in one answer:
+ *   {"files":[{"path":"a/b.txt","mode":420,"data":"<base64>"},...],
+ *    "dirs":["a",...],"error":"..."}
+ *   paths relative, '/'-separated, without "." or ".." (guest/omerta_msg.h's
+ *   rule) and UTF-8; dirs parent first; mode 0..0777; at most
+ *   OMT_JOB_FILES_MAX_ENTRIES files and dirs and OMT_JOB_FILES_MAX_BYTES of
+ *   data; "error" (printable ASCII) when exec refused part of the output.
  *
  * The answers are parsed by the consumer, and bounded as well, but unknown
  * fields are skipped there so that the provider can add some. json-c keeps
@@ -33,7 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OMT_JOB_MAX_BODY (1024 * 1024)
+#define OMT_JOB_MAX_BODY (12 * 1024 * 1024)	/* the inputs' base64 is most of it */
 #define OMT_JOB_MAX_DESCRIPTION 4096	/* bytes; policy may want fewer */
 #define OMT_JOB_MAX_ARGS 64
 #define OMT_JOB_MAX_ARG 4096		/* bytes per argument */
@@ -48,11 +64,18 @@
 #define OMT_JOB_DEFAULT_CPUS 1
 #define OMT_JOB_DEFAULT_MEMORY_MIB 256
 #define OMT_JOB_DEFAULT_TIMEOUT_S 600
+#define OMT_JOB_MAX_INPUTS 64
+#define OMT_JOB_MAX_INPUT_NAME 255
+#define OMT_JOB_MAX_INPUT_BYTES (8 * 1024 * 1024)	/* decoded, all inputs together */
 
 #define OMT_JOB_ID_LEN 8		/* lowercase hex */
 #define OMT_JOB_MAX_OUTCOME 32		/* [a-z0-9_] */
 #define OMT_JOB_CHUNK_MAX (64 * 1024)	/* output bytes per stream and answer */
-#define OMT_JOB_MAX_ANSWER (256 * 1024)	/* any answer body the consumer parses */
+#define OMT_JOB_MAX_ANSWER (256 * 1024)	/* any answer body the consumer parses... */
+#define OMT_JOB_FILES_MAX_ANSWER (128 * 1024 * 1024)	/* ... but the files' */
+#define OMT_JOB_FILES_MAX_BYTES (64 * 1024 * 1024)	/* data in one files answer */
+#define OMT_JOB_FILES_MAX_ENTRIES 10000	/* files and dirs in it, as exec's --output */
+#define OMT_JOB_FILES_MAX_ERROR 1024
 
 struct omt_cidr4 {
 	uint8_t ip[4];
@@ -69,6 +92,28 @@ struct omt_job_vpn {
 	uint8_t consumer_address[4];	/* the consumer's end, in vm_address's subnet */
 };
 
+/* Absent from the request: DEFAULT, which is exec's default. */
+enum omt_job_image {
+	OMT_JOB_IMAGE_DEFAULT,
+	OMT_JOB_IMAGE_MINIMAL,
+	OMT_JOB_IMAGE_DEBIAN,
+	OMT_JOB__IMAGE_COUNT,
+};
+
+enum omt_job_language {
+	OMT_JOB_LANGUAGE_DEFAULT,
+	OMT_JOB_LANGUAGE_SH,
+	OMT_JOB_LANGUAGE_BASH,
+	OMT_JOB_LANGUAGE_PYTHON,
+	OMT_JOB__LANGUAGE_COUNT,
+};
+
+struct omt_job_input {
+	char *name;			/* omt_job_input_name_check() holds */
+	uint8_t *data;			/* len bytes; may be freed (NULL) once used */
+	size_t len;
+};
+
 struct omt_job_request {
 	char *description;		/* "" when absent; no control characters */
 	char **command;			/* NULL-terminated argv, or NULL with a script */
@@ -79,6 +124,11 @@ struct omt_job_request {
 	unsigned int memory_mib;
 	unsigned int timeout_s;
 	struct omt_job_vpn vpn;
+	enum omt_job_image image;
+	enum omt_job_language language;	/* DEFAULT with a command */
+	struct omt_job_input *inputs;	/* n_inputs, names unique */
+	unsigned int n_inputs;		/* 0..OMT_JOB_MAX_INPUTS */
+	int output;			/* bring /job/output back */
 };
 
 enum omt_job_state {
@@ -115,6 +165,22 @@ struct omt_job_output {
 	int done;
 };
 
+struct omt_job_file {
+	char *path;			/* omt_job_file_path_check() holds */
+	unsigned int mode;		/* 0..0777 */
+	uint8_t *data;
+	size_t len;
+};
+
+/* GET /v1/jobs/ID/files. */
+struct omt_job_files {
+	struct omt_job_file *files;
+	size_t n_files;
+	char **dirs;			/* paths, parent first */
+	size_t n_dirs;
+	char error[OMT_JOB_FILES_MAX_ERROR + 1];	/* "" when none */
+};
+
 /*
  * Parses a POST /v1/jobs body of len bytes (no NUL needed). 0; -E2BIG for
  * more than OMT_JOB_MAX_BODY bytes; -EINVAL with one line of printable
@@ -134,6 +200,23 @@ void omt_job_request_free(struct omt_job_request *r);
 int omt_job_request_format(const struct omt_job_request *r, char **json_out);
 
 const char *omt_job_state_name(enum omt_job_state s);
+/* "minimal", "sh", ...; NULL for DEFAULT and for what is out of range. */
+const char *omt_job_image_name(enum omt_job_image i);
+const char *omt_job_language_name(enum omt_job_language l);
+/* 0 and *out if s names one ("debian", "python"), else -EINVAL. */
+int omt_job_image_parse(const char *s, enum omt_job_image *out);
+int omt_job_language_parse(const char *s, enum omt_job_language *out);
+/*
+ * An input's name: 1..OMT_JOB_MAX_INPUT_NAME bytes of printable ASCII,
+ * no '/', not "." or "..". 0 or -EINVAL.
+ */
+int omt_job_input_name_check(const char *s, size_t len);
+/*
+ * A path of the files answer: guest/omerta_msg.h's (relative, no "." or
+ * "..", no NUL, bounded) and valid UTF-8 (JSON carries nothing else).
+ * 0, or -EINVAL / -E2BIG.
+ */
+int omt_job_file_path_check(const char *s, size_t len);
 /* 0 if s is OMT_JOB_ID_LEN lowercase hex digits, else -EINVAL. */
 int omt_job_id_check(const char *s);
 /* A query offset ("stdout=N"): canonical decimal up to INT64_MAX. 0 or -EINVAL. */
@@ -149,5 +232,14 @@ int omt_job_status_format(const struct omt_job_status *s, char **json_out);
 int omt_job_output_parse(const char *json, size_t len, struct omt_job_output *out,
 			 char *err, size_t errlen);
 int omt_job_output_format(const struct omt_job_output *o, char **json_out);
+/*
+ * The files answer, of at most OMT_JOB_FILES_MAX_ANSWER bytes. On success
+ * free it with omt_job_files_free. format refuses (-EINVAL) what parse
+ * would: a bad path, mode or error text, too many entries or bytes.
+ */
+int omt_job_files_parse(const char *json, size_t len, struct omt_job_files *out, char *err,
+			size_t errlen);
+int omt_job_files_format(const struct omt_job_files *f, char **json_out);
+void omt_job_files_free(struct omt_job_files *f);
 
 #endif

@@ -5,9 +5,12 @@
 
 #include <stddef.h>
 
+struct omt_job_files;
+
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_OUTPUT 246		/* as exec's: the output files refused or lost */
 
 int keygen_main(int argc, char **argv);
 int submit_main(int argc, char **argv);
@@ -15,5 +18,13 @@ int vpn_main(int argc, char **argv);
 
 /* ~/.config/omerta/NAME (or $OMERTA_HOME/NAME); the directory is created 0700. */
 int cli_config_path(const char *name, char *out, size_t size);
+
+/*
+ * Writes a job's output files under dir (which must exist), never outside
+ * it, never following a symlink or replacing anything (consumer/files.c).
+ * 0, or -errno with err naming the path and why; what was written before
+ * stays, a file half written does not.
+ */
+int cli_write_files(const char *dir, const struct omt_job_files *f, char *err, size_t errlen);
 
 #endif

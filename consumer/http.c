@@ -16,6 +16,7 @@
 
 struct capture {
 	struct cli_resp *r;
+	size_t max, cap;
 	char sig[128];
 	char provider_key[64];
 	int too_big;
@@ -27,17 +28,24 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char *b;
 
-	if (c->r->len + len > MAX_RESPONSE) {
+	if (len > c->max - c->r->len) {
 		c->too_big = 1;
 		return 0;
 	}
-	b = realloc(c->r->body, c->r->len + len + 1);
-	if (!b)
-		return 0;
-	memcpy(b + c->r->len, p, len);
+	if (c->r->len + len + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 16384;
+
+		while (cap < c->r->len + len + 1)
+			cap *= 2;
+		b = realloc(c->r->body, cap);
+		if (!b)
+			return 0;
+		c->r->body = b;
+		c->cap = cap;
+	}
+	memcpy(c->r->body + c->r->len, p, len);
 	c->r->len += len;
-	b[c->r->len] = '\0';
-	c->r->body = b;
+	c->r->body[c->r->len] = '\0';
 	return len;
 }
 
@@ -105,8 +113,14 @@ static int pin_provider(struct cli_http *h, const struct capture *c, char *err, 
 int cli_request(struct cli_http *h, const char *method, const char *path, const char *body,
 		struct cli_resp *r, char *err, size_t errlen)
 {
+	return cli_request_max(h, method, path, body, MAX_RESPONSE, r, err, errlen);
+}
+
+int cli_request_max(struct cli_http *h, const char *method, const char *path, const char *body,
+		    size_t max, struct cli_resp *r, char *err, size_t errlen)
+{
 	struct omt_req_auth a;
-	struct capture c = { .r = r };
+	struct capture c = { .r = r, .max = max };
 	struct curl_slist *hdrs = NULL;
 	char url[512], line[256];
 	size_t blen = body ? strlen(body) : 0;
@@ -142,7 +156,13 @@ int cli_request(struct cli_http *h, const char *method, const char *path, const 
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	if (max > MAX_RESPONSE || blen > MAX_RESPONSE) {
+		/* Big, either way: as long as it moves. */
+		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &c);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -156,8 +176,10 @@ int cli_request(struct cli_http *h, const char *method, const char *path, const 
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
 	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s %s: %s", method, url,
-			 c.too_big ? "answer over 4 MiB" : curl_easy_strerror(cc));
+		if (c.too_big)
+			snprintf(err, errlen, "%s %s: answer over %zu MiB", method, url, max >> 20);
+		else
+			snprintf(err, errlen, "%s %s: %s", method, url, curl_easy_strerror(cc));
 		cli_resp_free(r);
 		return -EIO;
 	}

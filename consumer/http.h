@@ -29,6 +29,9 @@ int cli_http_init(void);
 /* 0 with r filled (any HTTP status), or -errno with err set. */
 int cli_request(struct cli_http *h, const char *method, const char *path, const char *body,
 		struct cli_resp *r, char *err, size_t errlen);
+/* The same, for an answer of up to max bytes (the default is 4 MiB), as long as it moves. */
+int cli_request_max(struct cli_http *h, const char *method, const char *path, const char *body,
+		    size_t max, struct cli_resp *r, char *err, size_t errlen);
 void cli_resp_free(struct cli_resp *r);
 
 #endif

@@ -3,8 +3,10 @@
  * omerta submit: an ephemeral WireGuard server of our own (kernel WireGuard
  * where the host has it, else wireguard-go), a signed job request naming
  * it, the VM's key added as its only peer once the provider answers, the
- * job's output streamed, its exit status ours. The tunnel goes on every way
- * out, Ctrl-C included (the job is cancelled first).
+ * job's output streamed, its exit status ours; with --output, its files
+ * fetched at the end and written under a directory of ours
+ * (consumer/files.c). The tunnel goes on every way out, Ctrl-C included
+ * (the job is cancelled first).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,7 @@
 #include "http.h"
 
 #define POLL_US 200000
+#define FILES_TRIES 30		/* the provider busy sending others' files: once a second */
 
 static volatile sig_atomic_t interrupted;
 
@@ -45,6 +49,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: omerta submit --provider IP:PORT --description TEXT\n"
 		"                     (--script FILE | -- COMMAND [ARG...])\n"
+		"                     [--image minimal|debian] [--language sh|bash|python]\n"
+		"                     [--input FILE]... [--output DIR]\n"
 		"                     [--cpus N] [--memory MIB] [--timeout SEC] [--identity FILE]\n"
 		"                     [--provider-key KEY] [--endpoint-ip IP]\n\n"
 		"Runs a job on a provider. A WireGuard server of ours (kernel WireGuard, or\n"
@@ -53,7 +59,18 @@ static void usage(FILE *f)
 		"Its output streams here; its exit status is ours.\n\n"
 		"  --provider IP:PORT    the provider's API\n"
 		"  --description TEXT    what the job does (required; the provider logs it)\n"
-		"  --script FILE         run FILE with /bin/sh in the VM\n"
+		"  --script FILE         run FILE in the VM with --language's interpreter\n"
+		"  --image minimal|debian  the VM's userland (the provider's default: debian,\n"
+		"                        Debian 12 with python3; minimal: busybox)\n"
+		"  --language sh|bash|python  what --script is written in (default sh; bash\n"
+		"                        and python need the debian image)\n"
+		"  --input FILE          sent with the request; the workload reads it as\n"
+		"                        /job/input/BASENAME (read-only). Repeatable: up to\n"
+		"                        64 files, 8 MiB together, base names unique\n"
+		"  --output DIR          when the job is done, write what it left in\n"
+		"                        /job/output/ under DIR (an existing directory):\n"
+		"                        nothing outside DIR, no symlink followed, nothing\n"
+		"                        replaced; at most 64 MiB and 10000 entries\n"
 		"  --cpus N, --memory MIB, --timeout SEC   resources (1, 256, 600)\n"
 		"  --identity FILE       our key (default: the config directory's identity)\n"
 		"  --provider-key KEY    the provider's key; without it, the key pinned in\n"
@@ -61,8 +78,10 @@ static void usage(FILE *f)
 		"  --endpoint-ip IP      the address the VM reaches us at (default: ours\n"
 		"                        towards the provider)\n\n"
 		"Exit status: the job's (see 'omerta-loader exec': 240 rogue, 241 VPN setup,\n"
-		"242 VPN lost, 243 timeout, 244 boot), 1 refused or failed, 2 bad usage,\n"
-		"130/143 interrupted (the job is cancelled).\n");
+		"242 VPN lost, 243 timeout, 244 boot, 245 stopped for the provider's owner,\n"
+		"246 the output files refused, by the provider's loader or here, or lost),\n"
+		"1 refused or failed, 2 bad usage, 130/143 interrupted (the job is\n"
+		"cancelled).\n");
 }
 
 static int parse_u(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -162,8 +181,8 @@ static void cancel(struct session *s)
 		fprintf(stderr, "omerta: cancel job %s: %s\n", s->job, err);
 }
 
-/* Streams the job's output until it is done; returns its exit status. */
-static int follow(struct session *s)
+/* Streams the job's output until it is done; returns its exit status, *st its state. */
+static int follow(struct session *s, struct omt_job_status *st_out)
 {
 	struct omt_job_output *o = calloc(1, sizeof(*o));
 	struct omt_job_status st;
@@ -216,9 +235,101 @@ static int follow(struct session *s)
 		fprintf(stderr, "omerta: job %s: %s (exit status %d)\n", st.job, st.outcome,
 			st.exit_status);
 	ret = st.exit_status;
+	*st_out = st;
 out:
 	free(o);
 	return ret;
+}
+
+/* --output: the job's files, written under dir. 0, or -1 having said why. */
+static int fetch_files(struct session *s, const char *job, const char *dir)
+{
+	struct omt_job_files f;
+	struct cli_resp r;
+	char path[64], err[1200];
+	uint64_t bytes = 0;
+	size_t i;
+	int tries, e;
+
+	snprintf(path, sizeof(path), "/v1/jobs/%s/files", job);
+	for (tries = 0;; tries++) {
+		if (cli_request_max(&s->http, "GET", path, NULL, OMT_JOB_FILES_MAX_ANSWER, &r, err,
+				    sizeof(err))) {
+			fprintf(stderr, "omerta: the job's output files: %s\n", err);
+			return -1;
+		}
+		if (r.status != 503 || tries + 1 == FILES_TRIES || interrupted)
+			break;
+		cli_resp_free(&r);
+		sleep(1);
+	}
+	if (r.status != 200) {
+		say_refusal(&r);
+		cli_resp_free(&r);
+		return -1;
+	}
+	e = omt_job_files_parse(r.body, r.len, &f, err, sizeof(err));
+	cli_resp_free(&r);
+	if (e) {
+		fprintf(stderr, "omerta: the provider's output files: %s\n", err);
+		return -1;
+	}
+	e = cli_write_files(dir, &f, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "omerta: output files: %s\n", err);
+	} else {
+		for (i = 0; i < f.n_files; i++)
+			bytes += f.files[i].len;
+		fprintf(stderr, "omerta: job %s: %zu files (%llu bytes) and %zu directories "
+				"written under %s\n", job, f.n_files, (unsigned long long)bytes,
+			f.n_dirs, dir);
+	}
+	/* The provider's loader refused the rest: what came is written, and this says why. */
+	if (f.error[0]) {
+		fprintf(stderr, "omerta: job %s: the provider refused some of its output: %s\n",
+			job, f.error);
+		e = -EPROTO;
+	}
+	omt_job_files_free(&f);
+	return e ? -1 : 0;
+}
+
+/* --input FILE: read, named by its base name. */
+static int add_input(struct omt_job_request *req, const char *file, size_t *total)
+{
+	const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file;
+	struct omt_job_input *in = &req->inputs[req->n_inputs];
+	char err[600];
+	unsigned int i;
+	int e;
+
+	if (omt_job_input_name_check(base, strlen(base))) {
+		fprintf(stderr, "submit: --input '%s': its name must be 1..%d bytes of printable "
+				"ASCII, not '.' or '..': '%s'\n", file, OMT_JOB_MAX_INPUT_NAME, base);
+		return CLI_EXIT_USAGE;
+	}
+	for (i = 0; i < req->n_inputs; i++) {
+		if (!strcmp(req->inputs[i].name, base)) {
+			fprintf(stderr, "submit: --input '%s': another input is named '%s' too "
+					"(the VM has one /job/input)\n", file, base);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	e = omt_read_file(file, OMT_JOB_MAX_INPUT_BYTES - *total, (char **)&in->data, &in->len,
+			  err, sizeof(err));
+	if (e == -EFBIG) {
+		fprintf(stderr, "submit: --input '%s': the inputs are over %d MiB together\n", file,
+			OMT_JOB_MAX_INPUT_BYTES >> 20);
+		return CLI_EXIT_FAIL;
+	}
+	if (e) {
+		fprintf(stderr, "submit: --input %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	in->name = (char *)base;
+	*total += in->len;
+	req->n_inputs++;
+	return 0;
 }
 
 int submit_main(int argc, char **argv)
@@ -233,12 +344,23 @@ int submit_main(int argc, char **argv)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "provider-key", required_argument, NULL, 'k' },
 		{ "endpoint-ip", required_argument, NULL, 'e' },
+		{ "image", required_argument, NULL, 'I' },
+		{ "language", required_argument, NULL, 'L' },
+		{ "input", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	const char *provider = NULL, *description = NULL, *script_path = NULL, *identity = NULL;
-	const char *pkey = NULL, *endpoint_ip = NULL;
-	struct omt_job_request req = { .cpus = 1, .memory_mib = 256, .timeout_s = 600 };
+	const char *pkey = NULL, *endpoint_ip = NULL, *output_dir = NULL;
+	const char *input_files[OMT_JOB_MAX_INPUTS];
+	struct omt_job_input inputs[OMT_JOB_MAX_INPUTS] = {};
+	struct omt_job_request req = { .cpus = 1, .memory_mib = 256, .timeout_s = 600,
+				       .inputs = inputs };
+	struct omt_job_status st = { .exit_status = -1 };
+	unsigned int n_input_files = 0, i;
+	size_t input_bytes = 0;
+	struct stat sb;
 	struct session s = {};
 	struct omt_job_accept acc;
 	struct omt_wgconf wc = {};
@@ -283,6 +405,38 @@ int submit_main(int argc, char **argv)
 		case 'e':
 			endpoint_ip = optarg;
 			break;
+		case 'I':
+			if (omt_job_image_parse(optarg, &req.image)) {
+				fprintf(stderr, "submit: --image must be 'minimal' or 'debian': '%s'\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'L':
+			if (omt_job_language_parse(optarg, &req.language)) {
+				fprintf(stderr, "submit: --language must be 'sh', 'bash' or 'python': "
+						"'%s'\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			if (n_input_files == OMT_JOB_MAX_INPUTS) {
+				fprintf(stderr, "submit: at most %d --input\n", OMT_JOB_MAX_INPUTS);
+				return CLI_EXIT_USAGE;
+			}
+			input_files[n_input_files++] = optarg;
+			break;
+		case 'o':
+			e = stat(optarg, &sb) < 0 ? errno : 0;
+			if (e || !S_ISDIR(sb.st_mode)) {
+				fprintf(stderr, "submit: --output must be an existing directory: "
+						"'%s': %s\n", optarg,
+					e ? strerror(e) : "not a directory");
+				return CLI_EXIT_USAGE;
+			}
+			output_dir = optarg;
+			req.output = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -301,6 +455,16 @@ int submit_main(int argc, char **argv)
 	}
 	if (!!script_path == (optind < argc)) {
 		fprintf(stderr, "submit: give either --script FILE or -- COMMAND [ARG...]\n");
+		return CLI_EXIT_USAGE;
+	}
+	/* The provider checks the same; said here before any tunnel is made. */
+	if (req.language && !script_path) {
+		fprintf(stderr, "submit: --language is for --script\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (req.language > OMT_JOB_LANGUAGE_SH && req.image == OMT_JOB_IMAGE_MINIMAL) {
+		fprintf(stderr, "submit: --language %s needs --image debian (minimal has only sh)\n",
+			omt_job_language_name(req.language));
 		return CLI_EXIT_USAGE;
 	}
 	if (sodium_init() < 0 || cli_http_init())
@@ -332,16 +496,21 @@ int submit_main(int argc, char **argv)
 
 	/* The request. */
 	req.description = (char *)description;
+	for (i = 0; i < n_input_files; i++) {
+		if ((e = add_input(&req, input_files[i], &input_bytes))) {
+			ret = e;
+			goto out_script;
+		}
+	}
 	if (script_path) {
 		if (omt_read_file(script_path, OMT_JOB_MAX_SCRIPT, &req.script, &req.script_len, err,
 				  sizeof(err))) {
 			fprintf(stderr, "submit: --script %s\n", err);
-			return CLI_EXIT_FAIL;
+			goto out_script;
 		}
 		if (!req.script_len) {
 			fprintf(stderr, "submit: --script %s: empty\n", script_path);
-			free(req.script);
-			return CLI_EXIT_FAIL;
+			goto out_script;
 		}
 	} else {
 		req.command = argv + optind;
@@ -393,7 +562,11 @@ int submit_main(int argc, char **argv)
 	req.vpn.endpoint_port = port;
 
 	if ((e = omt_job_request_format(&req, &body))) {
-		fprintf(stderr, "submit: the request: %s\n", strerror(-e));
+		if (e == -E2BIG)
+			fprintf(stderr, "submit: the request is over %d MiB (the script and the "
+					"inputs, in base64)\n", OMT_JOB_MAX_BODY >> 20);
+		else
+			fprintf(stderr, "submit: the request: %s\n", strerror(-e));
 		goto out;
 	}
 	if (cli_request(&s.http, "POST", "/v1/jobs", body, &r, err, sizeof(err))) {
@@ -428,7 +601,14 @@ int submit_main(int argc, char **argv)
 		fprintf(stderr, "submit: configure %s: %s\n", ifname, strerror(-e));
 		goto out;
 	}
-	ret = follow(&s);
+	ret = follow(&s, &st);
+	if (output_dir && st.exit_status >= 0 && !interrupted) {
+		if (strcmp(st.outcome, "done"))
+			fprintf(stderr, "omerta: job %s ended %s: no output files\n", st.job,
+				st.outcome);
+		else if (fetch_files(&s, st.job, output_dir))
+			ret = CLI_EXIT_OUTPUT;
+	}
 out:
 	/* Interrupted, or failed after the provider took the job: don't leave it running. */
 	if (s.job[0])
@@ -442,6 +622,8 @@ out:
 		omt_wg_down(&s.wg);
 out_script:
 	free(req.script);
+	for (i = 0; i < req.n_inputs; i++)
+		free(inputs[i].data);
 	sodium_memzero(s.http.sk, sizeof(s.http.sk));
 	return ret;
 }

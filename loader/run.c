@@ -14,14 +14,25 @@
  *   POST   /v1/jobs                            submit (api/job.h)
  *   GET    /v1/jobs/ID                         state
  *   GET    /v1/jobs/ID/output?stdout=N&stderr=M  output from those offsets
+ *   GET    /v1/jobs/ID/files                   its /job/output, once done
  *   DELETE /v1/jobs/ID                         cancel
+ *   POST   /v1/jobs/ID/checkpoint, /restore    through the job's exec
+ *
+ * A job's files live in DAEMON_DIR: ID.conf (the VM's WireGuard config),
+ * ID.sh (the script), ID.result (exec's --result), ID.in/ (the inputs,
+ * gone when the job ends) and ID.out/ (exec's --output, served by
+ * GET .../files until the job is dropped). All go with the job; what a
+ * crashed daemon left, the next start removes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +55,11 @@
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
 
+#include "../api/file.h"
 #include "../api/job.h"
 #include "../api/keys.h"
 #include "../api/sign.h"
+#include "../api/text.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
 #include "../owner/inhibit.h"
@@ -63,12 +76,14 @@
 #include "verbs.h"
 
 #define DAEMON_DIR OMT_RUN_DIR "/daemon"
-#define MAX_BODY (1 << 20)
+/* 12 MiB: the inputs. Only listed consumers get that far (see handle()). */
+#define MAX_BODY OMT_JOB_MAX_BODY
 #define MAX_OUTPUT (4 << 20)		/* per stream and job, kept in memory */
 #define OUTPUT_CHUNK (64 * 1024)	/* per stream and response */
 #define AUTH_WINDOW_S 60
 #define KEEP_FINISHED 256
 #define OMT_MAX_VMS 256			/* the policy's max_vms bound */
+#define MAX_FILES_SENDING 2		/* files answers (up to 128 MiB each) queued at once */
 
 enum jstate { J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
 
@@ -90,6 +105,8 @@ struct djob {
 	struct omt_job_request req;
 	char consumer_ip[16];
 	char conf_path[300], script_path[300], result_path[300];
+	char in_dir[300], out_dir[300];	/* "" when the job has none */
+	char output_error[OMT_JOB_FILES_MAX_ERROR + 1];	/* exec's, when it refused output */
 	pid_t pid;
 	struct stream out, err;
 	int exit_status;
@@ -221,11 +238,103 @@ static unsigned int jobs_of(const uint8_t key[32])
 	return n;
 }
 
+/* ---------------------------------------------------------------- job files */
+
+/*
+ * rel ("a/b") under root, a directory, one component at a time, following
+ * no symlink on the way. An fd, or -errno.
+ */
+static int open_beneath(int root, const char *rel)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = rel, *end;
+	/* Not a dup: that would share root's offset, and a second readdir would find nothing. */
+	int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), next;
+
+	while (fd >= 0 && *p) {
+		end = strchrnul(p, '/');
+		if (end == p || (size_t)(end - p) > NAME_MAX) {
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(comp, p, end - p);
+		comp[end - p] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		p = *end ? end + 1 : end;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+static int is_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/*
+ * Removes the directory path and everything in it without following a
+ * symlink, and without a descriptor per level: exec's output may nest 2000
+ * deep. It goes down to the first directory that is not empty, empties it,
+ * and comes back up.
+ */
+static void remove_tree(const char *path)
+{
+	char rel[PATH_MAX] = "";
+	unsigned int rounds = 0;
+	struct dirent *de;
+	char *slash;
+	int top, fd, down;
+	DIR *dd;
+
+	if (!path[0])
+		return;
+	top = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (top < 0) {
+		if (errno != ENOENT)
+			unlink(path);	/* not a directory: a file, or a symlink */
+		return;
+	}
+	/* Each round takes a directory down a level or empties one: bounded all the same. */
+	while (rounds++ < 1000000) {
+		fd = open_beneath(top, rel);
+		dd = fd >= 0 ? fdopendir(fd) : NULL;
+		down = 0;
+		while (dd && (de = readdir(dd))) {
+			if (is_dot(de->d_name) || !unlinkat(fd, de->d_name, 0) || errno != EISDIR ||
+			    !unlinkat(fd, de->d_name, AT_REMOVEDIR) || errno != ENOTEMPTY)
+				continue;
+			if (strlen(rel) + 1 + strlen(de->d_name) < sizeof(rel)) {
+				if (rel[0])
+					strcat(rel, "/");
+				strcat(rel, de->d_name);
+				down = 1;
+				break;
+			}
+		}
+		if (dd)
+			closedir(dd);
+		else if (fd >= 0)
+			close(fd);
+		if (down)
+			continue;
+		if (!rel[0])
+			break;
+		slash = strrchr(rel, '/');
+		*(slash ? slash : rel) = '\0';
+	}
+	close(top);
+	if (rmdir(path) < 0 && errno != ENOENT)
+		pr_err("remove %s: %s", path, strerror(errno));
+}
+
 static void free_job(struct djob *j)
 {
 	unlink(j->conf_path);
 	unlink(j->script_path);
 	unlink(j->result_path);
+	remove_tree(j->in_dir);
+	remove_tree(j->out_dir);
 	free(j->out.data);
 	free(j->err.data);
 	omt_job_request_free(&j->req);
@@ -253,16 +362,42 @@ static void trim_jobs(void)
 	}
 }
 
-static int write_private_file(const char *path, const char *text, size_t len, mode_t mode)
+static int write_private_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	ssize_t n;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode), e;
 
 	if (fd < 0)
 		return -errno;
-	n = write(fd, text, len);
-	close(fd);
-	return n == (ssize_t)len ? 0 : -EIO;
+	e = omt_write_all(fd, data, len);
+	if (close(fd) < 0 && !e)
+		e = -errno;
+	return e;
+}
+
+/*
+ * The inputs, each as ID.in/NAME (0600 in a 0700 directory) for exec's
+ * --input; their bytes are freed once on disk (a queue of jobs would hold
+ * 8 MiB each otherwise).
+ */
+static int write_inputs(struct djob *j)
+{
+	struct omt_job_input *in;
+	char path[600];
+	unsigned int i;
+	int e;
+
+	if (mkdir(j->in_dir, 0700) < 0)
+		return -errno;
+	for (i = 0; i < j->req.n_inputs; i++) {
+		in = &j->req.inputs[i];
+		snprintf(path, sizeof(path), "%s/%s", j->in_dir, in->name);
+		e = write_private_file(path, in->data, in->len, 0600);
+		if (e)
+			return e;
+		free(in->data);
+		in->data = NULL;
+	}
+	return 0;
 }
 
 /* The VM's side of the consumer's tunnel, as exec reads it. */
@@ -298,8 +433,9 @@ static int write_vm_config(struct djob *j, const uint8_t vm_priv[32])
 static void spawn(struct djob *j)
 {
 	char cpus[16], mem[16], tmo[16], env[64], idle[16];
-	const char *argv[96];
-	int out[2], err[2], n = 0;
+	char *inputs[OMT_JOB_MAX_INPUTS] = { NULL };
+	const char *argv[48 + 2 * OMT_JOB_MAX_INPUTS + OMT_JOB_MAX_ARGS];
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, n = 0;
 	unsigned int i;
 	pid_t pid;
 
@@ -338,17 +474,37 @@ static void spawn(struct djob *j)
 		argv[n++] = "--owner-source";
 		argv[n++] = d.policy.owner_source;
 	}
+	if (j->req.image) {
+		argv[n++] = "--image";
+		argv[n++] = omt_job_image_name(j->req.image);
+	}
+	if (j->req.language) {
+		argv[n++] = "--language";
+		argv[n++] = omt_job_language_name(j->req.language);
+	}
+	for (i = 0; i < j->req.n_inputs && i < OMT_JOB_MAX_INPUTS; i++) {
+		if (asprintf(&inputs[i], "%s/%s", j->in_dir, j->req.inputs[i].name) < 0) {
+			inputs[i] = NULL;
+			pr_err("job %s: out of memory", j->id);
+			goto fail;
+		}
+		argv[n++] = "--input";
+		argv[n++] = inputs[i];
+	}
+	if (j->req.output) {
+		argv[n++] = "--output";
+		argv[n++] = j->out_dir;
+	}
 	if (j->req.script) {
 		argv[n++] = "--script";
 		argv[n++] = j->script_path;
 	} else {
 		argv[n++] = "--";
-		for (i = 0; i < j->req.n_command && n < 94; i++)
+		for (i = 0; i < j->req.n_command && i < OMT_JOB_MAX_ARGS; i++)
 			argv[n++] = j->req.command[i];
 	}
 	argv[n] = NULL;
 
-	out[0] = out[1] = err[0] = err[1] = -1;
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		pr_err("job %s: pipe: %s", j->id, strerror(errno));
 		goto fail;
@@ -376,6 +532,8 @@ static void spawn(struct djob *j)
 	}
 	close(out[1]);
 	close(err[1]);
+	for (i = 0; i < OMT_JOB_MAX_INPUTS; i++)
+		free(inputs[i]);
 	/* Read as it comes, from the main loop: never block it. */
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
@@ -392,6 +550,8 @@ static void spawn(struct djob *j)
 	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64, j->network);
 	return;
 fail:
+	for (i = 0; i < OMT_JOB_MAX_INPUTS; i++)
+		free(inputs[i]);
 	for (i = 0; i < 2; i++) {
 		if (out[i] >= 0)
 			close(out[i]);
@@ -403,6 +563,7 @@ fail:
 	snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
 	j->exit_status = OMT_EXIT_FAIL;
 	unlink(j->conf_path);
+	remove_tree(j->in_dir);
 	audit_outcome(j, NULL);
 }
 
@@ -481,6 +642,16 @@ static void drain_stream(struct stream *s)
 	}
 }
 
+/* s, cut to size, anything but printable ASCII as '?': it goes to the consumer's terminal. */
+static void printable_copy(char *out, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < size; i++)
+		out[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	out[i] = '\0';
+}
+
 static void job_exited(struct djob *j, int status)
 {
 	json_object *res = json_object_from_file(j->result_path), *v;
@@ -504,9 +675,12 @@ static void job_exited(struct djob *j, int status)
 		snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
 	if (j->cancel)
 		snprintf(j->outcome, sizeof(j->outcome), "cancelled");
+	if (res && json_object_object_get_ex(res, "output_error", &v))
+		printable_copy(j->output_error, sizeof(j->output_error), json_object_get_string(v));
 	audit_outcome(j, res);
 	json_object_put(res);
 	unlink(j->conf_path);
+	remove_tree(j->in_dir);
 	pr_info("job %s: %s, exit status %d", j->id, j->outcome, j->exit_status);
 }
 
@@ -515,7 +689,7 @@ static void job_exited(struct djob *j, int status)
 struct request {
 	char *uri;			/* with the query string, as the client signed it */
 	char *body;
-	size_t len;
+	size_t len, cap;
 	int too_big;
 	int started;			/* MHD calls once with the headers alone */
 	int stranger;			/* no listed key in the headers: don't buffer */
@@ -548,9 +722,12 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Sends body (freed here; NULL: out of memory), signed by the provider key. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
-			     const char *nonce)
+/*
+ * Sends body, signed by the provider key. body is freed here (NULL: out of
+ * memory), by done once sent when it is given.
+ */
+static enum MHD_Result reply_then(struct MHD_Connection *c, unsigned int status, char *body,
+				  const char *nonce, void (*done)(void *))
 {
 	char sig[OMT_SIG_B64_LEN + 1];
 	struct MHD_Response *resp;
@@ -560,7 +737,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char
 	if (!body)
 		return MHD_NO;
 	len = strlen(body);
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	resp = done ? MHD_create_response_from_buffer_with_free_callback(len, body, done) :
+		      MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		done ? done(body) : free(body);
+		return MHD_NO;
+	}
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Omerta-Provider-Key", d.pk_b64);
 	/* Unsigned only when the request had no usable nonce to sign over. */
@@ -569,6 +751,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, char *body,
+			     const char *nonce)
+{
+	return reply_then(c, status, body, nonce, NULL);
 }
 
 static enum MHD_Result error(struct MHD_Connection *c, unsigned int status, const char *msg,
@@ -669,13 +857,18 @@ static enum MHD_Result submit(struct MHD_Connection *c, const uint8_t key[32], c
 	snprintf(j->conf_path, sizeof(j->conf_path), "%s/%s.conf", DAEMON_DIR, j->id);
 	snprintf(j->script_path, sizeof(j->script_path), "%s/%s.sh", DAEMON_DIR, j->id);
 	snprintf(j->result_path, sizeof(j->result_path), "%s/%s.result", DAEMON_DIR, j->id);
+	if (j->req.n_inputs)
+		snprintf(j->in_dir, sizeof(j->in_dir), "%s/%s.in", DAEMON_DIR, j->id);
+	if (j->req.output)
+		snprintf(j->out_dir, sizeof(j->out_dir), "%s/%s.out", DAEMON_DIR, j->id);
 	j->out.fd = j->err.fd = -1;
 	j->submitted = time(NULL);
 	/* The VM's keypair is made here; only its public half leaves. */
 	omt_wg_keypair(vm_priv, acc.vm_public_key);
 	if (write_vm_config(j, vm_priv) ||
 	    (j->req.script && write_private_file(j->script_path, j->req.script,
-						 strlen(j->req.script), 0600))) {
+						 strlen(j->req.script), 0600)) ||
+	    (j->in_dir[0] && write_inputs(j)) || (j->out_dir[0] && mkdir(j->out_dir, 0700) < 0)) {
 		sodium_memzero(vm_priv, sizeof(vm_priv));
 		pthread_mutex_unlock(&d.lock);
 		free_job(j);
@@ -794,6 +987,258 @@ static enum MHD_Result control(struct MHD_Connection *c, const uint8_t key[32], 
 	}
 }
 
+/*
+ * GET /v1/jobs/ID/files: what exec wrote under ID.out, walked without
+ * following anything (exec makes only files and directories there), in
+ * one answer of at most OMT_JOB_FILES_MAX_BYTES of data and
+ * OMT_JOB_FILES_MAX_ENTRIES entries; past them, 413 and nothing.
+ */
+struct walk {
+	int root;
+	struct omt_job_files f;
+	size_t files_cap, dirs_cap;
+	uint64_t bytes;
+	unsigned int status;		/* the HTTP status of a failure */
+	char err[600];
+};
+
+static __attribute__((format(printf, 3, 4))) int walk_fail(struct walk *w, unsigned int status,
+							    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+	w->status = status;
+	return -1;
+}
+
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 64;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int read_output_file(struct walk *w, int dir, const char *name, const char *path)
+{
+	char q[OMT_QUOTE_SIZE(100)];
+	struct omt_job_file *f;
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "output file %s: %s",
+				 omt_quote(q, path, 100), fd < 0 ? strerror(errno) : "changed");
+	}
+	if ((uint64_t)st.st_size > OMT_JOB_FILES_MAX_BYTES - w->bytes) {
+		close(fd);
+		return walk_fail(w, MHD_HTTP_CONTENT_TOO_LARGE,
+				 "the job's output files hold more than the %d MiB one answer "
+				 "carries (at %s)", OMT_JOB_FILES_MAX_BYTES >> 20,
+				 omt_quote(q, path, 100));
+	}
+	if (grow((void **)&w->f.files, &w->files_cap, w->f.n_files, sizeof(*w->f.files))) {
+		close(fd);
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	f = &w->f.files[w->f.n_files];
+	*f = (struct omt_job_file){ .path = strdup(path), .mode = st.st_mode & 0777,
+				    .data = malloc(st.st_size + 1) };
+	w->f.n_files++;
+	while (f->path && f->data && n < (size_t)st.st_size) {
+		r = read(fd, f->data + n, st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	if (!f->path || !f->data)
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	if (n != (size_t)st.st_size)
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "output file %s: short read",
+				 omt_quote(q, path, 100));
+	f->len = n;
+	w->bytes += n;
+	return 0;
+}
+
+/* One directory (rel, "" for the top): its files read, its directories queued in w->f.dirs. */
+static int walk_dir(struct walk *w, const char *rel)
+{
+	char q[OMT_QUOTE_SIZE(100)], *path;
+	struct dirent *de;
+	struct stat st;
+	int fd, ret = 0;
+	DIR *dd;
+
+	fd = open_beneath(w->root, rel);
+	dd = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dd) {
+		if (fd >= 0)
+			close(fd);
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "output directory %s: %s",
+				 omt_quote(q, rel[0] ? rel : ".", 100), strerror(errno));
+	}
+	while (!ret && (de = readdir(dd))) {
+		if (is_dot(de->d_name))
+			continue;
+		if (asprintf(&path, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0) {
+			ret = walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+			break;
+		}
+		if (omt_job_file_path_check(path, strlen(path)))
+			ret = walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR,
+					"output %s: its name can't be sent (not UTF-8, or too long)",
+					omt_quote(q, path, 100));
+		else if (w->f.n_files + w->f.n_dirs >= OMT_JOB_FILES_MAX_ENTRIES)
+			ret = walk_fail(w, MHD_HTTP_CONTENT_TOO_LARGE,
+					"the job's output holds more than the %d files and "
+					"directories one answer carries", OMT_JOB_FILES_MAX_ENTRIES);
+		else if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "output %s: %s",
+					omt_quote(q, path, 100), strerror(errno));
+		else if (S_ISREG(st.st_mode))
+			ret = read_output_file(w, fd, de->d_name, path);
+		else if (!S_ISDIR(st.st_mode))
+			ret = walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR,
+					"output %s is neither a file nor a directory",
+					omt_quote(q, path, 100));
+		else if (grow((void **)&w->f.dirs, &w->dirs_cap, w->f.n_dirs, sizeof(*w->f.dirs)))
+			ret = walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		else {
+			w->f.dirs[w->f.n_dirs++] = path;
+			continue;
+		}
+		free(path);
+	}
+	closedir(dd);
+	return ret;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct omt_job_file *)a)->path, ((const struct omt_job_file *)b)->path);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Builds the answer in *body; 0, or -1 with w->status and w->err. */
+static int files_body(struct walk *w, const char *dir, char **body)
+{
+	size_t i;
+	int e;
+
+	w->root = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (w->root < 0)
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "the job's output: %s",
+				 strerror(errno));
+	/* Breadth first: the directories found are the queue. */
+	e = walk_dir(w, "");
+	for (i = 0; !e && i < w->f.n_dirs; i++)
+		e = walk_dir(w, w->f.dirs[i]);
+	close(w->root);
+	if (e)
+		return e;
+	/* Sorted: a directory comes before what is in it. */
+	if (w->f.n_files)
+		qsort(w->f.files, w->f.n_files, sizeof(*w->f.files), by_path);
+	if (w->f.n_dirs)
+		qsort(w->f.dirs, w->f.n_dirs, sizeof(*w->f.dirs), by_name);
+	e = omt_job_files_format(&w->f, body);
+	if (e == -E2BIG)
+		return walk_fail(w, MHD_HTTP_CONTENT_TOO_LARGE,
+				 "the job's output files make an answer over %d MiB",
+				 OMT_JOB_FILES_MAX_ANSWER >> 20);
+	if (e)
+		return walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "the job's output: %s",
+				 strerror(-e));
+	return 0;
+}
+
+static unsigned int files_sending;	/* files answers queued and not sent yet */
+
+static void files_sent(void *body)
+{
+	free(body);
+	__atomic_fetch_sub(&files_sending, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Not under d.lock: reading up to 64 MiB must not stall the jobs. The job
+ * can't be dropped meanwhile: that happens on a submit, in this same thread.
+ */
+static enum MHD_Result job_files(struct MHD_Connection *c, const uint8_t key[32], const char *id,
+				 const char *method, const char *nonce)
+{
+	struct walk *w;
+	char dir[300], *body = NULL;
+	const char *why = NULL;
+	unsigned int status = MHD_HTTP_CONFLICT;
+	enum MHD_Result r;
+	struct djob *j;
+
+	if (strcmp(method, "GET"))
+		return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here", nonce);
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return MHD_NO;
+	pthread_mutex_lock(&d.lock);
+	j = find_job(id);
+	if (!j || memcmp(j->consumer, key, 32)) {
+		why = "no such job";
+		status = MHD_HTTP_NOT_FOUND;
+	} else if (!j->req.output) {
+		why = "the job asked for no output files";
+		status = MHD_HTTP_NOT_FOUND;
+	} else if (j->state == J_CANCELLED) {
+		why = "the job was cancelled: it left no output files";
+	} else if (j->state != J_DONE) {
+		why = "the job has not ended: its output files come when it has";
+	} else {
+		snprintf(dir, sizeof(dir), "%s", j->out_dir);
+		memcpy(w->f.error, j->output_error, sizeof(w->f.error));
+	}
+	pthread_mutex_unlock(&d.lock);
+	if (!why && __atomic_load_n(&files_sending, __ATOMIC_RELAXED) >= MAX_FILES_SENDING) {
+		why = "busy sending other output files: try again";
+		status = MHD_HTTP_SERVICE_UNAVAILABLE;
+	}
+	if (why) {
+		free(w);
+		return error(c, status, why, nonce);
+	}
+	if (files_body(w, dir, &body)) {
+		pr_warn("job %s: output files not sent: %s", id, w->err);
+		r = error(c, w->status, w->err, nonce);
+	} else {
+		__atomic_fetch_add(&files_sending, 1, __ATOMIC_RELAXED);
+		r = reply_then(c, MHD_HTTP_OK, body, nonce, files_sent);
+	}
+	omt_job_files_free(&w->f);
+	free(w);
+	return r;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_len, void **con_cls)
@@ -835,11 +1280,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (rq->stranger || rq->len + *upload_len > MAX_BODY) {
 			rq->too_big = 1;
 		} else {
-			char *p = realloc(rq->body, rq->len + *upload_len + 1);
+			if (rq->len + *upload_len + 1 > rq->cap) {
+				/* Doubling: a 12 MiB body comes in many small pieces. */
+				size_t cap = rq->cap ? rq->cap : 4096;
+				char *p;
 
-			if (!p)
-				return MHD_NO;
-			rq->body = p;
+				while (cap < rq->len + *upload_len + 1)
+					cap *= 2;
+				p = realloc(rq->body, cap);
+				if (!p)
+					return MHD_NO;
+				rq->body = p;
+				rq->cap = cap;
+			}
 			memcpy(rq->body + rq->len, upload, *upload_len);
 			rq->len += *upload_len;
 			rq->body[rq->len] = '\0';
@@ -856,8 +1309,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return error(c, MHD_HTTP_FORBIDDEN, "unknown consumer key",
 			     header(c, "Omerta-Nonce"));
 	}
-	if (rq->too_big)
-		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over 1 MiB", nonce);
+	if (rq->too_big) {
+		snprintf(err, sizeof(err), "request body over %d MiB", MAX_BODY >> 20);
+		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, err, nonce);
+	}
 
 	/* No request is looked at before its signature is good and fresh. */
 	if (omt_req_auth_from_headers(&auth, header(c, "Omerta-Key"),
@@ -905,6 +1360,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	snprintf(id, sizeof(id), "%.8s", url + 9);
 	if (url[9 + OMT_JOB_ID_LEN] == '/' && strcmp(url + 9 + OMT_JOB_ID_LEN, "/output") == 0)
 		output = 1;
+	else if (strcmp(url + 9 + OMT_JOB_ID_LEN, "/files") == 0)
+		return job_files(c, key, id, method, nonce);
 	else if (strcmp(url + 9 + OMT_JOB_ID_LEN, "/checkpoint") == 0 ||
 		 strcmp(url + 9 + OMT_JOB_ID_LEN, "/restore") == 0)
 		return control(c, key, id, url + 9 + OMT_JOB_ID_LEN + 1, method, nonce);
@@ -931,6 +1388,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			j->exit_status = -1;	/* it never ran */
 			j->finished = time(NULL);
 			unlink(j->conf_path);
+			remove_tree(j->in_dir);
 			audit_outcome(j, NULL);
 		} else if (j->state == J_RUNNING && !j->cancel) {
 			j->cancel = 1;
@@ -1175,6 +1633,24 @@ static void reload(void)
 	pthread_mutex_unlock(&d.lock);
 }
 
+static void remove_leftover_dirs(void)
+{
+	char path[600];
+	struct dirent *de;
+	struct stat st;
+	DIR *dd = opendir(DAEMON_DIR);
+
+	while (dd && (de = readdir(dd))) {
+		if (is_dot(de->d_name) || fstatat(dirfd(dd), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", DAEMON_DIR, de->d_name);
+		remove_tree(path);
+	}
+	if (dd)
+		closedir(dd);
+}
+
 /* Keys, the audit log and a lock that says one daemon runs. */
 static int prepare(int *lock_fd)
 {
@@ -1191,8 +1667,9 @@ static int prepare(int *lock_fd)
 		pr_err("another omerta-loader run holds %s", path);
 		return -EBUSY;
 	}
-	/* What a crashed run left: its jobs, and its VM configs (private keys). */
+	/* What a crashed run left: its jobs, its VM configs (private keys), inputs and outputs. */
 	omt_jobdir_reap_stale();
+	remove_leftover_dirs();
 	omt_dir_remove_files(DAEMON_DIR, "lock");
 	if ((e = omt_key_load(d.policy.key_path, d.sk, d.pk, err, sizeof(err)))) {
 		pr_err("provider key: %s (create it with 'omerta keygen %s')", err,
@@ -1275,6 +1752,7 @@ static void stop_all(void)
 			j->exit_status = -1;	/* it never ran */
 			j->finished = time(NULL);
 			unlink(j->conf_path);
+			remove_tree(j->in_dir);
 			audit_outcome(j, NULL);
 		} else if (j->state == J_RUNNING) {
 			j->cancel = 1;

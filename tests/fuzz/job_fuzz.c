@@ -2,7 +2,7 @@
 /*
  * The job API's bodies: the request the provider takes from consumers and
  * the answers the consumer takes from providers. Every input goes to all
- * four parsers. What parses must be within bounds and survive format ->
+ * five parsers. What parses must be within bounds and survive format ->
  * parse unchanged; what does not must say why in one printable line.
  */
 #include <errno.h>
@@ -38,7 +38,8 @@ static uint32_t mask(unsigned int prefix)
 static void check_request(const struct omt_job_request *r)
 {
 	const struct omt_job_vpn *v = &r->vpn;
-	unsigned int i;
+	unsigned int i, k;
+	size_t total;
 
 	check(r->description && strlen(r->description) <= OMT_JOB_MAX_DESCRIPTION);
 	check(!r->command != !r->script);
@@ -64,6 +65,22 @@ static void check_request(const struct omt_job_request *r)
 	check((ip_u32(v->consumer_address) & mask(v->vm_address.prefix)) ==
 	      (ip_u32(v->vm_address.ip) & mask(v->vm_address.prefix)));
 	check(ip_u32(v->consumer_address) != ip_u32(v->vm_address.ip));
+	check((unsigned int)r->image < OMT_JOB__IMAGE_COUNT);
+	check((unsigned int)r->language < OMT_JOB__LANGUAGE_COUNT);
+	check(!r->language || r->script);
+	check(r->language <= OMT_JOB_LANGUAGE_SH || r->image != OMT_JOB_IMAGE_MINIMAL);
+	check(r->output == 0 || r->output == 1);
+	check(r->n_inputs <= OMT_JOB_MAX_INPUTS && !r->n_inputs == !r->inputs);
+	for (i = 0, total = 0; i < r->n_inputs; i++) {
+		const char *name = r->inputs[i].name;
+
+		check(!omt_job_input_name_check(name, strlen(name)));
+		check(r->inputs[i].data);
+		total += r->inputs[i].len;
+		for (k = 0; k < i; k++)
+			check(strcmp(r->inputs[k].name, name));
+	}
+	check(total <= OMT_JOB_MAX_INPUT_BYTES);
 }
 
 static void same_request(const struct omt_job_request *a, const struct omt_job_request *b)
@@ -85,6 +102,12 @@ static void same_request(const struct omt_job_request *a, const struct omt_job_r
 	      !memcmp(a->vpn.allowed_ips, b->vpn.allowed_ips,
 		      a->vpn.n_allowed_ips * sizeof(struct omt_cidr4)) &&
 	      !memcmp(a->vpn.consumer_address, b->vpn.consumer_address, 4));
+	check(a->image == b->image && a->language == b->language && a->output == b->output);
+	check(a->n_inputs == b->n_inputs);
+	for (i = 0; i < a->n_inputs; i++)
+		check(!strcmp(a->inputs[i].name, b->inputs[i].name) &&
+		      a->inputs[i].len == b->inputs[i].len &&
+		      !memcmp(a->inputs[i].data, b->inputs[i].data, a->inputs[i].len));
 }
 
 static void fuzz_request(const char *data, size_t size)
@@ -171,6 +194,54 @@ static void fuzz_output(const char *data, size_t size)
 	free(json);
 }
 
+static void check_files(const struct omt_job_files *f)
+{
+	size_t i, total = 0;
+
+	check(f->n_files + f->n_dirs <= OMT_JOB_FILES_MAX_ENTRIES);
+	for (i = 0; i < f->n_dirs; i++)
+		check(!omt_job_file_path_check(f->dirs[i], strlen(f->dirs[i])));
+	for (i = 0; i < f->n_files; i++) {
+		check(!omt_job_file_path_check(f->files[i].path, strlen(f->files[i].path)));
+		check(f->files[i].mode <= 0777 && f->files[i].data);
+		total += f->files[i].len;
+	}
+	check(total <= OMT_JOB_FILES_MAX_BYTES);
+	check(strlen(f->error) <= OMT_JOB_FILES_MAX_ERROR);
+	for (i = 0; f->error[i]; i++)
+		check(f->error[i] >= 0x20 && f->error[i] <= 0x7e);
+}
+
+static void fuzz_files(const char *data, size_t size)
+{
+	struct omt_job_files f, back;
+	char err[512], *json, *again;
+	size_t i;
+	int ret;
+
+	ret = omt_job_files_parse(data, size, &f, err, sizeof(err));
+	if (ret) {
+		check_err(ret, err, sizeof(err));
+		check(!f.files && !f.dirs);
+		return;
+	}
+	check_files(&f);
+	check(omt_job_files_format(&f, &json) == 0);
+	check(omt_job_files_parse(json, strlen(json), &back, err, sizeof(err)) == 0);
+	check(back.n_files == f.n_files && back.n_dirs == f.n_dirs && !strcmp(back.error, f.error));
+	for (i = 0; i < f.n_dirs; i++)
+		check(!strcmp(back.dirs[i], f.dirs[i]));
+	for (i = 0; i < f.n_files; i++)
+		check(!strcmp(back.files[i].path, f.files[i].path) &&
+		      back.files[i].mode == f.files[i].mode && back.files[i].len == f.files[i].len &&
+		      !memcmp(back.files[i].data, f.files[i].data, f.files[i].len));
+	check(omt_job_files_format(&back, &again) == 0 && !strcmp(json, again));
+	free(json);
+	free(again);
+	omt_job_files_free(&back);
+	omt_job_files_free(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
@@ -179,5 +250,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_accept(s, size);
 	fuzz_status(s, size);
 	fuzz_output(s, size);
+	fuzz_files(s, size);
 	return 0;
 }

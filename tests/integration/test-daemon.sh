@@ -214,16 +214,112 @@ test_daemon_checkpoint_restore_api() {
 	omt_wait_for "$OMT_TMP/daemon.log" "job $job: owner activity from [a-z]+: pause the VM" ||
 		omt_fail "no owner watch: $(cat "$OMT_TMP/daemon.log")"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
-	[[ $out == "200 "* ]] || omt_fail "checkpoint: $out"
+	[[ $out == *" 200" ]] || omt_fail "checkpoint: $out"
 	[ -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "no checkpoint file"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
-	[[ $out == "409 "*"already checkpointed"* ]] || omt_fail "second checkpoint: $out"
+	[[ $out == *"already checkpointed"*" 409" ]] || omt_fail "second checkpoint: $out"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/restore" - good)
-	[[ $out == "405 "* ]] || omt_fail "GET restore: $out"
+	[[ $out == *" 405" ]] || omt_fail "GET restore: $out"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/restore" - good)
-	[[ $out == "200 "* ]] || omt_fail "restore: $out"
+	[[ $out == *" 200" ]] || omt_fail "restore: $out"
 	wait "$submit" || omt_fail "the job failed: $(cat "$OMT_TMP/a.err")"
 	seq 0 29 | diff - <(grep -E '^[0-9]+$' "$OMT_TMP/a.out") >&2 || omt_fail "the count was not intact"
 	grep -q "job $job: checkpoint for its consumer: checkpointed" "$OMT_TMP/daemon.log" || omt_fail "not logged"
+	omt_assert_no_jobs
+}
+
+# A Python job on the debian image: an input file in, output files back
+# under the consumer's --output directory, the workload's exit status
+# passed through; the outcome's audit line names the image and its hash.
+# Then the same job with a symlink planted in the consumer's directory
+# where the job's "sub" goes: refused (exit 246), nothing written through it.
+test_daemon_python_input_output() {
+	omt_daemon_up
+	local rc=0 job body
+	mkdir "$OMT_TMP/outdir" "$OMT_TMP/outdir2" "$OMT_TMP/elsewhere"
+	printf 'one two three\nfour\n' >"$OMT_TMP/data.txt"
+	cat >"$OMT_TMP/job.py" <<-'PY'
+		import os, sys
+		words = open("/job/input/data.txt").read().split()
+		os.makedirs("/job/output/sub")
+		with open("/job/output/count.txt", "w") as f:
+		    f.write("%d words\n" % len(words))
+		with open("/job/output/sub/upper.txt", "w") as f:
+		    f.write(" ".join(w.upper() for w in words) + "\n")
+		print("counted", len(words))
+		sys.exit(7)
+	PY
+	omt_submit --description "count words" --image debian --language python \
+		--script "$OMT_TMP/job.py" --input "$OMT_TMP/data.txt" --output "$OMT_TMP/outdir" \
+		>"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 7 ] || { cat "$OMT_TMP/err" "$OMT_TMP/daemon.log" >&2; omt_fail "exit $rc, not the job's 7"; }
+	grep -qx "counted 4" "$OMT_TMP/out" || omt_fail "stdout: $(cat "$OMT_TMP/out")"
+	[ "$(cat "$OMT_TMP/outdir/count.txt")" = "4 words" ] || omt_fail "count.txt: $(ls -lR "$OMT_TMP/outdir")"
+	[ "$(cat "$OMT_TMP/outdir/sub/upper.txt")" = "ONE TWO THREE FOUR" ] || omt_fail "sub/upper.txt"
+	[ "$(stat -c %a "$OMT_TMP/outdir/count.txt")" = 644 ] || omt_fail "count.txt not 0644"
+	grep -q "2 files (27 bytes) and 1 directories written under" "$OMT_TMP/err" || omt_fail "no summary: $(cat "$OMT_TMP/err")"
+	audit_has '.event == "decision" and .decision == "admit" and .description == "count words"'
+	audit_has '.event == "outcome" and .outcome == "done" and .exit_status == 7 and .image == "debian" and
+		.image_sha256 == "'"$(cut -d' ' -f1 "$OMT_ROOT/build/guest/debian.sqfs.sha256")"'"'
+	# The provider's side: the inputs gone with the job, the outputs kept for GET .../files.
+	job=$(jq -r 'select(.event == "outcome") | .job' "$OMT_TMP/audit.jsonl")
+	[ ! -e "/run/omerta/daemon/$job.in" ] || omt_fail "inputs left after the job"
+	[ "$(stat -c %a "/run/omerta/daemon/$job.out")" = 700 ] || omt_fail "no private $job.out"
+	body=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/files" - good)
+	[[ $body == *" 200" ]] || omt_fail "files: $body"
+	jq -e '.dirs == ["sub"] and ([.files[].path] == ["count.txt", "sub/upper.txt"]) and
+		(.files[0].data | @base64d) == "4 words\n" and .files[0].mode == 420 and (has("error") | not)' \
+		<<<"${body% 200}" >/dev/null || omt_fail "files answer: $body"
+
+	# The consumer's directory holds a symlink where "sub" goes: not followed.
+	ln -s "$OMT_TMP/elsewhere" "$OMT_TMP/outdir2/sub"
+	rc=0
+	omt_submit --description "count words again" --language python \
+		--script "$OMT_TMP/job.py" --input "$OMT_TMP/data.txt" --output "$OMT_TMP/outdir2" \
+		>"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 246 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 246, with a symlink in the way"; }
+	grep -q "directory 'sub': exists and is not a directory (a symlink?)" "$OMT_TMP/err" || omt_fail "$(cat "$OMT_TMP/err")"
+	[ -z "$(ls -A "$OMT_TMP/elsewhere")" ] || omt_fail "written through the symlink"
+
+	# Nothing of the jobs is left once the daemon stops.
+	kill -TERM "$OMT_DAEMON_PID"
+	wait "$OMT_DAEMON_PID" || omt_fail "daemon exited $? on SIGTERM"
+	[ -z "$(ls /run/omerta/daemon/ | grep -v '^lock$')" ] || omt_fail "left behind: $(ls /run/omerta/daemon)"
+	consumer_clean
+	omt_assert_no_jobs
+}
+
+# The workload options refused: by omerta itself (exit 2) before anything is
+# sent, and by the daemon (400, audited) when a request says it anyway.
+test_daemon_workload_refusals() {
+	omt_daemon_up
+	local rc out
+	echo 'print(1)' >"$OMT_TMP/job.py"
+	rc=0
+	omt_submit --description x --image minimal --language python --script "$OMT_TMP/job.py" \
+		2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 2 ] && grep -q "needs --image debian" "$OMT_TMP/err" || omt_fail "local: $rc $(cat "$OMT_TMP/err")"
+	rc=0
+	omt_submit --description x --language python -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 2 ] && grep -q "is for --script" "$OMT_TMP/err" || omt_fail "language with a command: $rc"
+	rc=0
+	omt_submit --description x --input "$OMT_TMP/job.py" --input "$OMT_TMP/job.py" -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 2 ] && grep -q "another input is named 'job.py'" "$OMT_TMP/err" || omt_fail "same input twice: $rc"
+	rc=0
+	omt_submit --description x --output "$OMT_TMP/nowhere" -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 2 ] && grep -q "must be an existing directory" "$OMT_TMP/err" || omt_fail "no output dir: $rc"
+	! grep -q '"decision"' "$OMT_TMP/audit.jsonl" 2>/dev/null || omt_fail "sent anyway"
+	# Sent raw: the daemon says which value is wrong.
+	printf '{"description":"x","script":"print(1)","language":"python","image":"minimal","vpn":{"endpoint":"10.201.1.2:51820","public_key":"%s","vm_address":"10.77.9.2/24","allowed_ips":["10.77.9.0/24"],"consumer_address":"10.77.9.1"}}' \
+		"$OMT_CONSUMER_KEY" >"$OMT_TMP/req.json"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/req.json" good)
+	[[ $out == *"language 'python' needs image 'debian' (minimal has only sh)"*" 400" ]] || omt_fail "python on minimal: $out"
+	audit_has '.decision == "refuse" and (.reason | test("needs image"))'
+	sed -i 's|"language":"python","image":"minimal"|"inputs":[{"name":"../etc/passwd","data":""}]|' "$OMT_TMP/req.json"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/req.json" good)
+	[[ $out == *"inputs[0].name must be a file name"*"'../etc/passwd'"*" 400" ]] || omt_fail "input name: $out"
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET /v1/jobs/00000000/files - good)
+	[[ $out == *"no such job"*" 404" ]] || omt_fail "files of no job: $out"
+	consumer_clean
 	omt_assert_no_jobs
 }

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "../../api/job.h"
+#include "../../guest/omerta_msg.h"
 #include "../../api/keys.h"
 #include "../../api/sign.h"
 
@@ -969,19 +970,24 @@ static void test_job_request_bounds(void **state)
 	assert_string_equal(err, "vpn.allowed_ips must have 1..16 entries: 17");
 	free(json);
 
-	/* A script near the body limit is fine; a body over it is not even parsed. */
+	/* A script of the most bytes is fine, one more is not. */
 	json = variant("command", NULL);
 	strcpy(big, "{\"script\":\"");
-	memset(big + 11, 's', OMT_JOB_MAX_BODY - 1000);
-	sprintf(big + 11 + OMT_JOB_MAX_BODY - 1000, "\",%s", json + 1);
-	free(json);
-	assert_true(strlen(big) <= OMT_JOB_MAX_BODY);
+	memset(big + 11, 's', OMT_JOB_MAX_SCRIPT);
+	sprintf(big + 11 + OMT_JOB_MAX_SCRIPT, "\",%s", json + 1);
 	assert_int_equal(parse_req(big, &r, err), 0);
-	assert_int_equal(r.script_len, OMT_JOB_MAX_BODY - 1000);
+	assert_int_equal(r.script_len, OMT_JOB_MAX_SCRIPT);
 	omt_job_request_free(&r);
+	memset(big + 11, 's', OMT_JOB_MAX_SCRIPT + 1);
+	sprintf(big + 11 + OMT_JOB_MAX_SCRIPT + 1, "\",%s", json + 1);
+	free(json);
+	assert_int_equal(parse_req(big, &r, err), -EINVAL);
+	assert_memory_equal(err, "script is longer than 1048576 bytes: 'sss", 40);
+
+	/* A body over the limit is not even parsed. */
 	memset(big, ' ', OMT_JOB_MAX_BODY + 1);
 	assert_int_equal(omt_job_request_parse(big, OMT_JOB_MAX_BODY + 1, &r, err, 512), -E2BIG);
-	assert_string_equal(err, "the body is larger than 1048576 bytes: 1048577");
+	assert_string_equal(err, "the body is larger than 12582912 bytes: 12582913");
 	free(big);
 }
 
@@ -1228,6 +1234,481 @@ static void test_job_request_round_trip(void **state)
 	assert_int_equal(parse_req(json, &back, err), -EINVAL);
 	assert_string_equal(err, "cpus must be 1..64: 0");
 	free(json);
+}
+
+/* GOOD_REQ with more fields (",..." JSON members), or with a script for its command. */
+static char *with(const char *extra, int script)
+{
+	char *base = script ? variant("command", NULL) : strdup(GOOD_REQ), *s;
+	size_t n = strlen(base);
+
+	assert_non_null(base);
+	base[n - 1] = '\0';
+	assert_true(asprintf(&s, "%s%s%s}", base, script ? ",\"script\":\"print(1)\\n\"" : "",
+			     extra) > 0);
+	free(base);
+	return s;
+}
+
+static void test_job_request_workload(void **state)
+{
+	struct omt_job_request r, back;
+	char err[512], *json, *again;
+
+	(void)state;
+	/* Absent: exec's defaults, no inputs, no output. */
+	assert_int_equal(parse_req(GOOD_REQ, &r, err), 0);
+	assert_int_equal(r.image, OMT_JOB_IMAGE_DEFAULT);
+	assert_int_equal(r.language, OMT_JOB_LANGUAGE_DEFAULT);
+	assert_int_equal(r.n_inputs, 0);
+	assert_null(r.inputs);
+	assert_int_equal(r.output, 0);
+	omt_job_request_free(&r);
+
+	json = with(",\"image\":\"debian\",\"language\":\"python\",\"output\":true,"
+		    "\"inputs\":[{\"name\":\"data.txt\",\"data\":\"aGVsbG8K\"},"
+		    "{\"data\":\"\",\"name\":\"empty\"},{\"name\":\"~ a b.c-\",\"data\":\"AP8=\"}]", 1);
+	if (parse_req(json, &r, err))
+		fail_msg("%s: %s", json, err);
+	free(json);
+	assert_int_equal(r.image, OMT_JOB_IMAGE_DEBIAN);
+	assert_int_equal(r.language, OMT_JOB_LANGUAGE_PYTHON);
+	assert_int_equal(r.output, 1);
+	assert_int_equal(r.n_inputs, 3);
+	assert_string_equal(r.inputs[0].name, "data.txt");
+	assert_int_equal(r.inputs[0].len, 6);
+	assert_memory_equal(r.inputs[0].data, "hello\n", 6);
+	assert_string_equal(r.inputs[1].name, "empty");
+	assert_int_equal(r.inputs[1].len, 0);
+	assert_string_equal(r.inputs[2].name, "~ a b.c-");
+	assert_int_equal(r.inputs[2].len, 2);
+	assert_memory_equal(r.inputs[2].data, "\x00\xff", 2);
+	/* Round trip: the same request, the same JSON. */
+	assert_int_equal(omt_job_request_format(&r, &json), 0);
+	assert_non_null(strstr(json, ",\"image\":\"debian\",\"language\":\"python\",\"inputs\":"
+				     "[{\"name\":\"data.txt\",\"data\":\"aGVsbG8K\"},"));
+	assert_non_null(strstr(json, "\"output\":true}"));
+	assert_int_equal(parse_req(json, &back, err), 0);
+	assert_int_equal(back.image, r.image);
+	assert_int_equal(back.language, r.language);
+	assert_int_equal(back.output, 1);
+	assert_int_equal(back.n_inputs, 3);
+	assert_memory_equal(back.inputs[2].data, "\x00\xff", 2);
+	assert_int_equal(omt_job_request_format(&back, &again), 0);
+	assert_string_equal(json, again);
+	omt_job_request_free(&back);
+	free(json);
+	free(again);
+	omt_job_request_free(&r);
+	assert_null(r.inputs);
+
+	/* sh and the minimal image; "output":false is no output; an empty list of inputs. */
+	json = with(",\"image\":\"minimal\",\"language\":\"sh\",\"output\":false,\"inputs\":[]", 1);
+	assert_int_equal(parse_req(json, &r, err), 0);
+	free(json);
+	assert_int_equal(r.image, OMT_JOB_IMAGE_MINIMAL);
+	assert_int_equal(r.language, OMT_JOB_LANGUAGE_SH);
+	assert_int_equal(r.output, 0);
+	assert_int_equal(r.n_inputs, 0);
+	omt_job_request_free(&r);
+	json = with(",\"image\":\"minimal\"", 0);
+	assert_int_equal(parse_req(json, &r, err), 0);
+	free(json);
+	omt_job_request_free(&r);
+
+	assert_string_equal(omt_job_image_name(OMT_JOB_IMAGE_MINIMAL), "minimal");
+	assert_null(omt_job_image_name(OMT_JOB_IMAGE_DEFAULT));
+	assert_null(omt_job_image_name(OMT_JOB__IMAGE_COUNT));
+	assert_null(omt_job_language_name(OMT_JOB_LANGUAGE_DEFAULT));
+	{
+		enum omt_job_language l;
+		enum omt_job_image i;
+
+		assert_int_equal(omt_job_language_parse("bash", &l), 0);
+		assert_int_equal(l, OMT_JOB_LANGUAGE_BASH);
+		assert_int_equal(omt_job_language_parse("perl", &l), -EINVAL);
+		assert_int_equal(omt_job_image_parse("debian", &i), 0);
+		assert_int_equal(i, OMT_JOB_IMAGE_DEBIAN);
+		assert_int_equal(omt_job_image_parse("", &i), -EINVAL);
+	}
+}
+
+static void test_job_request_workload_errors(void **state)
+{
+	static const struct {
+		const char *extra;
+		int script;
+		const char *err;
+	} bad[] = {
+		{ ",\"image\":\"ubuntu\"", 0, "image must be 'minimal' or 'debian': 'ubuntu'" },
+		{ ",\"image\":\"Debian\"", 0, "image must be 'minimal' or 'debian': 'Debian'" },
+		{ ",\"image\":null", 0, "image must be a string: null" },
+		{ ",\"language\":\"perl\"", 1, "language must be 'sh', 'bash' or 'python': 'perl'" },
+		{ ",\"language\":\"python\"", 0,
+		  "language is for a script, not a command: 'python'" },
+		{ ",\"language\":\"sh\"", 0, "language is for a script, not a command: 'sh'" },
+		{ ",\"language\":\"python\",\"image\":\"minimal\"", 1,
+		  "language 'python' needs image 'debian' (minimal has only sh)" },
+		{ ",\"language\":\"bash\",\"image\":\"minimal\"", 1,
+		  "language 'bash' needs image 'debian' (minimal has only sh)" },
+		{ ",\"output\":1", 0, "output must be true or false: 1" },
+		{ ",\"output\":\"yes\"", 0, "output must be true or false: \"yes\"" },
+		{ ",\"inputs\":{}", 0, "inputs must be an array of {\"name\",\"data\"}: {}" },
+		{ ",\"inputs\":[\"a\"]", 0, "inputs[0] must be an object {\"name\",\"data\"}: \"a\"" },
+		{ ",\"inputs\":[{\"name\":\"a\"}]", 0, "inputs[0].data is missing" },
+		{ ",\"inputs\":[{\"data\":\"\"}]", 0, "inputs[0].name is missing" },
+		{ ",\"inputs\":[{\"name\":\"a\",\"data\":\"\",\"mode\":420}]", 0,
+		  "unknown field 'inputs[0].mode'" },
+		{ ",\"inputs\":[{\"name\":\"a\",\"data\":\"\"},{\"name\":\"a\",\"data\":\"\"}]", 0,
+		  "inputs[1].name repeats inputs[0].name: 'a'" },
+		{ ",\"inputs\":[{\"name\":\"\",\"data\":\"\"}]", 0,
+		  "inputs[0].name must be a file name (1..255 bytes of printable ASCII, no '/', "
+		  "not '.' or '..'): ''" },
+		{ ",\"inputs\":[{\"name\":\"a/b\",\"data\":\"\"}]", 0,
+		  "inputs[0].name must be a file name (1..255 bytes of printable ASCII, no '/', "
+		  "not '.' or '..'): 'a/b'" },
+		{ ",\"inputs\":[{\"name\":\"..\",\"data\":\"\"}]", 0,
+		  "inputs[0].name must be a file name (1..255 bytes of printable ASCII, no '/', "
+		  "not '.' or '..'): '..'" },
+		{ ",\"inputs\":[{\"name\":\".\",\"data\":\"\"}]", 0,
+		  "inputs[0].name must be a file name (1..255 bytes of printable ASCII, no '/', "
+		  "not '.' or '..'): '.'" },
+		{ ",\"inputs\":[{\"name\":\"a\\nb\",\"data\":\"\"}]", 0,
+		  "inputs[0].name must be a file name (1..255 bytes of printable ASCII, no '/', "
+		  "not '.' or '..'): 'a\\x0ab'" },
+		{ ",\"inputs\":[{\"name\":\"caf\\u00e9\",\"data\":\"\"}]", 0,
+		  "inputs[0].name must be a file name (1..255 bytes of printable ASCII, no '/', "
+		  "not '.' or '..'): 'caf\\xc3\\xa9'" },
+		{ ",\"inputs\":[{\"name\":\"a\\u0000\",\"data\":\"\"}]", 0,
+		  "inputs[0].name contains a NUL byte: 'a\\x00'" },
+		{ ",\"inputs\":[{\"name\":\"a\",\"data\":\"aGVsbG8\"}]", 0,
+		  "inputs[0].data is not base64: 'aGVsbG8'" },
+		{ ",\"inputs\":[{\"name\":\"a\",\"data\":\"aGVs bG8K\"}]", 0,
+		  "inputs[0].data is not base64: 'aGVs bG8K'" },
+		{ ",\"inputs\":[{\"name\":\"a\",\"data\":\"aGVsbG8_\"}]", 0,
+		  "inputs[0].data is not base64: 'aGVsbG8_'" },
+		{ ",\"inputs\":[{\"name\":\"a\",\"data\":5}]", 0, "inputs[0].data must be a string: 5" },
+	};
+	struct omt_job_request r;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *json = with(bad[i].extra, bad[i].script);
+
+		err[0] = '\0';
+		if (parse_req(json, &r, err) != -EINVAL || strcmp(err, bad[i].err))
+			fail_msg("%s: got '%s', want '%s'", bad[i].extra, err, bad[i].err);
+		assert_null(r.inputs);
+		assert_null(r.description);
+		free(json);
+	}
+}
+
+/* ",\"inputs\":[...]" of n inputs of size bytes each, named i0, i1, ... */
+static char *inputs_json(unsigned int n, size_t size, size_t last_size)
+{
+	size_t b64 = sodium_base64_ENCODED_LEN(size > last_size ? size : last_size,
+					       sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n * (b64 + 64) + 64), *o = s;
+	uint8_t *data = calloc(1, size > last_size ? size : last_size);
+	unsigned int i;
+
+	assert_non_null(s);
+	assert_non_null(data);
+	o += sprintf(o, ",\"inputs\":[");
+	for (i = 0; i < n; i++) {
+		size_t len = i + 1 == n ? last_size : size;
+
+		o += sprintf(o, "%s{\"name\":\"i%u\",\"data\":\"", i ? "," : "", i);
+		sodium_bin2base64(o, b64, data, len, sodium_base64_VARIANT_ORIGINAL);
+		o += strlen(o);
+		o += sprintf(o, "\"}");
+	}
+	strcpy(o, "]");
+	free(data);
+	return s;
+}
+
+static void test_job_request_workload_bounds(void **state)
+{
+	struct omt_job_request r;
+	char err[512], *extra, *json, name[300];
+	size_t total;
+
+	(void)state;
+	/* 64 inputs, not 65. */
+	extra = inputs_json(64, 1, 1);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), 0);
+	assert_int_equal(r.n_inputs, 64);
+	assert_string_equal(r.inputs[63].name, "i63");
+	omt_job_request_free(&r);
+	free(json);
+	free(extra);
+	extra = inputs_json(65, 1, 1);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), -EINVAL);
+	assert_string_equal(err, "inputs must have 0..64 entries: 65");
+	free(json);
+	free(extra);
+
+	/* 8 MiB in all, not a byte more: in one input, or over many. */
+	extra = inputs_json(1, 0, OMT_JOB_MAX_INPUT_BYTES);
+	json = with(extra, 0);
+	assert_true(strlen(json) <= OMT_JOB_MAX_BODY);
+	assert_int_equal(parse_req(json, &r, err), 0);
+	assert_int_equal(r.inputs[0].len, OMT_JOB_MAX_INPUT_BYTES);
+	omt_job_request_free(&r);
+	free(json);
+	free(extra);
+	total = OMT_JOB_MAX_INPUT_BYTES / 8;
+	extra = inputs_json(8, total, total + 1);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), -EINVAL);
+	assert_string_equal(err, "inputs hold more than 8388608 bytes with inputs[7]: 'i7'");
+	free(json);
+	free(extra);
+	/* Caught before decoding: by its base64's length, or what that length decodes to. */
+	extra = inputs_json(1, 0, OMT_JOB_MAX_INPUT_BYTES + 1);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), -EINVAL);
+	assert_string_equal(err, "inputs hold more than 8388608 bytes with inputs[0]: 'i0'");
+	free(json);
+	free(extra);
+	extra = inputs_json(1, 0, OMT_JOB_MAX_INPUT_BYTES + 3);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), -EINVAL);
+	assert_memory_equal(err, "inputs[0].data is longer than 11184812 bytes: 'AAAA", 50);
+	free(json);
+	free(extra);
+
+	/* A name of 255 bytes, not 256. */
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	assert_true(asprintf(&extra, ",\"inputs\":[{\"name\":\"%s\",\"data\":\"\"}]", name) > 0);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), 0);
+	assert_int_equal(strlen(r.inputs[0].name), 255);
+	omt_job_request_free(&r);
+	free(json);
+	free(extra);
+	strcat(name, "n");
+	assert_true(asprintf(&extra, ",\"inputs\":[{\"name\":\"%s\",\"data\":\"\"}]", name) > 0);
+	json = with(extra, 0);
+	assert_int_equal(parse_req(json, &r, err), -EINVAL);
+	assert_memory_equal(err, "inputs[0].name is longer than 255 bytes: 'nnn", 44);
+	free(json);
+	free(extra);
+
+	assert_int_equal(omt_job_input_name_check("a", 1), 0);
+	assert_int_equal(omt_job_input_name_check("...", 3), 0);
+	assert_int_equal(omt_job_input_name_check("a\x7f", 2), -EINVAL);
+	assert_int_equal(omt_job_input_name_check("", 0), -EINVAL);
+
+	/* format: what can't fit the body, or makes no sense. */
+	{
+		struct omt_job_input in[2] = { { "a", NULL, 1 } };
+		struct omt_job_request mine = { .description = "", .script = "x", .script_len = 1,
+						.inputs = in, .n_inputs = 1 };
+
+		assert_int_equal(omt_job_request_format(&mine, &json), -EINVAL);
+		in[0].data = calloc(1, OMT_JOB_MAX_BODY);
+		in[0].len = OMT_JOB_MAX_BODY;
+		assert_int_equal(omt_job_request_format(&mine, &json), -E2BIG);
+		in[0].len = OMT_JOB_MAX_INPUT_BYTES;
+		assert_int_equal(omt_job_request_format(&mine, &json), 0);
+		free(json);
+		in[1] = in[0];
+		mine.n_inputs = 2;
+		assert_int_equal(omt_job_request_format(&mine, &json), -E2BIG);
+		mine.inputs = NULL;
+		assert_int_equal(omt_job_request_format(&mine, &json), -EINVAL);
+		free(in[0].data);
+	}
+}
+
+static void test_job_files(void **state)
+{
+	static const char good[] =
+		"{\"files\":[{\"path\":\"a/b.txt\",\"mode\":420,\"data\":\"aGVsbG8K\"},"
+		"{\"path\":\"run \\\"me\\\"\\\\\\u0001\",\"mode\":493,\"data\":\"\"},"
+		"{\"path\":\"caf\\u00e9\",\"mode\":0,\"data\":\"AP8=\"}],"
+		"\"dirs\":[\"a\",\"a/c\"],\"error\":\"file 'x': exists already\"}";
+	struct omt_job_files f, back;
+	char err[512], *json, *again;
+
+	(void)state;
+	if (omt_job_files_parse(good, strlen(good), &f, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(f.n_files, 3);
+	assert_string_equal(f.files[0].path, "a/b.txt");
+	assert_int_equal(f.files[0].mode, 0644);
+	assert_int_equal(f.files[0].len, 6);
+	assert_memory_equal(f.files[0].data, "hello\n", 6);
+	assert_string_equal(f.files[1].path, "run \"me\"\\\x01");
+	assert_int_equal(f.files[1].mode, 0755);
+	assert_int_equal(f.files[1].len, 0);
+	assert_string_equal(f.files[2].path, "caf\xc3\xa9");
+	assert_memory_equal(f.files[2].data, "\x00\xff", 2);
+	assert_int_equal(f.n_dirs, 2);
+	assert_string_equal(f.dirs[1], "a/c");
+	assert_string_equal(f.error, "file 'x': exists already");
+	/* Formatted as json-c would, parsed back the same. */
+	assert_int_equal(omt_job_files_format(&f, &json), 0);
+	assert_string_equal(json,
+			    "{\"files\":[{\"path\":\"a/b.txt\",\"mode\":420,\"data\":\"aGVsbG8K\"},"
+			    "{\"path\":\"run \\\"me\\\"\\\\\\u0001\",\"mode\":493,\"data\":\"\"},"
+			    "{\"path\":\"caf\xc3\xa9\",\"mode\":0,\"data\":\"AP8=\"}],"
+			    "\"dirs\":[\"a\",\"a/c\"],\"error\":\"file 'x': exists already\"}");
+	assert_int_equal(omt_job_files_parse(json, strlen(json), &back, err, sizeof(err)), 0);
+	assert_int_equal(omt_job_files_format(&back, &again), 0);
+	assert_string_equal(json, again);
+	omt_job_files_free(&back);
+	free(json);
+	free(again);
+	omt_job_files_free(&f);
+	assert_null(f.files);
+
+	/* Nothing at all; unknown fields skipped. */
+	json = "{\"files\":[],\"dirs\":[],\"more\":1}";
+	assert_int_equal(omt_job_files_parse(json, strlen(json), &f, err, sizeof(err)), 0);
+	assert_int_equal(f.n_files + f.n_dirs, 0);
+	assert_string_equal(f.error, "");
+	assert_int_equal(omt_job_files_format(&f, &json), 0);
+	assert_string_equal(json, "{\"files\":[],\"dirs\":[]}");
+	free(json);
+	omt_job_files_free(&f);
+
+	static const struct {
+		const char *json, *err;
+	} bad[] = {
+		{ "{\"dirs\":[]}", "files is missing" },
+		{ "{\"files\":[]}", "dirs is missing" },
+		{ "{\"files\":{},\"dirs\":[]}", "files must be an array: {}" },
+		{ "{\"files\":[],\"dirs\":\"a\"}", "dirs must be an array: \"a\"" },
+		{ "{\"files\":[],\"dirs\":[\"../a\"]}",
+		  "dirs[0] is not a relative path without empty, '.' or '..' parts: '../a'" },
+		{ "{\"files\":[],\"dirs\":[\"/etc\"]}",
+		  "dirs[0] is not a relative path without empty, '.' or '..' parts: '/etc'" },
+		{ "{\"files\":[],\"dirs\":[\"a\",\"a//b\"]}",
+		  "dirs[1] is not a relative path without empty, '.' or '..' parts: 'a//b'" },
+		{ "{\"files\":[],\"dirs\":[\"a/.\"]}",
+		  "dirs[0] is not a relative path without empty, '.' or '..' parts: 'a/.'" },
+		{ "{\"files\":[],\"dirs\":[\"a/\"]}",
+		  "dirs[0] is not a relative path without empty, '.' or '..' parts: 'a/'" },
+		{ "{\"files\":[],\"dirs\":[\"\"]}",
+		  "dirs[0] is not a relative path without empty, '.' or '..' parts: ''" },
+		{ "{\"files\":[],\"dirs\":[\"a\\u0000\"]}", "dirs[0] contains a NUL byte: 'a\\x00'" },
+		{ "{\"files\":[],\"dirs\":[1]}", "dirs[0] must be a string: 1" },
+		{ "{\"files\":[5],\"dirs\":[]}",
+		  "files[0] must be an object {\"path\",\"mode\",\"data\"}: 5" },
+		{ "{\"files\":[{\"mode\":420,\"data\":\"\"}],\"dirs\":[]}", "files[0].path is missing" },
+		{ "{\"files\":[{\"path\":\"../x\",\"mode\":420,\"data\":\"\"}],\"dirs\":[]}",
+		  "files[0].path is not a relative path without empty, '.' or '..' parts: '../x'" },
+		{ "{\"files\":[{\"path\":\"x\",\"data\":\"\"}],\"dirs\":[]}", "files[0].mode is missing" },
+		{ "{\"files\":[{\"path\":\"x\",\"mode\":512,\"data\":\"\"}],\"dirs\":[]}",
+		  "files[0].mode must be 0..511: 512" },
+		{ "{\"files\":[{\"path\":\"x\",\"mode\":-1,\"data\":\"\"}],\"dirs\":[]}",
+		  "files[0].mode must be 0..511: -1" },
+		{ "{\"files\":[{\"path\":\"x\",\"mode\":420}],\"dirs\":[]}", "files[0].data is missing" },
+		{ "{\"files\":[{\"path\":\"x\",\"mode\":420,\"data\":\"a\"}],\"dirs\":[]}",
+		  "files[0].data is not base64: 'a'" },
+		{ "{\"files\":[],\"dirs\":[],\"error\":\"\"}",
+		  "error must be 1..1024 characters of printable ASCII: ''" },
+		{ "{\"files\":[],\"dirs\":[],\"error\":\"\\u001b[2J\"}",
+		  "error must be 1..1024 characters of printable ASCII: '\\x1b[2J'" },
+		{ "{\"files\":[],\"dirs\":[],\"error\":7}", "error must be a string: 7" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (omt_job_files_parse(bad[i].json, strlen(bad[i].json), &f, err, sizeof(err)) !=
+			    -EINVAL || strcmp(err, bad[i].err))
+			fail_msg("%s: got '%s', want '%s'", bad[i].json, err, bad[i].err);
+		assert_null(f.files);
+		assert_null(f.dirs);
+	}
+}
+
+static void test_job_files_bounds(void **state)
+{
+	struct omt_job_files f = {}, back;
+	char err[512], *json, path[OMT_MSG_MAX_PATH + 2];
+	size_t i;
+
+	(void)state;
+	/* 10000 entries, not 10001. */
+	f.dirs = calloc(OMT_JOB_FILES_MAX_ENTRIES + 1, sizeof(*f.dirs));
+	assert_non_null(f.dirs);
+	for (i = 0; i <= OMT_JOB_FILES_MAX_ENTRIES; i++)
+		assert_true(asprintf(&f.dirs[i], "d%zu", i) > 0);
+	f.n_dirs = OMT_JOB_FILES_MAX_ENTRIES;
+	assert_int_equal(omt_job_files_format(&f, &json), 0);
+	assert_int_equal(omt_job_files_parse(json, strlen(json), &back, err, sizeof(err)), 0);
+	assert_int_equal(back.n_dirs, OMT_JOB_FILES_MAX_ENTRIES);
+	omt_job_files_free(&back);
+	free(json);
+	f.n_dirs++;
+	assert_int_equal(omt_job_files_format(&f, &json), -EINVAL);
+	/* As a provider would send it anyway. */
+	json = malloc(20 * (OMT_JOB_FILES_MAX_ENTRIES + 1) + 64);
+	assert_non_null(json);
+	strcpy(json, "{\"files\":[],\"dirs\":[\"d\"");
+	for (i = 1; i <= OMT_JOB_FILES_MAX_ENTRIES; i++)
+		strcat(json + strlen(json) - 8, ",\"d\"");
+	strcat(json, "]}");
+	assert_int_equal(omt_job_files_parse(json, strlen(json), &back, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "files and dirs hold more than 10000 entries: 10001");
+	free(json);
+	omt_job_files_free(&f);
+
+	/* A path of 4096 bytes, not 4097; 255 bytes a component, not 256. */
+	memset(path, 'p', OMT_MSG_MAX_PATH);
+	for (i = 200; i < OMT_MSG_MAX_PATH; i += 200)
+		path[i] = '/';
+	path[OMT_MSG_MAX_PATH] = '\0';
+	assert_int_equal(omt_job_file_path_check(path, OMT_MSG_MAX_PATH), 0);
+	assert_int_equal(omt_job_file_path_check(path, OMT_MSG_MAX_PATH + 1), -E2BIG);
+	memset(path, 'p', 256);
+	assert_int_equal(omt_job_file_path_check(path, 256), -E2BIG);
+	assert_int_equal(omt_job_file_path_check(path, 255), 0);
+	/* UTF-8 only: JSON carries nothing else. */
+	assert_int_equal(omt_job_file_path_check("caf\xc3\xa9", 5), 0);
+	assert_int_equal(omt_job_file_path_check("caf\xe9", 4), -EINVAL);
+	assert_int_equal(omt_job_file_path_check("\xc0\xaf", 2), -EINVAL);	/* overlong '/' */
+	assert_int_equal(omt_job_file_path_check("\xed\xa0\x80", 3), -EINVAL);	/* surrogate */
+	assert_int_equal(omt_job_file_path_check("\xf4\x90\x80\x80", 4), -EINVAL);
+	assert_int_equal(omt_job_file_path_check("\xf0\x9f\x98\x80", 4), 0);
+	assert_int_equal(omt_job_file_path_check("\xe2\x82", 2), -EINVAL);
+
+	/* 64 MiB of data, not a byte more. */
+	f.files = calloc(2, sizeof(*f.files));
+	assert_non_null(f.files);
+	f.files[0] = (struct omt_job_file){ strdup("big"), 0644, calloc(1, OMT_JOB_FILES_MAX_BYTES),
+					    OMT_JOB_FILES_MAX_BYTES };
+	f.n_files = 1;
+	assert_int_equal(omt_job_files_format(&f, &json), 0);
+	assert_true(strlen(json) <= OMT_JOB_FILES_MAX_ANSWER);
+	assert_int_equal(omt_job_files_parse(json, strlen(json), &back, err, sizeof(err)), 0);
+	assert_int_equal(back.files[0].len, OMT_JOB_FILES_MAX_BYTES);
+	omt_job_files_free(&back);
+	f.files[1] = (struct omt_job_file){ strdup("one"), 0644, calloc(1, 1), 1 };
+	f.n_files = 2;
+	{
+		char *more;
+
+		assert_int_equal(omt_job_files_format(&f, &more), -EINVAL);
+		/* The same, sent anyway: one byte too many. */
+		strcpy(json + strlen(json) - strlen("],\"dirs\":[]}"),
+		       ",{\"path\":\"one\",\"mode\":420,\"data\":\"AA==\"}],\"dirs\":[]}");
+		assert_int_equal(omt_job_files_parse(json, strlen(json), &back, err, sizeof(err)),
+				 -EINVAL);
+		assert_string_equal(err, "files hold more than 67108864 bytes with files[1]: 'one'");
+	}
+	free(json);
+	omt_job_files_free(&f);
 }
 
 static void test_job_ids_offsets(void **state)
@@ -1516,6 +1997,11 @@ int main(void)
 		cmocka_unit_test(test_job_request_errors),
 		cmocka_unit_test(test_job_request_not_json),
 		cmocka_unit_test(test_job_request_round_trip),
+		cmocka_unit_test(test_job_request_workload),
+		cmocka_unit_test(test_job_request_workload_errors),
+		cmocka_unit_test(test_job_request_workload_bounds),
+		cmocka_unit_test(test_job_files),
+		cmocka_unit_test(test_job_files_bounds),
 		cmocka_unit_test(test_job_ids_offsets),
 		cmocka_unit_test(test_job_accept),
 		cmocka_unit_test(test_job_status),
