@@ -17,3 +17,15 @@ bench/owner.sh
 echo
 echo "== rogue datagram to kill"
 bench/rogue_kill.sh
+echo
+echo "== owner activity to VM paused"
+bench/owner_latency.sh
+echo
+echo "== checkpoint and restore of a 256 MiB job"
+bench/checkpoint.sh
+echo
+echo "== python3 on the debian image against true on minimal"
+bench/workload.sh
+echo
+echo "== the debian image: build time and size"
+bench/image.sh 1
