@@ -253,6 +253,16 @@ omt_exec() { # ARGS...
 		"$@" >"$OMT_TMP/out" 2>"$OMT_TMP/err"
 }
 
+# Runs 'omerta-loader exec ARGS' in the provider namespace and checks that
+# it exits STATUS saying TEXT (its stderr in $OMT_TMP/err).
+omt_expect_exec() { # STATUS TEXT ARGS...
+	local want=$1 text=$2 rc=0
+	shift 2
+	omt_net "$OMT_NS_R" "$OMT_LOADER" exec "$@" >/dev/null 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = "$want" ] || omt_fail "'$*' exited $rc, not $want: $(cat "$OMT_TMP/err")"
+	grep -qF -- "$text" "$OMT_TMP/err" || omt_fail "'$*' said: $(cat "$OMT_TMP/err")"
+}
+
 # Nothing of a job is left: QEMU, taps, NAT tables, cgroups, job directories, pins.
 omt_assert_no_jobs() {
 	local left=""

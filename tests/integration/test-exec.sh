@@ -143,25 +143,16 @@ test_exec_boot_failure() {
 
 test_exec_bad_input() {
 	omt_provider_up
-	local rc
-	expect() { # RC TEXT ARGS...
-		local want=$1 text=$2
-		shift 2
-		rc=0
-		omt_net "$OMT_NS_R" "$OMT_LOADER" exec "$@" >/dev/null 2>"$OMT_TMP/err" || rc=$?
-		[ "$rc" = "$want" ] || omt_fail "'$*' exited $rc, not $want: $(cat "$OMT_TMP/err")"
-		grep -qF -- "$text" "$OMT_TMP/err" || omt_fail "'$*' said: $(cat "$OMT_TMP/err")"
-	}
-	expect 2 "'lots'" --vpn-config "$OMT_TMP/vm.conf" --cpus lots -- true
-	expect 2 "'emulate'" --vpn-config "$OMT_TMP/vm.conf" --accel emulate -- true
-	expect 2 "'maybe'" --vpn-config "$OMT_TMP/vm.conf" --guest-firewall maybe -- true
-	expect 2 "either --script" --vpn-config "$OMT_TMP/vm.conf"
-	expect 2 "--vpn-config is required" -- true
+	omt_expect_exec 2 "'lots'" --vpn-config "$OMT_TMP/vm.conf" --cpus lots -- true
+	omt_expect_exec 2 "'emulate'" --vpn-config "$OMT_TMP/vm.conf" --accel emulate -- true
+	omt_expect_exec 2 "'maybe'" --vpn-config "$OMT_TMP/vm.conf" --guest-firewall maybe -- true
+	omt_expect_exec 2 "either --script" --vpn-config "$OMT_TMP/vm.conf"
+	omt_expect_exec 2 "--vpn-config is required" -- true
 	printf '[Interface]\nPrivateKey = x\n' >"$OMT_TMP/bad.conf"
-	expect 1 "bad.conf:2" --vpn-config "$OMT_TMP/bad.conf" -- true
+	omt_expect_exec 1 "bad.conf:2" --vpn-config "$OMT_TMP/bad.conf" -- true
 	sed 's/^Endpoint = .*/Endpoint = consumer.example:51820/' "$OMT_TMP/vm.conf" >"$OMT_TMP/dns.conf"
-	expect 1 "consumer.example" --vpn-config "$OMT_TMP/dns.conf" -- true
-	expect 1 "kvm" --vpn-config "$OMT_TMP/vm.conf" --accel kvm -- true
+	omt_expect_exec 1 "consumer.example" --vpn-config "$OMT_TMP/dns.conf" -- true
+	omt_expect_exec 1 "kvm" --vpn-config "$OMT_TMP/vm.conf" --accel kvm -- true
 	teardown_clean
 }
 

@@ -5,7 +5,8 @@ test_make_install_destdir() {
 	local d=$OMT_TMP/root f
 	make -s -C "$OMT_ROOT" install DESTDIR="$d" >/dev/null || omt_fail "make install failed"
 	for f in usr/local/bin/omerta-loader usr/local/bin/omerta usr/local/lib/omerta/vmlinuz \
-		usr/local/lib/omerta/base.cpio.gz usr/local/share/man/man8/omerta-loader.8 \
+		usr/local/lib/omerta/base.cpio.gz usr/local/lib/omerta/debian.sqfs \
+		usr/local/share/man/man8/omerta-loader.8 \
 		usr/local/share/man/man1/omerta.1 etc/systemd/system/omerta-loader.service \
 		etc/omerta/omerta.ini.example; do
 		[ -s "$d/$f" ] || omt_fail "not installed: /$f"

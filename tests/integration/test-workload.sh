@@ -102,29 +102,20 @@ test_workload_nothing_survives() {
 
 test_workload_bad_input() {
 	omt_provider_up
-	local rc
-	expect() { # STATUS TEXT ARGS...
-		local want=$1 text=$2
-		shift 2
-		rc=0
-		omt_net "$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" "$@" >/dev/null 2>"$OMT_TMP/e" || rc=$?
-		[ "$rc" = "$want" ] && grep -qF -- "$text" "$OMT_TMP/e" ||
-			omt_fail "$*: exit $rc, wanted $want and '$text': $(cat "$OMT_TMP/e")"
-	}
 	mkdir "$OMT_TMP/a" "$OMT_TMP/b"
 	echo 1 >"$OMT_TMP/a/same"
 	echo 2 >"$OMT_TMP/b/same"
 	head -c $((65 << 20)) /dev/zero >"$OMT_TMP/big"
-	expect 2 "--image must be 'minimal' or 'debian': 'ubuntu'" --image ubuntu -- true
-	expect 2 "--language must be 'sh', 'bash' or 'python': 'perl'" --language perl --script /dev/null
-	expect 2 "--language python needs --image debian" --image minimal --language python --script /dev/null
-	expect 2 "--output must be an existing directory: '$OMT_TMP/nope'" --output "$OMT_TMP/nope" -- true
-	expect 2 "--scratch 200 is more than half of --memory 256" --scratch 200 -- true
-	expect 1 "would both be /job/input/same" --input "$OMT_TMP/a/same" --input "$OMT_TMP/b/same" -- true
-	expect 1 "more than 64 MiB" --input "$OMT_TMP/big" -- true
-	expect 1 "$OMT_TMP/missing" --input "$OMT_TMP/missing" -- true
+	omt_expect_exec 2 "--image must be 'minimal' or 'debian': 'ubuntu'" --vpn-config "$OMT_TMP/vm.conf" --image ubuntu -- true
+	omt_expect_exec 2 "--language must be 'sh', 'bash' or 'python': 'perl'" --vpn-config "$OMT_TMP/vm.conf" --language perl --script /dev/null
+	omt_expect_exec 2 "--language python needs --image debian" --vpn-config "$OMT_TMP/vm.conf" --image minimal --language python --script /dev/null
+	omt_expect_exec 2 "--output must be an existing directory: '$OMT_TMP/nope'" --vpn-config "$OMT_TMP/vm.conf" --output "$OMT_TMP/nope" -- true
+	omt_expect_exec 2 "--scratch 200 is more than half of --memory 256" --vpn-config "$OMT_TMP/vm.conf" --scratch 200 -- true
+	omt_expect_exec 1 "would both be /job/input/same" --vpn-config "$OMT_TMP/vm.conf" --input "$OMT_TMP/a/same" --input "$OMT_TMP/b/same" -- true
+	omt_expect_exec 1 "more than 64 MiB" --vpn-config "$OMT_TMP/vm.conf" --input "$OMT_TMP/big" -- true
+	omt_expect_exec 1 "$OMT_TMP/missing" --vpn-config "$OMT_TMP/vm.conf" --input "$OMT_TMP/missing" -- true
 	mkdir "$OMT_TMP/noimage"
 	cp "$IMAGE_DIR/vmlinuz" "$IMAGE_DIR/base.cpio.gz" "$OMT_TMP/noimage/"
-	OMERTA_IMAGE_DIR=$OMT_TMP/noimage expect 1 "image debian: $OMT_TMP/noimage/debian.sqfs: No such file or directory (build it with 'make')" -- true
+	OMERTA_IMAGE_DIR=$OMT_TMP/noimage omt_expect_exec 1 "image debian: $OMT_TMP/noimage/debian.sqfs: No such file or directory (build it with 'make')" --vpn-config "$OMT_TMP/vm.conf" -- true
 	omt_assert_no_jobs
 }
