@@ -1177,6 +1177,7 @@ static void write_result(const struct job *j, int code)
 	json_object_object_add(o, "stopped_s", json_object_new_double(
 		(j->stopped_total_ns + (j->stopped_since_ns ? end - j->stopped_since_ns : 0)) / 1e9));
 	json_object_object_add(o, "checkpoints", json_object_new_int(j->checkpoints));
+	json_object_object_add(o, "restores", json_object_new_int(j->restores));
 	json_object_object_add(o, "image", json_object_new_string(images[j->o.image].name));
 	if (j->image_sha256[0])
 		json_object_object_add(o, "image_sha256", json_object_new_string(j->image_sha256));
@@ -1414,6 +1415,13 @@ static int vm_restore(struct job *j, char *msg, size_t len)
 		if (j->qemu > 0) {
 			kill(j->qemu, SIGKILL);
 			vm_gone(j);
+		}
+		for (int i = 0; i < 2; i++) {
+			int *fd = i ? &j->agent_fd : &j->qmp_fd;
+
+			if (*fd >= 0)
+				close(*fd);
+			*fd = -1;
 		}
 		return e;	/* still saved: the file is there for another try */
 	}
