@@ -2,12 +2,13 @@
 # The owner's promise: a CPU-bound owner process beside a CPU-bound VM,
 # both on the same core, against the same process alone, in the same run.
 # The VM's threads run SCHED_IDLE in a cgroup of the lowest CPU weight.
-#   bench/owner.sh [ROUNDS] [SECONDS]
+#   bench/owner.sh [ROUNDS] [SECONDS] [IMAGE]   (IMAGE: debian, the default, or minimal)
 set -eu
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ROUNDS=${1:-3}
 SECS=${2:-3}
+IMAGE=${3:-debian}
 trap omt_test_teardown EXIT
 omt_provider_up
 
@@ -28,7 +29,7 @@ alone="" beside=""
 for r in $(seq "$ROUNDS"); do
 	alone+="$(owner) "
 	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" "$OMT_LOADER" exec \
-		--vpn-config "$OMT_TMP/vm.conf" --timeout 120 -- sh -c 'echo busy; while :; do :; done'
+		--vpn-config "$OMT_TMP/vm.conf" --image "$IMAGE" --timeout 120 -- sh -c 'echo busy; while :; do :; done'
 	pid=$OMT_SPAWNED
 	omt_wait_for "$OMT_TMP/out" busy >/dev/null
 	qemu=$(pgrep -f 'qemu-system.*omerta-')
@@ -40,7 +41,7 @@ for r in $(seq "$ROUNDS"); do
 done
 a=$(echo "$alone" | tr ' ' '\n' | grep . | median)
 b=$(echo "$beside" | tr ' ' '\n' | grep . | median)
-echo "owner's CPU-bound loop on the VM's core, $ROUNDS rounds x ${SECS} s, median iterations"
+echo "owner's CPU-bound loop on the VM's core ( image), $ROUNDS rounds x ${SECS} s, median iterations"
 awk -v a="$a" -v b="$b" 'BEGIN {
 	printf "  alone:          %12d (baseline)\n", a
 	printf "  beside the VM:  %12d  %.3fx alone\n", b, b / a

@@ -13,7 +13,8 @@ echo "== tunnel throughput over a guarded veth"
 bench/tunnel.sh
 echo
 echo "== the owner first: a CPU-bound owner beside a CPU-bound VM"
-bench/owner.sh
+bench/owner.sh 3 3 debian
+bench/owner.sh 3 3 minimal
 echo
 echo "== rogue datagram to kill"
 bench/rogue_kill.sh
