@@ -41,7 +41,7 @@ for r in $(seq "$ROUNDS"); do
 done
 a=$(echo "$alone" | tr ' ' '\n' | grep . | median)
 b=$(echo "$beside" | tr ' ' '\n' | grep . | median)
-echo "owner's CPU-bound loop on the VM's core ( image), $ROUNDS rounds x ${SECS} s, median iterations"
+echo "owner's CPU-bound loop on the VM's core ($IMAGE image), $ROUNDS rounds x ${SECS} s, median iterations"
 awk -v a="$a" -v b="$b" 'BEGIN {
 	printf "  alone:          %12d (baseline)\n", a
 	printf "  beside the VM:  %12d  %.3fx alone\n", b, b / a
