@@ -125,7 +125,7 @@ OMERTA_HOME=$OMT_TMP/stranger nsenter --net=/var/run/netns/"$OMT_NS_C" "$OMT_ROO
 	submit --provider "$OMT_API" --description "let me in" -- true || true
 
 say "The audit log ($OMT_TMP/audit.jsonl): every decision and outcome"
-jq -c '{ts, event, decision, reason, description, job, outcome, exit_status, rogue_events, tunnel_bytes_in, tunnel_bytes_out} | with_entries(select(.value != null))' "$OMT_TMP/audit.jsonl"
+jq -c '{ts, event, decision, reason, description, job, outcome, exit_status, rogue_events, tunnel_bytes_in, tunnel_bytes_out, image, image_sha256} | with_entries(select(.value != null))' "$OMT_TMP/audit.jsonl"
 
 say "The daemon's log"
 sed 's/^/    /' "$OMT_TMP/daemon.log"
