@@ -1503,8 +1503,8 @@ static void on_owner(struct job *j)
 		pr_err("job %s: owner activity (%s) can't be watched any more: %s; the VM keeps "
 		       "its idle priority only", j->id,
 		       omt_owner_source_name(omt_owner_source(j->owner)), strerror(-r));
-		unwatch_close(j, &(int){ omt_owner_fd(j->owner) });
-		omt_owner_close(j->owner);
+		epoll_ctl(j->ep, EPOLL_CTL_DEL, omt_owner_fd(j->owner), NULL);
+		omt_owner_close(j->owner);	/* closes that fd */
 		j->owner = NULL;
 		return;
 	}
