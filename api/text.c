@@ -43,3 +43,15 @@ void omt_errf(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
+
+void omt_errf_at(char *err, size_t errlen, const char *name, size_t line, const char *msg)
+{
+	if (name && line)
+		omt_errf(err, errlen, "%s:%zu: %s", name, line, msg);
+	else if (name)
+		omt_errf(err, errlen, "%s: %s", name, msg);
+	else if (line)
+		omt_errf(err, errlen, "line %zu: %s", line, msg);
+	else
+		omt_errf(err, errlen, "%s", msg);
+}

@@ -17,5 +17,10 @@ const char *omt_quote(char *out, const char *s, size_t max);
 /* snprintf into err when err is not NULL and errlen is not 0. */
 void omt_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * A parser's error about a file: "NAME:LINE: MSG", or without the parts
+ * that are unknown (name NULL, line 0): "NAME: MSG", "line LINE: MSG", "MSG".
+ */
+void omt_errf_at(char *err, size_t errlen, const char *name, size_t line, const char *msg);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "../vpn/endpoint.h"
 #include "../api/file.h"
+#include "../api/text.h"
 #include "policy.h"
 
 _Static_assert(OMT_POLICY_MAX_LINE + 3 <= INI_MAX_LINE, "a line must fit inih's buffer");
@@ -304,11 +305,14 @@ static int parse_consumer_priority(struct parser *p, const struct key *k, const 
 	return parse_priority(p, k, v, &cur_consumer(p)->priority);
 }
 
-static const char *const owner_priorities[] = { "idle", "pause", "checkpoint", "kill" };
+const char *const omt_owner_priority_names[OMT_OWNER_KILL + 1] = {
+	[OMT_OWNER_IDLE] = "idle", [OMT_OWNER_PAUSE] = "pause",
+	[OMT_OWNER_CHECKPOINT] = "checkpoint", [OMT_OWNER_KILL] = "kill",
+};
 
 const char *omt_owner_priority_name(enum omt_owner_priority p)
 {
-	return p >= OMT_OWNER_IDLE && p <= OMT_OWNER_KILL ? owner_priorities[p] : "inherit";
+	return p >= OMT_OWNER_IDLE && p <= OMT_OWNER_KILL ? omt_owner_priority_names[p] : "inherit";
 }
 
 static int parse_word(struct parser *p, const struct key *k, const char *v,
@@ -325,7 +329,7 @@ static int parse_word(struct parser *p, const struct key *k, const char *v,
 static int parse_owner_word(struct parser *p, const struct key *k, const char *v,
 			    enum omt_owner_priority *out)
 {
-	int i = parse_word(p, k, v, owner_priorities, 4, "idle, pause, checkpoint or kill");
+	int i = parse_word(p, k, v, omt_owner_priority_names, 4, "idle, pause, checkpoint or kill");
 
 	if (i >= 0)
 		*out = i;
@@ -720,20 +724,6 @@ static int parse(struct parser *p)
 	return 0;
 }
 
-static void report(const struct parser *p, const char *name, char *err, size_t errlen)
-{
-	if (!err || !errlen)
-		return;
-	if (name && p->err_line)
-		snprintf(err, errlen, "%s:%zu: %s", name, p->err_line, p->msg);
-	else if (name)
-		snprintf(err, errlen, "%s: %s", name, p->msg);
-	else if (p->err_line)
-		snprintf(err, errlen, "line %zu: %s", p->err_line, p->msg);
-	else
-		snprintf(err, errlen, "%s", p->msg);
-}
-
 int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 		     struct omt_policy_cfg *out, char *err, size_t errlen)
 {
@@ -751,7 +741,7 @@ int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 	free(p.consumer_lines);
 	if (ret) {
 		omt_policy_free(out);
-		report(&p, name_for_errors, err, errlen);
+		omt_errf_at(err, errlen, name_for_errors, p.err_line, p.msg);
 	}
 	return ret;
 }

@@ -453,20 +453,6 @@ static int parse(struct parser *p, const char *buf, size_t len)
 	return 0;
 }
 
-static void report(const struct parser *p, const char *path, char *err, size_t errlen)
-{
-	if (!err || !errlen)
-		return;
-	if (path && p->err_line)
-		snprintf(err, errlen, "%s:%zu: %s", path, p->err_line, p->msg);
-	else if (path)
-		snprintf(err, errlen, "%s: %s", path, p->msg);
-	else if (p->err_line)
-		snprintf(err, errlen, "line %zu: %s", p->err_line, p->msg);
-	else
-		snprintf(err, errlen, "%s", p->msg);
-}
-
 static int parse_into(const char *path, const char *buf, size_t len, struct omt_wgconf *out,
 		      char *err, size_t errlen)
 {
@@ -477,7 +463,7 @@ static int parse_into(const char *path, const char *buf, size_t len, struct omt_
 	ret = parse(&p, buf, len);
 	if (ret) {
 		sodium_memzero(out, sizeof(*out));
-		report(&p, path, err, errlen);
+		omt_errf_at(err, errlen, path, p.err_line, p.msg);
 	}
 	return ret;
 }
