@@ -948,6 +948,26 @@ static enum MHD_Result job_get(struct MHD_Connection *c, struct djob *j, int out
 }
 
 /*
+ * A queued job is cancelled on the spot (its outcome audited); a running
+ * one's exec gets SIGTERM, once, and cleans up. With d.lock held.
+ */
+static void cancel_job(struct djob *j)
+{
+	if (j->state == J_QUEUED) {
+		j->state = J_CANCELLED;
+		snprintf(j->outcome, sizeof(j->outcome), "cancelled");
+		j->exit_status = -1;	/* it never ran */
+		j->finished = time(NULL);
+		unlink(j->conf_path);
+		remove_tree(j->in_dir);
+		audit_outcome(j, NULL);
+	} else if (j->state == J_RUNNING && !j->cancel) {
+		j->cancel = 1;
+		kill(j->pid, SIGTERM);
+	}
+}
+
+/*
  * POST /v1/jobs/ID/checkpoint and /restore: the job's exec does it (its
  * control socket). Not under d.lock: a checkpoint takes a while.
  */
@@ -1382,18 +1402,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return r;
 	}
 	if (strcmp(method, "DELETE") == 0 && !output) {
-		if (j->state == J_QUEUED) {
-			j->state = J_CANCELLED;
-			snprintf(j->outcome, sizeof(j->outcome), "cancelled");
-			j->exit_status = -1;	/* it never ran */
-			j->finished = time(NULL);
-			unlink(j->conf_path);
-			remove_tree(j->in_dir);
-			audit_outcome(j, NULL);
-		} else if (j->state == J_RUNNING && !j->cancel) {
-			j->cancel = 1;
-			kill(j->pid, SIGTERM);
-		}
+		cancel_job(j);
 		write_state();
 		char *body = status_body(j);
 
@@ -1745,20 +1754,8 @@ static void stop_all(void)
 
 	pthread_mutex_lock(&d.lock);
 	d.stopping = 1;
-	for (j = d.jobs; j; j = j->next) {
-		if (j->state == J_QUEUED) {
-			j->state = J_CANCELLED;
-			snprintf(j->outcome, sizeof(j->outcome), "cancelled");
-			j->exit_status = -1;	/* it never ran */
-			j->finished = time(NULL);
-			unlink(j->conf_path);
-			remove_tree(j->in_dir);
-			audit_outcome(j, NULL);
-		} else if (j->state == J_RUNNING) {
-			j->cancel = 1;
-			kill(j->pid, SIGTERM);
-		}
-	}
+	for (j = d.jobs; j; j = j->next)
+		cancel_job(j);
 	pthread_mutex_unlock(&d.lock);
 }
 
