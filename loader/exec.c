@@ -229,6 +229,31 @@ static void usage(FILE *f)
 		"  1 the job could not be set up   2 bad usage\n");
 }
 
+/*
+ * Which of n names s is: names[0] is the first, the next stride bytes on (a
+ * member of an array of structs, or a plain array of strings). Its index,
+ * or -EINVAL saying "exec: OPT must be 'a', 'b' or 'c': 'S'".
+ */
+static int parse_word(const char *opt, const char *s, const char *const *names, size_t n,
+		      size_t stride)
+{
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, *(const char *const *)((const char *)names + i * stride)) == 0)
+			return i;
+	fprintf(stderr, "exec: %s must be ", opt);
+	for (i = 0; i < n; i++) {
+		name = *(const char *const *)((const char *)names + i * stride);
+		fprintf(stderr, "%s'%s'", i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
+	}
+	fprintf(stderr, ": '%s'\n", s);
+	return -EINVAL;
+}
+#define WORDS(arr, member) &(arr)[0].member, sizeof(arr) / sizeof((arr)[0]), sizeof((arr)[0])
+#define STRINGS(arr) (arr), sizeof(arr) / sizeof((arr)[0]), sizeof((arr)[0])
+
 static int parse_uint(const char *opt, const char *s, unsigned int lo, unsigned int hi,
 		      unsigned int *out)
 {
@@ -258,6 +283,9 @@ static int env_ok(const char *s)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
+	static const char *const on_off[] = { "on", "off" };
+	static const char *const accels[] = { "auto", "kvm", "tcg" };
+	static const char *const owner_sources[] = { "auto", "logind", "input", "cpu" };
 	static const struct option opts[] = {
 		{ "vpn-config", required_argument, NULL, 'c' },
 		{ "cpus", required_argument, NULL, 'p' },
@@ -329,20 +357,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->description = optarg;
 			break;
 		case 'f':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "exec: --guest-firewall must be 'on' or 'off': '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->firewall = strcmp(optarg, "on") == 0;
+			if ((i = parse_word("--guest-firewall", optarg, STRINGS(on_off))) < 0)
+				return i;
+			o->firewall = i == 0;
 			break;
 		case 'a':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg")) {
-				fprintf(stderr, "exec: --accel must be 'auto', 'kvm' or 'tcg': '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->accel = optarg;
+			if ((i = parse_word("--accel", optarg, STRINGS(accels))) < 0)
+				return i;
+			o->accel = accels[i];
 			break;
 		case 's':
 			o->script = optarg;
@@ -386,23 +408,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->out_fd[c == 'O' ? 1 : 2] = fd;
 			break;
 		case 'i':
-		case 'L':
-			for (i = 0; c == 'i' && i < (int)(sizeof(images) / sizeof(images[0])); i++)
-				if (strcmp(optarg, images[i].name) == 0)
-					break;
-			for (i = c == 'i' ? i : 0;
-			     c == 'L' && i < (int)(sizeof(languages) / sizeof(languages[0])); i++)
-				if (strcmp(optarg, languages[i].name) == 0)
-					break;
-			if (i == (int)(c == 'i' ? sizeof(images) / sizeof(images[0]) :
-					   sizeof(languages) / sizeof(languages[0]))) {
-				fprintf(stderr, "exec: %s must be %s: '%s'\n",
-					c == 'i' ? "--image" : "--language",
-					c == 'i' ? "'minimal' or 'debian'" : "'sh', 'bash' or 'python'",
-					optarg);
+			if ((o->image = parse_word("--image", optarg, WORDS(images, name))) < 0)
 				return -EINVAL;
-			}
-			*(c == 'i' ? &o->image : &o->language) = i;
+			break;
+		case 'L':
+			if ((o->language = parse_word("--language", optarg, WORDS(languages, name))) < 0)
+				return -EINVAL;
 			break;
 		case 'N':
 			if (o->n_inputs == MAX_INPUTS) {
@@ -425,14 +436,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			break;
 		case 'P':
-			for (i = OMT_OWNER_IDLE; i <= OMT_OWNER_KILL; i++)
-				if (strcmp(optarg, omt_owner_priority_name(i)) == 0)
-					break;
-			if (i > OMT_OWNER_KILL) {
-				fprintf(stderr, "exec: --owner-priority must be 'idle', 'pause', "
-						"'checkpoint' or 'kill': '%s'\n", optarg);
-				return -EINVAL;
-			}
+			if ((i = parse_word("--owner-priority", optarg, STRINGS(omt_owner_priority_names))) < 0)
+				return i;
 			o->owner_priority = i;
 			break;
 		case 'D':
@@ -440,13 +445,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			break;
 		case 'W':
-			if (strcmp(optarg, "auto") && strcmp(optarg, "logind") &&
-			    strcmp(optarg, "input") && strcmp(optarg, "cpu")) {
-				fprintf(stderr, "exec: --owner-source must be 'auto', 'logind', "
-						"'input' or 'cpu': '%s'\n", optarg);
-				return -EINVAL;
-			}
-			o->owner_source = optarg;
+			if ((i = parse_word("--owner-source", optarg, STRINGS(owner_sources))) < 0)
+				return i;
+			o->owner_source = owner_sources[i];
 			break;
 		case 'h':
 			usage(stdout);
@@ -919,9 +920,12 @@ static int setup(struct job *j, char *err, size_t errlen)
 	if ((e = omt_read_file(j->o.vpn_config, OMT_WGCONF_MAX_FILE, &wgtext, &wg_len, err,
 			       errlen)))
 		goto out;
-	if ((e = n_inputs = read_inputs(j, files + 3, inbufs, innames, err, errlen)) < 0)
+	/* The inputs go after job.json, wg0.conf and the script, if any. */
+	n_inputs = read_inputs(j, files + (script ? 3 : 2), inbufs, innames, err, errlen);
+	if (n_inputs < 0) {
+		e = n_inputs;
 		goto out;
-	e = 0;
+	}
 	if ((e = omt_accel_choose(j->o.accel, &accel, why, sizeof(why)))) {
 		snprintf(err, errlen, "--accel %s: %s", j->o.accel, why);
 		goto out;
@@ -1001,8 +1005,6 @@ static int setup(struct job *j, char *err, size_t errlen)
 	files[n++] = (struct omt_initrd_file){ "job/wg0.conf", 0600, wgtext, wg_len };
 	if (script)
 		files[n++] = (struct omt_initrd_file){ "job/script", 0755, script, script_len };
-	/* The inputs sit at files[3..]: close the gap a missing script left. */
-	memmove(files + n, files + 3, n_inputs * sizeof(files[0]));
 	n += n_inputs;
 	snprintf(path, sizeof(path), "%s/base.cpio.gz", j->o.image_dir);
 	if ((e = omt_initrd_build(path, files, n, &j->initrd_fd))) {

@@ -46,7 +46,8 @@ enum omt_owner_priority {
 	OMT_OWNER_KILL,			/* the job ends */
 };
 
-/* "idle", "pause", "checkpoint", "kill". */
+/* "idle", "pause", "checkpoint", "kill", indexed by the enum. */
+extern const char *const omt_owner_priority_names[OMT_OWNER_KILL + 1];
 const char *omt_owner_priority_name(enum omt_owner_priority p);
 
 struct omt_network {
