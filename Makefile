@@ -37,16 +37,20 @@ BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(BUILD)/include/%.skel.h,$(BPF_PROGS))
 BPF_HDRS := $(wildcard bpf/*.h)
 
-# Libraries shared by the binaries (DESIGN.md: vpn/ and nl/ are used by the
-# loader, the guest agent and the consumer; the rest is the provider's).
-SHARED_SRCS := $(wildcard vpn/*.c nl/*.c api/*.c) guest/msg.c
+# Which binary links which folders (docs/architecture.md): the base layer
+# (lib/) and the protocols (proto/) everywhere; the guest agent adds the
+# network libraries, the consumer the API codecs; the loader everything.
+BASE_SRCS := $(wildcard lib/*.c proto/*.c)
+NET_SRCS := $(wildcard nl/*.c vpn/*.c)
+API_SRCS := $(wildcard api/*.c)
+SHARED_SRCS := $(BASE_SRCS) $(NET_SRCS) $(API_SRCS)
 PROVIDER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
+	$(wildcard daemon/*.c exec/*.c host/*.c guard/*.c) \
 	$(wildcard telemetry/*.c vmctl/*.c policy/*.c owner/*.c)
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,loader/main.c $(PROVIDER_SRCS) $(SHARED_SRCS))
 # Objects the tests link against: everything but main().
 LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
-GUEST_SRCS := $(filter-out guest/msg.c,$(wildcard guest/*.c))
-GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(GUEST_SRCS) $(SHARED_SRCS))
+GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard guest/*.c) $(BASE_SRCS) $(NET_SRCS))
 CONSUMER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard consumer/*.c) $(SHARED_SRCS))
 
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))

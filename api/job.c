@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "../guest/omerta_msg.h"
-#include "../vpn/endpoint.h"
+#include "../lib/parse.h"
+#include "../proto/guest_msg.h"
 #include "job.h"
 #include "keys.h"
 

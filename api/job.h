@@ -34,7 +34,7 @@
  * "output": the whole of its /job/output in one answer:
  *   {"files":[{"path":"a/b.txt","mode":420,"data":"<base64>"},...],
  *    "dirs":["a",...],"error":"..."}
- *   paths relative, '/'-separated, without "." or ".." (guest/omerta_msg.h's
+ *   paths relative, '/'-separated, without "." or ".." (proto/guest_msg.h's
  *   rule) and UTF-8; dirs parent first; mode 0..0777; at most
  *   OMT_JOB_FILES_MAX_ENTRIES files and dirs and OMT_JOB_FILES_MAX_BYTES of
  *   data; "error" (printable ASCII) when exec refused part of the output.
@@ -212,7 +212,7 @@ int omt_job_language_parse(const char *s, enum omt_job_language *out);
  */
 int omt_job_input_name_check(const char *s, size_t len);
 /*
- * A path of the files answer: guest/omerta_msg.h's (relative, no "." or
+ * A path of the files answer: proto/guest_msg.h's (relative, no "." or
  * "..", no NUL, bounded) and valid UTF-8 (JSON carries nothing else).
  * 0, or -EINVAL / -E2BIG.
  */

@@ -11,9 +11,9 @@
 
 #include <sodium.h>
 
-#include "file.h"
+#include "../lib/file.h"
+#include "../lib/text.h"
 #include "keys.h"
-#include "text.h"
 
 #define TAG_LEN (sizeof(OMT_KEY_FILE_TAG) - 1)
 #define SK_B64_LEN 88			/* 64 bytes in base64 */

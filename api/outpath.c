@@ -3,8 +3,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "../lib/text.h"
 #include "outpath.h"
-#include "text.h"
 
 /* Of a path in an error: enough to find it, not a screenful. */
 #define QUOTE_MAX 200

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The host's rules for a guest's output files (guest/omerta_msg.h): which
+ * The host's rules for a guest's output files (proto/guest_msg.h): which
  * message may come when, every path valid, every file exactly its
  * announced size, all of it within the job's bytes and entries. No
- * filesystem here (loader/outfiles.c writes), so the fuzzer runs it whole.
+ * filesystem here (exec/outfiles.c writes), so the fuzzer runs it whole.
  */
 #ifndef OMERTA_OUTPATH_H
 #define OMERTA_OUTPATH_H
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../guest/omerta_msg.h"
+#include "../proto/guest_msg.h"
 
 struct omt_outpath {
 	uint64_t max_bytes, max_files;

@@ -9,10 +9,10 @@
 
 #include <sodium.h>
 
+#include "../lib/parse.h"
+#include "../lib/text.h"
 #include "keys.h"
-#include "../vpn/endpoint.h"
 #include "sign.h"
-#include "text.h"
 
 #define REQ_PREFIX "omerta-v1 request\n"
 #define RESP_PREFIX "omerta-v1 response\n"

@@ -14,9 +14,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../bpf/omerta_abi.h"
 #include "bench_min.skel.h"
 #include "guard.skel.h"
-#include "../bpf/omerta_abi.h"
 
 #define LO 1
 

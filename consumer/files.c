@@ -9,7 +9,7 @@
  * O_CREAT | O_EXCL | O_NOFOLLOW. Nothing is followed, replaced or written
  * outside DIR. No parent is made on the way: a file's directory is DIR or
  * one the answer lists in "dirs" (parent first), as exec's own writer
- * (loader/outfiles.c) has it for the guest's messages.
+ * (exec/outfiles.c) has it for the guest's messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../api/file.h"
 #include "../api/job.h"
-#include "../api/text.h"
+#include "../lib/file.h"
+#include "../lib/text.h"
 #include "cli.h"
 
 #define QUOTE_MAX 200

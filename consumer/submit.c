@@ -25,11 +25,11 @@
 
 #include <sodium.h>
 
-#include "../api/file.h"
 #include "../api/job.h"
 #include "../api/keys.h"
+#include "../lib/file.h"
+#include "../lib/parse.h"
 #include "../nl/rtnl.h"
-#include "../vpn/endpoint.h"
 #include "../vpn/wg.h"
 #include "cli.h"
 #include "http.h"

@@ -4,7 +4,7 @@
  * eth0 and wg0 through netlink, applies the guest firewall, waits for the
  * WireGuard handshake (no handshake, no workload), runs the workload with
  * its output forwarded, reports on the virtio-serial port "omerta.0"
- * (guest/omerta_msg.h), and powers off. It never returns: PID 1 exiting
+ * (proto/guest_msg.h), and powers off. It never returns: PID 1 exiting
  * would panic the kernel, so every path ends in power_off().
  *
  * The job's own files come in the initramfs segment the loader appends:
@@ -44,12 +44,12 @@
 
 #include <json-c/json.h>
 
+#include "../lib/parse.h"
 #include "../nl/nft.h"
 #include "../nl/rtnl.h"
-#include "../vpn/endpoint.h"
+#include "../proto/guest_msg.h"
 #include "../vpn/wg_kernel.h"
 #include "../vpn/wgconf.h"
-#include "omerta_msg.h"
 #include "outsend.h"
 
 #define JOB_JSON "/job/job.json"

@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../api/file.h"
-#include "../api/text.h"
-#include "omerta_msg.h"
+#include "../lib/file.h"
+#include "../lib/text.h"
+#include "../proto/guest_msg.h"
 #include "outsend.h"
 
 #define QUOTE_MAX 200

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The agent's side of the output files (guest/omerta_msg.h). */
+/* The agent's side of the output files (proto/guest_msg.h). */
 #ifndef OMERTA_OUTSEND_H
 #define OMERTA_OUTSEND_H
 

@@ -15,9 +15,10 @@
 
 #include <bpf/bpf.h>
 
-#include "guard_bpf.h"
-#include "jobdir.h"
-#include "log.h"
+#include "../guard/guard_bpf.h"
+#include "../host/jobdir.h"
+#include "../lib/log.h"
+#include "../proto/exit.h"
 #include "verbs.h"
 
 static int open_pinned(const char *name)

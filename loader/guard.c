@@ -22,11 +22,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../guard/guard_bpf.h"
+#include "../lib/log.h"
+#include "../lib/parse.h"
+#include "../proto/exit.h"
 #include "../telemetry/event_fmt.h"
-#include "../vpn/endpoint.h"
 #include "guard.skel.h"
-#include "guard_bpf.h"
-#include "log.h"
 #include "verbs.h"
 
 struct guard_ctx {

@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "../daemon/daemon.h"
+#include "../exec/exec.h"
+#include "../guard/guard_bpf.h"
+#include "../lib/log.h"
+#include "../proto/exit.h"
 #include "verbs.h"
 
 static const struct {
@@ -63,6 +67,7 @@ int main(int argc, char **argv)
 		}
 	}
 	omt_log_init("omerta-loader", level);
+	omt_bpf_log_init();
 	if (optind >= argc) {
 		usage(stderr);
 		return OMT_EXIT_USAGE;

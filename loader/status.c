@@ -14,9 +14,10 @@
 
 #include <json-c/json.h>
 
-#include "jobdir.h"
-#include "jobstats.h"
-#include "log.h"
+#include "../guard/totals.h"
+#include "../host/jobdir.h"
+#include "../lib/log.h"
+#include "../proto/exit.h"
 #include "verbs.h"
 
 #define STATE_FILE OMT_RUN_DIR "/daemon/state.json"

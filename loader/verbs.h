@@ -3,15 +3,8 @@
 #ifndef OMERTA_VERBS_H
 #define OMERTA_VERBS_H
 
-/* Exit codes shared by the verbs (documented in docs/omerta-loader.md). */
-#define OMT_EXIT_OK 0
-#define OMT_EXIT_FAIL 1
-#define OMT_EXIT_USAGE 2
-
 int guard_main(int argc, char **argv);
 int cleanup_main(int argc, char **argv);
-int exec_main(int argc, char **argv);
-int run_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 /* checkpoint, restore, pause, resume: argv[0] is the verb. */
 int control_main(int argc, char **argv);

@@ -16,9 +16,9 @@
 
 #include <systemd/sd-bus.h>
 
-#include "../api/file.h"
+#include "../lib/file.h"
+#include "../lib/log.h"
 #include "inhibit.h"
-#include "../loader/log.h"
 
 #define LOGIND_NAME "org.freedesktop.login1"
 #define LOGIND_PATH "/org/freedesktop/login1"

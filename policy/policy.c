@@ -9,9 +9,9 @@
 #include <ini.h>
 #include <sodium.h>
 
-#include "../vpn/endpoint.h"
-#include "../api/file.h"
-#include "../api/text.h"
+#include "../lib/file.h"
+#include "../lib/parse.h"
+#include "../lib/text.h"
 #include "policy.h"
 
 _Static_assert(OMT_POLICY_MAX_LINE + 3 <= INI_MAX_LINE, "a line must fit inih's buffer");

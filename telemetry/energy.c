@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../loader/log.h"
-#include "../api/file.h"
+#include "../lib/file.h"
+#include "../lib/log.h"
 #include "energy.h"
 
 #define MAX_ZONES 16

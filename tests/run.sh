@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the cmocka binaries, then each integration test function
+# Runs every test: the include-direction check, the cmocka binaries, the
+# fuzz targets, then each integration test function
 # (tests/integration/test-*.sh), each in its own namespaces, cleaned up
 # whether it passes or fails. Prints PASS/FAIL/SKIP per test and a closing
 # "N passed, N failed" line; exits non-zero when anything failed.
@@ -21,6 +22,13 @@ report() { # NAME RC LOG
 
 logdir=$(mktemp -d /tmp/omt-tests.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
+
+# The include directions of docs/architecture.md.
+name=check/layers
+if [[ -z $FILTER || $name == *"$FILTER"* ]]; then
+	scripts/check-layers.sh >"$logdir/log" 2>&1
+	report "$name" $? "$logdir/log"
+fi
 
 for t in build/tests/*_test; do
 	name=unit/$(basename "$t")

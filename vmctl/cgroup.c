@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../api/file.h"
+#include "../lib/file.h"
 #include "cgroup.h"
 
 #define CG_ROOT "/sys/fs/cgroup"

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../api/file.h"
+#include "../lib/file.h"
 #include "initrd.h"
 
 static int pad4(int fd, size_t written)

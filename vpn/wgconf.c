@@ -8,9 +8,9 @@
 
 #include <sodium.h>
 
-#include "endpoint.h"
-#include "../api/file.h"
-#include "../api/text.h"
+#include "../lib/file.h"
+#include "../lib/parse.h"
+#include "../lib/text.h"
 #include "wgconf.h"
 
 _Static_assert(OMT_WG_KEY_LEN == crypto_scalarmult_curve25519_BYTES,

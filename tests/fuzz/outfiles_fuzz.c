@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The host's side of the guest's output files, without the filesystem:
- * each input is a stream of lines, parsed (guest/msg.c) and put through
+ * each input is a stream of lines, parsed (proto/guest_msg.c) and put through
  * the stream rules (api/outpath.c) with a small budget. Every path that
  * parses must pass an independent check, what parses must format back to
  * the same message, the budget must hold, and after an error nothing is
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../../api/outpath.h"
-#include "../../guest/omerta_msg.h"
+#include "../../proto/guest_msg.h"
 
 #define check(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -18,7 +18,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "../../loader/log.h"
+#include "../../lib/log.h"
 #include "../../owner/activity.h"
 #include "../../owner/inhibit.h"
 

@@ -18,9 +18,9 @@
 #include <sodium.h>
 
 #include "../../api/job.h"
-#include "../../guest/omerta_msg.h"
 #include "../../api/keys.h"
 #include "../../api/sign.h"
+#include "../../proto/guest_msg.h"
 
 /* From `echo WG_PRIV | wg pubkey`. */
 #define WG_PRIV "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="

@@ -25,9 +25,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "cgroup.skel.h"
 #include "../../bpf/omerta_abi.h"
 #include "../../vmctl/cgroup.h"
+#include "cgroup.skel.h"
 
 struct fixture {
 	struct cgroup_bpf *skel;

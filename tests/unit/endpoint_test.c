@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "../../vpn/endpoint.h"
+#include "../../lib/parse.h"
 
 static void test_good(void **state)
 {

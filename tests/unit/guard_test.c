@@ -20,9 +20,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "guard.skel.h"
 #include "../../bpf/omerta_abi.h"
 #include "../../telemetry/reasons.h"
+#include "guard.skel.h"
 
 #define LO 1
 #define TC_ACT_OK 0

@@ -3,21 +3,14 @@
 #ifndef OMERTA_LOG_H
 #define OMERTA_LOG_H
 
+#include <stdarg.h>
+
 enum omt_log_level { OMT_LOG_ERR, OMT_LOG_WARN, OMT_LOG_INFO, OMT_LOG_DEBUG };
 
 void omt_log_init(const char *prog, enum omt_log_level level);
+void omt_vlog(enum omt_log_level level, const char *fmt, va_list ap);
 void omt_log(enum omt_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/*
- * For a loop that reads its signals from a signalfd: SIGINT, SIGTERM, SIGHUP
- * (and SIGCHLD when with_sigchld) back to their default action — an
- * inherited SIG_IGN (nohup, a script's background job) would discard them
- * before the signalfd sees them — and blocked; SIGPIPE ignored, so a reader
- * that goes away can't kill us before our teardown. mask gets the set.
- */
-#include <signal.h>
-void omt_signals_for_signalfd(sigset_t *mask, int with_sigchld);
 
 #define pr_err(...) omt_log(OMT_LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) omt_log(OMT_LOG_WARN, __VA_ARGS__)

@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../api/file.h"
 #include "../api/outpath.h"
-#include "../api/text.h"
-#include "log.h"
+#include "../lib/file.h"
+#include "../lib/log.h"
+#include "../lib/text.h"
 #include "outfiles.h"
 
 #define QUOTE_MAX 200

@@ -6,7 +6,7 @@
 
 #include <bpf/bpf.h>
 
-#include "jobstats.h"
+#include "totals.h"
 
 int omt_vm_totals_read(const char *job, struct omt_vm_totals *t)
 {

@@ -22,6 +22,9 @@ struct omt_guard_maps {
 	int ratelimit;
 };
 
+/* libbpf's messages through our log, one level below their libbpf rank. */
+void omt_bpf_log_init(void);
+
 /* Mounts bpffs at /sys/fs/bpf when nothing is mounted there. */
 int omt_bpffs_ensure(void);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "endpoint.h"
+#include "parse.h"
 
 int omt_parse_ipv4(const char *s, uint8_t out[4])
 {

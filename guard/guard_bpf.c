@@ -12,9 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "../lib/log.h"
 #include "guard.skel.h"
 #include "guard_bpf.h"
-#include "log.h"
 
 #define BPFFS "/sys/fs/bpf"
 
@@ -325,4 +325,23 @@ int omt_guard_attach(struct guard_bpf *skel, __u32 ifindex, int use_xdp,
 undo:
 	omt_guard_detach(&maps, ifindex);
 	return err;
+}
+
+/* libbpf's own messages, one level below their libbpf rank. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum omt_log_level l = level == LIBBPF_WARN ? OMT_LOG_WARN : OMT_LOG_DEBUG;
+
+	/* Netlink's extended acks: the caller decides and reports what failed. */
+	if (strstr(fmt, "Kernel error message"))
+		l = OMT_LOG_DEBUG;
+
+	omt_vlog(l, fmt, ap);
+	return 0;
+}
+
+
+void omt_bpf_log_init(void)
+{
+	libbpf_set_print(libbpf_print);
 }

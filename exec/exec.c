@@ -32,10 +32,17 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "../api/file.h"
-#include "../guest/omerta_msg.h"
+#include "../guard/guard_bpf.h"
+#include "../host/control.h"
+#include "../host/jobdir.h"
+#include "../host/vmnet.h"
+#include "../lib/file.h"
+#include "../lib/log.h"
+#include "../lib/signals.h"
 #include "../owner/activity.h"
 #include "../policy/policy.h"
+#include "../proto/exit.h"
+#include "../proto/guest_msg.h"
 #include "../telemetry/event_fmt.h"
 #include "../telemetry/reasons.h"
 #include "../vmctl/cgroup.h"
@@ -44,14 +51,9 @@
 #include "../vmctl/qmp.h"
 #include "../vpn/wgconf.h"
 #include "cgroup.skel.h"
-#include "control.h"
+#include "exec.h"
 #include "guard.skel.h"
-#include "guard_bpf.h"
-#include "jobdir.h"
-#include "log.h"
 #include "outfiles.h"
-#include "verbs.h"
-#include "vmnet.h"
 
 #define MAX_SCRIPT (1 << 20)
 
@@ -564,7 +566,7 @@ static int on_rogue(void *arg, void *data, size_t size)
 	return 0;
 }
 
-/* The workload's /job/output, file by file, into --output (loader/outfiles.c). */
+/* The workload's /job/output, file by file, into --output (exec/outfiles.c). */
 static void on_output(struct job *j, const struct omt_msg *m)
 {
 	uint64_t files, bytes;

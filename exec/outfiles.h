@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Writes the files a guest sends back (guest/omerta_msg.h: "dir", "file",
+ * Writes the files a guest sends back (proto/guest_msg.h: "dir", "file",
  * "fdata", "fend", "skip", "outdone", "outerr") under a directory the
  * operator or consumer chose, never outside it: every name is created
  * relative to that directory's fd, one component at a time, without
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../guest/omerta_msg.h"
+#include "../proto/guest_msg.h"
 
 struct omt_outfiles;
 

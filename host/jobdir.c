@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "../bpf/omerta_abi.h"
+#include "../lib/log.h"
 #include "../nl/nft.h"
 #include "../vmctl/cgroup.h"
 #include "jobdir.h"
-#include "log.h"
 #include "vmnet.h"
 
 static int mkdirs(void)

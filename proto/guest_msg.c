@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "omerta_msg.h"
+#include "guest_msg.h"
 
 static const char *const stage_names[] = {
 	[OMT_STAGE_BOOT] = "boot",

@@ -11,7 +11,7 @@
  *   {"type":"error","stage":"vpn","message":"…"} the job could not run
  *
  * After the workload, what it left in /job/output (guest/outsend.c sends,
- * loader/outfiles.c writes it under the chosen directory), before "exit":
+ * exec/outfiles.c writes it under the chosen directory), before "exit":
  *   {"type":"dir","path":"a/b"}                       a directory, parent first
  *   {"type":"file","path":"a/b/c","mode":493,"size":5} a regular file, then
  *   {"type":"fdata","data":"<base64>"}                 its bytes (exactly size),
@@ -53,7 +53,7 @@ enum omt_msg_type {
 	OMT_MSG_OUT,
 	OMT_MSG_EXIT,
 	OMT_MSG_ERROR,
-	/* The output files; on the host see loader/outfiles.c. */
+	/* The output files; on the host see exec/outfiles.c. */
 	OMT_MSG_DIR,
 	OMT_MSG_FILE,
 	OMT_MSG_FDATA,
