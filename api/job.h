@@ -49,6 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/parse.h"		/* struct omt_cidr4 */
+
 #define OMT_JOB_MAX_BODY (12 * 1024 * 1024)	/* the inputs' base64 is most of it */
 #define OMT_JOB_MAX_DESCRIPTION 4096	/* bytes; policy may want fewer */
 #define OMT_JOB_MAX_ARGS 64
@@ -76,11 +78,6 @@
 #define OMT_JOB_FILES_MAX_BYTES (64 * 1024 * 1024)	/* data in one files answer */
 #define OMT_JOB_FILES_MAX_ENTRIES 10000	/* files and dirs in it, as exec's --output */
 #define OMT_JOB_FILES_MAX_ERROR 1024
-
-struct omt_cidr4 {
-	uint8_t ip[4];
-	uint8_t prefix;
-};
 
 struct omt_job_vpn {
 	uint8_t endpoint_ip[4];		/* the consumer's WireGuard server */

@@ -39,6 +39,22 @@ int omt_parse_endpoint(const char *s, uint8_t ip[4], uint16_t *port)
 	return 0;
 }
 
+int omt_parse_cidr4(const char *s, struct omt_cidr4 *out)
+{
+	const char *slash = strchr(s, '/');
+	char ip[INET_ADDRSTRLEN];
+	uint64_t prefix;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, slash - s);
+	ip[slash - s] = '\0';
+	if (omt_parse_ipv4(ip, out->ip) || omt_parse_decimal(slash + 1, 32, &prefix))
+		return -EINVAL;
+	out->prefix = prefix;
+	return 0;
+}
+
 int omt_parse_decimal(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -56,4 +72,15 @@ int omt_parse_decimal(const char *s, uint64_t max, uint64_t *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int omt_parse_digits(const char *s, size_t max_digits, uint64_t max, uint64_t *out)
+{
+	size_t n = strlen(s);
+
+	if (n > max_digits)
+		return -EINVAL;
+	while (s[0] == '0' && s[1])
+		s++;
+	return omt_parse_decimal(s, max, out);
 }

@@ -5,14 +5,15 @@
 
 #include "text.h"
 
-const char *omt_quote(char *out, const char *s, size_t max)
+const char *omt_quote_mem(char *out, const char *s, size_t len, size_t max, int quoted)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *o = out;
 	size_t i;
 
-	*o++ = '\'';
-	for (i = 0; s[i] && i < max; i++) {
+	if (quoted)
+		*o++ = '\'';
+	for (i = 0; i < len && i < max; i++) {
 		unsigned char c = s[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
@@ -24,13 +25,20 @@ const char *omt_quote(char *out, const char *s, size_t max)
 			*o++ = hex[c & 15];
 		}
 	}
-	if (s[i]) {
+	if (i < len) {
 		memcpy(o, "...", 3);
 		o += 3;
 	}
-	*o++ = '\'';
+	if (quoted)
+		*o++ = '\'';
 	*o = '\0';
 	return out;
+}
+
+const char *omt_quote(char *out, const char *s, size_t max)
+{
+	/* One byte past max tells whether there is more. */
+	return omt_quote_mem(out, s, strnlen(s, max + 1), max, 1);
 }
 
 void omt_errf(char *err, size_t errlen, const char *fmt, ...)

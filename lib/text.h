@@ -14,6 +14,12 @@
  * which has OMT_QUOTE_SIZE(max) bytes.
  */
 const char *omt_quote(char *out, const char *s, size_t max);
+/*
+ * The same of len bytes of s, which may hold NULs (shown as \x00), and
+ * without the quotes unless quoted: for a value shown as its JSON text, or
+ * a name the message quotes together with more.
+ */
+const char *omt_quote_mem(char *out, const char *s, size_t len, size_t max, int quoted);
 /* snprintf into err when err is not NULL and errlen is not 0. */
 void omt_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
