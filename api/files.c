@@ -7,7 +7,6 @@
 
 #include <sodium.h>
 
-#include "../lib/b64.h"
 #include "../proto/guest_msg.h"
 #include "job.h"
 #include "json.h"
@@ -42,9 +41,8 @@ static int file_entry(struct api_parser *p, json_object *v, size_t i, size_t *to
 		      struct omt_job_file *f)
 {
 	char name[40];
-	json_object *pv, *dv;
-	const char *d;
-	size_t dn, left = OMT_JOB_FILES_MAX_BYTES - *total;
+	json_object *pv;
+	size_t left = OMT_JOB_FILES_MAX_BYTES - *total;
 	int64_t mode;
 	int err;
 
@@ -63,16 +61,10 @@ static int file_entry(struct api_parser *p, json_object *v, size_t i, size_t *to
 		return err;
 	f->mode = mode;
 	snprintf(name, sizeof(name), "files[%zu].data", i);
-	err = api_str_member(p, v, "data", name, OMT_B64_LEN(OMT_JOB_FILES_MAX_BYTES), &dv, &d,
-			     &dn);
-	if (err)
-		return err;
-	err = omt_b64_decode_alloc(d, dn, left, &f->data, &f->len);
+	err = api_b64_member(p, v, "data", name, OMT_JOB_FILES_MAX_BYTES, left, &f->data, &f->len);
 	if (err == -E2BIG)
 		return api_fail(p, "files hold more than %d bytes with files[%zu]: %s",
 				OMT_JOB_FILES_MAX_BYTES, i, api_show(p, pv));
-	if (err == -EINVAL)
-		return api_fail(p, "%s is not base64: %s", name, api_show(p, dv));
 	if (err)
 		return err;
 	*total += f->len;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/b64.h"
 #include "json.h"
 
 #define JSON_DEPTH 8
@@ -171,6 +172,23 @@ int api_str_member(struct api_parser *p, json_object *o, const char *key,
 	if (!api_member(o, key, v))
 		return api_fail(p, "%s is missing", name);
 	return api_str_value(p, *v, name, max, s, len);
+}
+
+int api_b64_member(struct api_parser *p, json_object *o, const char *key, const char *name,
+		   size_t max, size_t left, uint8_t **data, size_t *len)
+{
+	json_object *v;
+	const char *s;
+	size_t n;
+	int err;
+
+	err = api_str_member(p, o, key, name, OMT_B64_LEN(max), &v, &s, &n);
+	if (err)
+		return err;
+	err = omt_b64_decode_alloc(s, n, left, data, len);
+	if (err == -EINVAL)
+		return api_fail(p, "%s is not base64: %s", name, api_show(p, v));
+	return err;
 }
 
 /* json-c takes NULL values as JSON null: an allocation failure must not become one. */

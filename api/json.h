@@ -67,6 +67,15 @@ int api_str_member(struct api_parser *p, json_object *o, const char *key,
 			const char *name, size_t max, json_object **v, const char **s,
 			size_t *len);
 
+/*
+ * A base64 member that must be there, of at most max bytes in all (which
+ * bounds its length), decoded into a fresh allocation of at most left
+ * bytes (never NULL on success; free() it). -E2BIG over left, without an
+ * error written: the caller says whose bytes are too many.
+ */
+int api_b64_member(struct api_parser *p, json_object *o, const char *key, const char *name,
+		   size_t max, size_t left, uint8_t **data, size_t *len);
+
 /* Adds v under key (or to the array a); NULL v is -ENOMEM, never a JSON null. */
 int api_add(json_object *o, const char *key, json_object *v);
 int api_append(json_object *a, json_object *v);

@@ -7,7 +7,6 @@
 
 #include <sodium.h>
 
-#include "../lib/b64.h"
 #include "../lib/parse.h"
 #include "job.h"
 #include "json.h"
@@ -307,9 +306,9 @@ static int parse_input(struct api_parser *p, json_object *v, size_t i, size_t *t
 	static const char *const known[] = { "name", "data", NULL };
 	struct omt_job_input *in = &r->inputs[i];
 	char prefix[32], name[40];
-	json_object *nv, *dv;
-	const char *s, *d;
-	size_t n, dn, k, left = OMT_JOB_MAX_INPUT_BYTES - *total;
+	json_object *nv;
+	const char *s;
+	size_t n, k, left = OMT_JOB_MAX_INPUT_BYTES - *total;
 	int err;
 
 	snprintf(prefix, sizeof(prefix), "inputs[%zu].", i);
@@ -332,17 +331,12 @@ static int parse_input(struct api_parser *p, json_object *v, size_t i, size_t *t
 			return api_fail(p, "%s repeats inputs[%zu].name: %s", name, k,
 					api_show(p, nv));
 	snprintf(name, sizeof(name), "inputs[%zu].data", i);
-	err = api_str_member(p, v, "data", name, OMT_B64_LEN(OMT_JOB_MAX_INPUT_BYTES), &dv, &d,
-			     &dn);
-	if (err)
-		return err;
 	/* Bounded before anything is allocated for it. */
-	err = omt_b64_decode_alloc(d, dn, left, &in->data, &in->len);
+	err = api_b64_member(p, v, "data", name, OMT_JOB_MAX_INPUT_BYTES, left, &in->data,
+			     &in->len);
 	if (err == -E2BIG)
 		return api_fail(p, "inputs hold more than %d bytes with inputs[%zu]: %s",
 				OMT_JOB_MAX_INPUT_BYTES, i, api_show(p, nv));
-	if (err == -EINVAL)
-		return api_fail(p, "%s is not base64: %s", name, api_show(p, dv));
 	if (err)
 		return err;
 	in->name = strndup(s, n);
