@@ -11,7 +11,9 @@
 
 #include <sodium.h>
 
+#include "../lib/b64.h"
 #include "../lib/file.h"
+#include "../lib/parse.h"
 #include "../lib/text.h"
 #include "keys.h"
 
@@ -92,8 +94,7 @@ static int parse_key_file(const char *path, const char *buf, size_t len, uint8_t
 	}
 	buf += TAG_LEN + 1;
 	len -= TAG_LEN + 1;
-	if (sodium_base642bin(raw, sizeof(raw), buf, len, NULL, &n, NULL,
-			      sodium_base64_VARIANT_ORIGINAL)) {
+	if (omt_b64_decode(buf, len, raw, sizeof(raw), &n)) {
 		omt_errf(err, errlen, "%s: the key is not base64", path);
 		goto cleanup;
 	}
@@ -105,7 +106,7 @@ static int parse_key_file(const char *path, const char *buf, size_t len, uint8_t
 	crypto_sign_seed_keypair(pk2, sk2, raw);
 	if (sodium_memcmp(sk2, raw, 64)) {
 		omt_errf(err, errlen, "%s: damaged: its public half does not match its secret half",
-		    path);
+			 path);
 		goto cleanup;
 	}
 	memcpy(sk, raw, 64);
@@ -147,8 +148,8 @@ int omt_key_load(const char *path, uint8_t sk[64], uint8_t pk[32], char *err, si
 	if (st.st_mode & 077) {
 		ret = -EACCES;
 		omt_errf(err, errlen, "%s: permissions %04o are too open: an identity must be "
-		    "accessible by its owner only (chmod 600 %s)", path,
-		    (unsigned int)(st.st_mode & 07777), path);
+			 "accessible by its owner only (chmod 600 %s)", path,
+			 (unsigned int)(st.st_mode & 07777), path);
 		goto cleanup;
 	}
 	ret = read_all(fd, buf, KEY_FILE_MAX, &len);
@@ -174,12 +175,9 @@ void omt_key_b64(const uint8_t pk[32], char out[OMT_KEY_B64_LEN + 1])
 int omt_key_from_b64(const char *s, uint8_t pk[32])
 {
 	uint8_t k[32];
-	size_t n;
 
-	/* libsodium refuses trailing garbage and non-zero padding bits. */
 	if (strnlen(s, OMT_KEY_B64_LEN + 1) != OMT_KEY_B64_LEN ||
-	    sodium_base642bin(k, sizeof(k), s, OMT_KEY_B64_LEN, NULL, &n, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) || n != sizeof(k))
+	    omt_b64_decode_exact(s, OMT_KEY_B64_LEN, k, sizeof(k)))
 		return -EINVAL;
 	memcpy(pk, k, sizeof(k));
 	return 0;
@@ -210,20 +208,16 @@ static int check_hostport(const char *s)
 {
 	size_t n = strnlen(s, OMT_HOSTPORT_MAX + 1), i;
 	const char *colon = strrchr(s, ':');
-	unsigned long port = 0;
+	uint64_t port;
 
-	if (!n || n > OMT_HOSTPORT_MAX || !colon || colon == s || !colon[1] ||
-	    strlen(colon + 1) > 5)
+	if (!n || n > OMT_HOSTPORT_MAX || !colon || colon == s)
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '#')
 			return -EINVAL;
-	for (i = 1; colon[i]; i++) {
-		if (colon[i] < '0' || colon[i] > '9')
-			return -EINVAL;
-		port = port * 10 + (colon[i] - '0');
-	}
-	return port >= 1 && port <= 65535 ? 0 : -EINVAL;
+	if (omt_parse_digits(colon + 1, 5, 65535, &port) || !port)
+		return -EINVAL;
+	return 0;
 }
 
 static int is_blank(char c)
@@ -291,7 +285,8 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 	struct stat st;
 
 	if (check_hostport(hostport)) {
-		omt_errf(err, errlen, "not a printable HOST:PORT (no blanks, no '#', port 1..65535)");
+		omt_errf(err, errlen,
+			 "not a printable HOST:PORT (no blanks, no '#', port 1..65535)");
 		return -EINVAL;
 	}
 	fd = open(file, tofu ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY :
@@ -324,7 +319,7 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 	ret = read_all(fd, buf, KNOWN_FILE_MAX, &len);
 	if (ret) {
 		omt_errf(err, errlen, "%s: %s", file, ret == -EFBIG ? "larger than 1 MiB" :
-		    strerror(-ret));
+			 strerror(-ret));
 		goto cleanup;
 	}
 	buf[len] = '\0';
@@ -352,11 +347,11 @@ int omt_known_provider_check(const char *file, const char *hostport, const uint8
 			omt_key_b64(pk, have);
 			omt_key_b64(key, want);
 			ret = -EKEYREJECTED;
-			omt_errf(err, errlen, "WARNING: THE KEY OF PROVIDER %s HAS CHANGED! It presents "
-			    "%s but %s:%zu pins %s. Someone may be impersonating the provider "
-			    "(man in the middle), or its key was replaced. If you know the "
-			    "change is genuine, remove line %zu of %s.", hostport, have, file,
-			    lineno, want, lineno, file);
+			omt_errf(err, errlen, "WARNING: THE KEY OF PROVIDER %s HAS CHANGED! "
+				 "It presents %s but %s:%zu pins %s. Someone may be "
+				 "impersonating the provider (man in the middle), or its key "
+				 "was replaced. If you know the change is genuine, remove line "
+				 "%zu of %s.", hostport, have, file, lineno, want, lineno, file);
 			goto cleanup;
 		}
 		matched = 1;

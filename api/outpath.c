@@ -42,8 +42,8 @@ static int entry(struct omt_outpath *s, const struct omt_msg *m, char *err, size
 
 	/* The parser checked it; a message built by hand may not have been. */
 	if (n == sizeof(m->path) || omt_msg_check_path(m->path, n)) {
-		omt_errf(err, errlen, "%s %s: not a relative path of plain names", type_name(m->type),
-			 omt_quote(q, m->path, n < QUOTE_MAX ? n : QUOTE_MAX));
+		omt_errf(err, errlen, "%s %s: not a relative path of plain names",
+			 type_name(m->type), omt_quote(q, m->path, n < QUOTE_MAX ? n : QUOTE_MAX));
 		return -EINVAL;
 	}
 	if (s->in_file) {
@@ -61,8 +61,9 @@ static int entry(struct omt_outpath *s, const struct omt_msg *m, char *err, size
 		return 0;
 	}
 	if (s->files >= s->max_files) {
-		omt_errf(err, errlen, "%s %s: more than the %" PRIu64 " files and directories allowed",
-			 type_name(m->type), omt_quote(q, m->path, QUOTE_MAX), s->max_files);
+		omt_errf(err, errlen, "%s %s: more than the %" PRIu64 " files and directories "
+			 "allowed", type_name(m->type), omt_quote(q, m->path, QUOTE_MAX),
+			 s->max_files);
 		return -EDQUOT;
 	}
 	if (m->type == OMT_MSG_FILE) {
@@ -104,8 +105,8 @@ static int step(struct omt_outpath *s, const struct omt_msg *m, char *err, size_
 			return -EPROTO;
 		}
 		if (m->len > OMT_MSG_MAX_DATA || m->len > s->left) {
-			omt_errf(err, errlen, "file %s: more data than the %" PRIu64 " bytes announced",
-				 omt_quote(q, s->path, QUOTE_MAX), s->size);
+			omt_errf(err, errlen, "file %s: more data than the %" PRIu64
+				 " bytes announced", omt_quote(q, s->path, QUOTE_MAX), s->size);
 			return -EPROTO;
 		}
 		s->left -= m->len;
@@ -118,8 +119,8 @@ static int step(struct omt_outpath *s, const struct omt_msg *m, char *err, size_
 		}
 		if (s->left) {
 			omt_errf(err, errlen, "file %s: ends after %" PRIu64 " of the %" PRIu64
-				 " bytes announced", omt_quote(q, s->path, QUOTE_MAX), s->size - s->left,
-				 s->size);
+				 " bytes announced", omt_quote(q, s->path, QUOTE_MAX),
+				 s->size - s->left, s->size);
 			return -EPROTO;
 		}
 		s->in_file = 0;

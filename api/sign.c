@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "../lib/b64.h"
 #include "../lib/parse.h"
 #include "../lib/text.h"
 #include "keys.h"
@@ -22,14 +23,14 @@
 		     HASH_HEX_LEN + 8)
 #define RESP_MSG_MAX (sizeof(RESP_PREFIX) + 3 + OMT_NONCE_HEX_LEN + HASH_HEX_LEN + 8)
 #define NONCE_BYTES (OMT_NONCE_HEX_LEN / 2)
-#define SHOWN_MAX 64
+#define SHOWN_MAX 64			/* of a header value quoted in an error */
 #define NONCE_CACHE_MAX (1u << 24)
 
 _Static_assert(crypto_sign_BYTES == 64, "Ed25519 signatures are 64 bytes");
 _Static_assert(sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) ==
 	       OMT_SIG_B64_LEN + 1, "a signature is 88 base64 characters");
 
-/* A header value in quotes for an error: cut, and escaped beyond printable ASCII. */
+/* The last line of what is signed: hex(SHA-256(body)), lowercase. body may be NULL if len is 0. */
 static void body_hash_hex(const void *body, size_t len, char hex[HASH_HEX_LEN + 1])
 {
 	static const uint8_t empty;
@@ -76,11 +77,8 @@ static int check_nonce(const char *s)
 
 static int decode_sig(const char *s, uint8_t sig[64])
 {
-	size_t n;
-
 	if (strnlen(s, OMT_SIG_B64_LEN + 1) != OMT_SIG_B64_LEN ||
-	    sodium_base642bin(sig, 64, s, OMT_SIG_B64_LEN, NULL, &n, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) || n != 64)
+	    omt_b64_decode_exact(s, OMT_SIG_B64_LEN, sig, 64))
 		return -EINVAL;
 	return 0;
 }
@@ -195,49 +193,52 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 		return -EINVAL;
 	if (omt_key_from_b64(a->key, key)) {
 		omt_errf(err, errlen, "%s is not a base64 Ed25519 public key: %s", OMT_HDR_KEY,
-		    omt_quote(shown, a->key, SHOWN_MAX));
+			 omt_quote(shown, a->key, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (omt_parse_decimal(a->timestamp, INT64_MAX, &ts_u)) {
 		omt_errf(err, errlen, "%s is not decimal Unix seconds: %s", OMT_HDR_TIMESTAMP,
-		    omt_quote(shown, a->timestamp, SHOWN_MAX));
+			 omt_quote(shown, a->timestamp, SHOWN_MAX));
 		return -EINVAL;
 	}
 	ts = ts_u;
 	if (check_nonce(a->nonce)) {
 		omt_errf(err, errlen, "%s is not %d lowercase hex digits: %s", OMT_HDR_NONCE,
-		    OMT_NONCE_HEX_LEN, omt_quote(shown, a->nonce, SHOWN_MAX));
+			 OMT_NONCE_HEX_LEN, omt_quote(shown, a->nonce, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (decode_sig(a->signature, sig)) {
 		omt_errf(err, errlen, "%s is not a base64 64-byte signature: %s", OMT_HDR_SIGNATURE,
-		    omt_quote(shown, a->signature, SHOWN_MAX));
+			 omt_quote(shown, a->signature, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (check_method(method)) {
-		omt_errf(err, errlen, "method is not an HTTP method: %s", omt_quote(shown, method, SHOWN_MAX));
+		omt_errf(err, errlen, "method is not an HTTP method: %s",
+			 omt_quote(shown, method, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (check_path(path)) {
-		omt_errf(err, errlen, "path is not an absolute printable path: %s", omt_quote(shown, path, SHOWN_MAX));
+		omt_errf(err, errlen, "path is not an absolute printable path: %s",
+			 omt_quote(shown, path, SHOWN_MAX));
 		return -EINVAL;
 	}
 	/* Unsigned differences: the two may be far apart. */
 	if (ts < now && (uint64_t)now - (uint64_t)ts > window_s) {
-		omt_errf(err, errlen, "stale timestamp: %s is %" PRIu64 " s behind the provider's "
-		    "clock (window %u s)", a->timestamp, (uint64_t)now - (uint64_t)ts, window_s);
+		omt_errf(err, errlen, "stale timestamp: %s is %" PRIu64 " s behind the "
+			 "provider's clock (window %u s)", a->timestamp,
+			 (uint64_t)now - (uint64_t)ts, window_s);
 		return -ETIME;
 	}
 	if (ts > now && (uint64_t)ts - (uint64_t)now > window_s) {
-		omt_errf(err, errlen, "timestamp in the future: %s is %" PRIu64 " s ahead of the "
-		    "provider's clock (window %u s)", a->timestamp, (uint64_t)ts - (uint64_t)now,
-		    window_s);
+		omt_errf(err, errlen, "timestamp in the future: %s is %" PRIu64 " s ahead of "
+			 "the provider's clock (window %u s)", a->timestamp,
+			 (uint64_t)ts - (uint64_t)now, window_s);
 		return -ETIME;
 	}
 	n = request_msg(msg, method, path, a->timestamp, a->nonce, body, len);
 	if (crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, key)) {
-		omt_errf(err, errlen, "%s does not verify: the request was altered, or not signed by "
-		    "the key in %s", OMT_HDR_SIGNATURE, OMT_HDR_KEY);
+		omt_errf(err, errlen, "%s does not verify: the request was altered, or not "
+			 "signed by the key in %s", OMT_HDR_SIGNATURE, OMT_HDR_KEY);
 		return -EKEYREJECTED;
 	}
 	memcpy(pk, key, sizeof(key));

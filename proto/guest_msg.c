@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "../lib/b64.h"
 #include "guest_msg.h"
 
 static const char *const stage_names[] = {
@@ -169,9 +170,8 @@ static int data_member(json_object *o, struct omt_msg *m)
 {
 	json_object *v = member(o, "data", json_type_string);
 
-	if (!v || sodium_base642bin(m->data, sizeof(m->data), json_object_get_string(v),
-				    json_object_get_string_len(v), NULL, &m->len, NULL,
-				    sodium_base64_VARIANT_ORIGINAL))
+	if (!v || omt_b64_decode(json_object_get_string(v), json_object_get_string_len(v),
+				 m->data, sizeof(m->data), &m->len))
 		return -EINVAL;
 	return 0;
 }
