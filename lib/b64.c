@@ -6,10 +6,16 @@
 
 #include "b64.h"
 
-_Static_assert(OMT_B64_LEN(32) + 1 == sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL),
-	       "the length of padded base64 as libsodium has it");
+_Static_assert(OMT_B64_LEN(31) + 1 ==
+	       sodium_base64_ENCODED_LEN(31, sodium_base64_VARIANT_ORIGINAL),
+	       "padded base64's length as libsodium has it");
 
-size_t omt_b64_decoded_len(const char *s, size_t len)
+/*
+ * What len characters of well-formed padded base64 decode to, from their
+ * length and padding alone; 0 when len is not a multiple of 4 (which
+ * libsodium then refuses).
+ */
+static size_t decoded_len(const char *s, size_t len)
 {
 	if (!len || len % 4)
 		return 0;
@@ -20,7 +26,7 @@ size_t omt_b64_decoded_len(const char *s, size_t len)
 int omt_b64_decode(const char *s, size_t len, void *buf, size_t size, size_t *n)
 {
 	*n = 0;
-	if (omt_b64_decoded_len(s, len) > size)
+	if (decoded_len(s, len) > size)
 		return -E2BIG;
 	if (sodium_base642bin(buf, size, s, len, NULL, n, NULL, sodium_base64_VARIANT_ORIGINAL)) {
 		*n = 0;
@@ -44,7 +50,7 @@ int omt_b64_decode_alloc(const char *s, size_t len, size_t max, uint8_t **out, s
 
 	*out = NULL;
 	*n = 0;
-	if (omt_b64_decoded_len(s, len) > max)
+	if (decoded_len(s, len) > max)
 		return -E2BIG;
 	*out = malloc(room);
 	if (!*out)

@@ -14,14 +14,10 @@
 #define OMT_B64_LEN(n) (((n) + 2) / 3 * 4)
 
 /*
- * What len characters of well-formed padded base64 decode to, from their
- * length and padding alone; 0 when len is not a multiple of 4.
- */
-size_t omt_b64_decoded_len(const char *s, size_t len);
-/*
  * Decodes the len characters at s into buf, and the number of bytes in
- * *n. 0; -E2BIG if they would be more than size (buf untouched); -EINVAL
- * if s is not base64. *n is 0 on error.
+ * *n. 0; -E2BIG if they would be more than size, which their length and
+ * padding tell before anything is written; -EINVAL if s is not base64.
+ * *n is 0 on error.
  */
 int omt_b64_decode(const char *s, size_t len, void *buf, size_t size, size_t *n);
 /* Exactly size bytes into buf: 0, or -EINVAL for anything else. */
