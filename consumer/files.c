@@ -32,13 +32,10 @@ struct writer {
 	size_t errlen;
 };
 
+/* Why a directory is not one. */
 static const char *why(int e)
 {
-	if (e == ENOTDIR || e == ELOOP)
-		return "not a directory (a symlink?)";
-	if (e == ENOENT)
-		return "no such directory (not among the answer's dirs, before it)";
-	return strerror(e);
+	return omt_beneath_strerror(e, "no such directory (not among the answer's dirs, before it)");
 }
 
 /* The directory path's last component is in (w->dir.parent); *name is that component. */

@@ -189,10 +189,10 @@ static int follow(struct session *s, struct omt_job_status *st_out)
 	uint64_t next[2] = { 0, 0 };
 	struct cli_resp r;
 	char path[128], err[300];
-	int ret = CLI_EXIT_FAIL;
+	int ret = OMT_EXIT_FAIL;
 
 	if (!o)
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	while (!interrupted) {
 		snprintf(path, sizeof(path), "/v1/jobs/%s/output?stdout=%llu&stderr=%llu", s->job,
 			 (unsigned long long)next[0], (unsigned long long)next[1]);
@@ -306,13 +306,13 @@ static int add_input(struct omt_job_request *req, const char *file, size_t *tota
 	if (omt_job_input_name_check(base, strlen(base))) {
 		fprintf(stderr, "submit: --input '%s': its name must be 1..%d bytes of printable "
 				"ASCII, not '.' or '..': '%s'\n", file, OMT_JOB_MAX_INPUT_NAME, base);
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	for (i = 0; i < req->n_inputs; i++) {
 		if (!strcmp(req->inputs[i].name, base)) {
 			fprintf(stderr, "submit: --input '%s': another input is named '%s' too "
 					"(the VM has one /job/input)\n", file, base);
-			return CLI_EXIT_USAGE;
+			return OMT_EXIT_USAGE;
 		}
 	}
 	e = omt_read_file(file, OMT_JOB_MAX_INPUT_BYTES - *total, (char **)&in->data, &in->len,
@@ -320,11 +320,11 @@ static int add_input(struct omt_job_request *req, const char *file, size_t *tota
 	if (e == -EFBIG) {
 		fprintf(stderr, "submit: --input '%s': the inputs are over %d MiB together\n", file,
 			OMT_JOB_MAX_INPUT_BYTES >> 20);
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	if (e) {
 		fprintf(stderr, "submit: --input %s\n", err);
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	in->name = (char *)base;
 	*total += in->len;
@@ -380,15 +380,15 @@ static int parse_options(int argc, char **argv, struct args *a, struct omt_job_r
 			break;
 		case 'c':
 			if (parse_u("--cpus", optarg, 1, 64, &req->cpus))
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			break;
 		case 'm':
 			if (parse_u("--memory", optarg, 64, 65536, &req->memory_mib))
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			break;
 		case 't':
 			if (parse_u("--timeout", optarg, 1, 604800, &req->timeout_s))
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			break;
 		case 'i':
 			a->identity = optarg;
@@ -403,20 +403,20 @@ static int parse_options(int argc, char **argv, struct args *a, struct omt_job_r
 			if (omt_job_image_parse(optarg, &req->image)) {
 				fprintf(stderr, "submit: --image must be 'minimal' or 'debian': '%s'\n",
 					optarg);
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
 			break;
 		case 'L':
 			if (omt_job_language_parse(optarg, &req->language)) {
 				fprintf(stderr, "submit: --language must be 'sh', 'bash' or 'python': "
 						"'%s'\n", optarg);
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
 			break;
 		case 'n':
 			if (a->n_input_files == OMT_JOB_MAX_INPUTS) {
 				fprintf(stderr, "submit: at most %d --input\n", OMT_JOB_MAX_INPUTS);
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
 			a->input_files[a->n_input_files++] = optarg;
 			break;
@@ -426,47 +426,47 @@ static int parse_options(int argc, char **argv, struct args *a, struct omt_job_r
 				fprintf(stderr, "submit: --output must be an existing directory: "
 						"'%s': %s\n", optarg,
 					e ? strerror(e) : "not a directory");
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
 			a->output_dir = optarg;
 			req->output = 1;
 			break;
 		case 'h':
 			usage(stdout);
-			return CLI_EXIT_OK;
+			return OMT_EXIT_OK;
 		default:
 			usage(stderr);
-			return CLI_EXIT_USAGE;
+			return OMT_EXIT_USAGE;
 		}
 	}
 	return GO_ON;
 }
 
-/* What the options say together; n_command: the words after them. 0 or CLI_EXIT_USAGE. */
+/* What the options say together; n_command: the words after them. 0 or OMT_EXIT_USAGE. */
 static int check_options(struct args *a, const struct omt_job_request *req, int n_command)
 {
 	if (!a->provider || omt_parse_endpoint(a->provider, a->prov_ip, &a->prov_port)) {
 		fprintf(stderr, "submit: --provider must be IPv4:PORT: '%s'\n",
 			a->provider ? a->provider : "");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	if (!a->description) {
 		fprintf(stderr, "submit: --description is required: say what the job does\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	if (!!a->script_path == (n_command > 0)) {
 		fprintf(stderr, "submit: give either --script FILE or -- COMMAND [ARG...]\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	/* The provider checks the same; said here before any tunnel is made. */
 	if (req->language && !a->script_path) {
 		fprintf(stderr, "submit: --language is for --script\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	if (req->language > OMT_JOB_LANGUAGE_SH && req->image == OMT_JOB_IMAGE_MINIMAL) {
 		fprintf(stderr, "submit: --language %s needs --image debian (minimal has only sh)\n",
 			omt_job_language_name(req->language));
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -479,29 +479,29 @@ static int load_keys(const struct args *a, struct cli_http *h)
 	int e;
 
 	if (sodium_init() < 0 || cli_http_init())
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	snprintf(h->hostport, sizeof(h->hostport), "%s", a->provider);
 	if (a->pkey) {
 		if (omt_key_from_b64(a->pkey, h->provider)) {
 			fprintf(stderr, "submit: --provider-key is not a base64 32-byte key: '%s'\n",
 				a->pkey);
-			return CLI_EXIT_USAGE;
+			return OMT_EXIT_USAGE;
 		}
 		h->have_provider = 1;
 	} else if ((e = cli_config_path("known_providers", h->known_file, sizeof(h->known_file)))) {
 		fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	if (!identity) {
 		if ((e = cli_config_path("identity", idpath, sizeof(idpath)))) {
 			fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
-			return CLI_EXIT_FAIL;
+			return OMT_EXIT_FAIL;
 		}
 		identity = idpath;
 	}
 	if (omt_key_load(identity, h->sk, h->pk, err, sizeof(err))) {
 		fprintf(stderr, "submit: %s (create one with 'omerta keygen')\n", err);
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	return 0;
 }
@@ -527,11 +527,11 @@ static int add_workload(const struct args *a, struct omt_job_request *req, char 
 		if (omt_read_file(a->script_path, OMT_JOB_MAX_SCRIPT, &req->script, &req->script_len,
 				  err, sizeof(err))) {
 			fprintf(stderr, "submit: --script %s\n", err);
-			return CLI_EXIT_FAIL;
+			return OMT_EXIT_FAIL;
 		}
 		if (!req->script_len) {
 			fprintf(stderr, "submit: --script %s: empty\n", a->script_path);
-			return CLI_EXIT_FAIL;
+			return OMT_EXIT_FAIL;
 		}
 	} else {
 		req->command = command;
@@ -708,7 +708,7 @@ int submit_main(int argc, char **argv)
 	ret = add_workload(&a, &req, argv + optind, argc - optind);
 	if (ret)
 		goto out_script;
-	ret = CLI_EXIT_FAIL;
+	ret = OMT_EXIT_FAIL;
 	if (plan_addresses(&a, &req))
 		goto out_script;
 

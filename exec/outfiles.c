@@ -84,13 +84,10 @@ static __attribute__((format(printf, 3, 4))) int fail(struct omt_outfiles *o, in
 	return err;
 }
 
+/* Why a directory is not one. */
 static const char *why(int e)
 {
-	if (e == ENOTDIR || e == ELOOP)
-		return "not a directory (a symlink?)";
-	if (e == ENOENT)
-		return "no such directory (no \"dir\" for it first)";
-	return strerror(e);
+	return omt_beneath_strerror(e, "no such directory (no \"dir\" for it first)");
 }
 
 /* The parent of m->path (o->dir.parent); *name is the last component. */

@@ -124,6 +124,15 @@ int omt_beneath_create(int parent, const char *name, mode_t mode)
 	return fd < 0 ? -errno : fd;
 }
 
+const char *omt_beneath_strerror(int e, const char *missing)
+{
+	if (e == ENOTDIR || e == ELOOP)
+		return "not a directory (a symlink?)";
+	if (e == ENOENT)
+		return missing;
+	return strerror(e);
+}
+
 void omt_beneath_discard(int parent, const char *name, int fd)
 {
 	if (fd >= 0)

@@ -52,6 +52,12 @@ int omt_beneath_mkdir(int parent, const char *name, mode_t mode, int *in_the_way
  */
 int omt_beneath_create(int parent, const char *name, mode_t mode);
 /*
+ * Why a directory on the way, or one to be made, is not one, for an error
+ * text: "not a directory (a symlink?)" for ENOTDIR and ELOOP, missing for
+ * ENOENT (the caller knows where it should have come from), else strerror.
+ */
+const char *omt_beneath_strerror(int e, const char *missing);
+/*
  * A file not written whole goes, so nobody takes it for the whole: closes
  * fd (unless it is -1: closed already) and removes name from parent.
  */

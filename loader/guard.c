@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/parse.h"
 #include "../proto/exit.h"
@@ -69,14 +70,6 @@ static void usage(FILE *f)
 		OMT_PIN_DIR);
 }
 
-static int64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct guard_ctx *ctx = arg;
@@ -92,7 +85,7 @@ static int on_event(void *arg, void *data, size_t size)
 		else
 			pr_info("rogue %s: sent SIGKILL to PID %d, %.3f ms after the frame",
 				ctx->dev, ctx->kill_pid,
-				(now_ns(CLOCK_MONOTONIC) - (int64_t)e->ts_ns) / 1e6);
+				(omt_clock_ns(CLOCK_MONOTONIC) - (int64_t)e->ts_ns) / 1e6);
 	}
 	omt_event_format(line, sizeof(line), e, e->ts_ns + ctx->mono_to_real_ns,
 			 ctx->dev, ctx->json);
@@ -262,7 +255,7 @@ static int run_guard(struct guard_ctx *ctx, struct omt_policy *pol, __u32 ifinde
 		pr_err("ring buffer: %s", strerror(errno));
 		goto detach;
 	}
-	ctx->mono_to_real_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+	ctx->mono_to_real_ns = omt_clock_ns(CLOCK_REALTIME) - omt_clock_ns(CLOCK_MONOTONIC);
 	pr_info("guarding %s (ifindex %u) with %s, endpoint %s", ctx->dev, ifindex,
 		use_xdp ? "xdp" : "tc", endpoint);
 	if (ctx->kill_pid)

@@ -20,21 +20,23 @@ struct nlmsghdr *omt_genl_header(char *buf, uint16_t family, uint16_t flags, uin
 	return nlh;
 }
 
-static int family_attr_cb(const struct nlattr *a, void *data)
+static int u16_attr_cb(const struct nlattr *a, void *data)
 {
-	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
-	    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-		*(uint16_t *)data = mnl_attr_get_u16(a);
+	const struct omt_genl_u16 *want = data;
+
+	if (mnl_attr_get_type(a) == want->attr && mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+		*want->value = mnl_attr_get_u16(a);
 	return MNL_CB_OK;
 }
 
-static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
+int omt_genl_u16_cb(const struct nlmsghdr *nlh, void *data)
 {
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb, data);
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), u16_attr_cb, data);
 }
 
 int omt_genl_family(struct mnl_socket *nl, const char *name, unsigned int seq, uint16_t *id)
 {
+	struct omt_genl_u16 want = { CTRL_ATTR_FAMILY_ID, id };
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	int err;
@@ -45,7 +47,7 @@ int omt_genl_family(struct mnl_socket *nl, const char *name, unsigned int seq, u
 	nlh = omt_genl_header(buf, GENL_ID_CTRL, NLM_F_ACK, CTRL_CMD_GETFAMILY, 1);
 	nlh->nlmsg_seq = seq;
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
-	err = omt_nl_talk(nl, nlh, family_msg_cb, id);
+	err = omt_nl_talk(nl, nlh, omt_genl_u16_cb, &want);
 	/* No such family: the controller answers ENOENT. */
 	if (err == -ENOENT || (!err && !*id))
 		return -EPROTONOSUPPORT;

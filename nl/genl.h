@@ -18,6 +18,16 @@
 struct nlmsghdr *omt_genl_header(char *buf, uint16_t family, uint16_t flags, uint8_t cmd,
 				 uint8_t version);
 /*
+ * An omt_nl_talk callback (data: struct omt_genl_u16) taking the u16
+ * attribute of type attr at the top of each generic-netlink answer into
+ * *value, which is left alone when no answer has one.
+ */
+struct omt_genl_u16 {
+	uint16_t attr;
+	uint16_t *value;
+};
+int omt_genl_u16_cb(const struct nlmsghdr *nlh, void *data);
+/*
  * The id of the generic-netlink family name, asked on nl (a
  * NETLINK_GENERIC socket, nl/talk.h) as request seq. 0; -EPROTONOSUPPORT
  * when the kernel has no such family (its module is not loaded); or

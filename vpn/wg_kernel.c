@@ -165,21 +165,9 @@ int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st)
 	return ctx.found ? 0 : -ENOENT;
 }
 
-static int port_attr_cb(const struct nlattr *a, void *data)
-{
-	if (mnl_attr_get_type(a) == WGDEVICE_A_LISTEN_PORT &&
-	    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-		*(uint16_t *)data = mnl_attr_get_u16(a);
-	return MNL_CB_OK;
-}
-
-static int port_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), port_attr_cb, data);
-}
-
 int omt_wg_kernel_listen_port(const char *ifname, uint16_t *port)
 {
+	struct omt_genl_u16 want = { WGDEVICE_A_LISTEN_PORT, port };
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct genl_sock g;
@@ -190,7 +178,7 @@ int omt_wg_kernel_listen_port(const char *ifname, uint16_t *port)
 		return err;
 	nlh = wg_header(&g, buf, WG_CMD_GET_DEVICE, NLM_F_DUMP | NLM_F_ACK);
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
-	err = transact(&g, nlh, port_msg_cb, port);
+	err = transact(&g, nlh, omt_genl_u16_cb, &want);
 	mnl_socket_close(g.nl);
 	return err;
 }
