@@ -5,7 +5,11 @@
 
 #include "talk.h"
 
-/* Large enough for a dump's batch of big messages (conntrack, WireGuard). */
+/*
+ * Large enough for a dump's batch of big messages (conntrack, WireGuard):
+ * MNL_SOCKET_DUMP_SIZE of newer libmnl, as the kernel fills dump skbs up
+ * to the reader's buffer size and a smaller buffer would truncate them.
+ */
 #define ANSWER_BUF 32768
 
 struct mnl_socket *omt_nl_open(int bus)
