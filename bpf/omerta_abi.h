@@ -16,7 +16,7 @@
  * Changing this list means changing, in the same commit:
  *   telemetry/reasons.c (the names the loader prints and exports),
  *   docs/operator-guide.md (the table of reasons),
- *   tests/bpf/guard_test.c (a crafted frame per reason).
+ *   tests/unit/guard_test.c (a crafted frame per reason).
  */
 enum omt_reason {
 	OMT_R_PASS = 0,

@@ -5,12 +5,12 @@
 
 #include <stddef.h>
 
+#include "../proto/exit.h"
+
 struct omt_job_files;
 
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1
-#define CLI_EXIT_USAGE 2
-#define CLI_EXIT_OUTPUT 246		/* as exec's: the output files refused or lost */
+/* Besides proto/exit.h's: as exec's, the output files refused or lost. */
+#define CLI_EXIT_OUTPUT 246
 
 int keygen_main(int argc, char **argv);
 int submit_main(int argc, char **argv);

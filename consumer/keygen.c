@@ -21,27 +21,27 @@ int keygen_main(int argc, char **argv)
 			       "config directory), mode 0600, and prints its public key: the key a\n"
 			       "provider's policy names in [consumer \"KEY\"]. A provider's own key is\n"
 			       "made the same way. Never overwrites a file.\n");
-			return CLI_EXIT_OK;
+			return OMT_EXIT_OK;
 		}
 		fprintf(stderr, "keygen: unexpected argument '%s'\n", argv[argc - 1]);
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	if (sodium_init() < 0)
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	if (argc == 2)
 		snprintf(path, sizeof(path), "%s", argv[1]);
 	else if ((e = cli_config_path("identity", path, sizeof(path)))) {
 		fprintf(stderr, "keygen: no config directory: %s\n", strerror(-e));
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	e = omt_key_generate(path, pk);
 	if (e) {
 		fprintf(stderr, "keygen: '%s': %s\n", path,
 			e == -EEXIST ? "exists already (not overwritten)" : strerror(-e));
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	omt_key_b64(pk, b64);
 	printf("%s\n", b64);
 	fprintf(stderr, "identity written to %s\n", path);
-	return CLI_EXIT_OK;
+	return OMT_EXIT_OK;
 }

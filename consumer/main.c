@@ -60,16 +60,16 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stderr);
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
-		return CLI_EXIT_OK;
+		return OMT_EXIT_OK;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(argv[1], verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "omerta: unknown verb '%s'\n\n", argv[1]);
 	usage(stderr);
-	return CLI_EXIT_USAGE;
+	return OMT_EXIT_USAGE;
 }

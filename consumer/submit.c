@@ -189,10 +189,10 @@ static int follow(struct session *s, struct omt_job_status *st_out)
 	uint64_t next[2] = { 0, 0 };
 	struct cli_resp r;
 	char path[128], err[300];
-	int ret = CLI_EXIT_FAIL;
+	int ret = OMT_EXIT_FAIL;
 
 	if (!o)
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	while (!interrupted) {
 		snprintf(path, sizeof(path), "/v1/jobs/%s/output?stdout=%llu&stderr=%llu", s->job,
 			 (unsigned long long)next[0], (unsigned long long)next[1]);
@@ -306,13 +306,13 @@ static int add_input(struct omt_job_request *req, const char *file, size_t *tota
 	if (omt_job_input_name_check(base, strlen(base))) {
 		fprintf(stderr, "submit: --input '%s': its name must be 1..%d bytes of printable "
 				"ASCII, not '.' or '..': '%s'\n", file, OMT_JOB_MAX_INPUT_NAME, base);
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	for (i = 0; i < req->n_inputs; i++) {
 		if (!strcmp(req->inputs[i].name, base)) {
 			fprintf(stderr, "submit: --input '%s': another input is named '%s' too "
 					"(the VM has one /job/input)\n", file, base);
-			return CLI_EXIT_USAGE;
+			return OMT_EXIT_USAGE;
 		}
 	}
 	e = omt_read_file(file, OMT_JOB_MAX_INPUT_BYTES - *total, (char **)&in->data, &in->len,
@@ -320,11 +320,11 @@ static int add_input(struct omt_job_request *req, const char *file, size_t *tota
 	if (e == -EFBIG) {
 		fprintf(stderr, "submit: --input '%s': the inputs are over %d MiB together\n", file,
 			OMT_JOB_MAX_INPUT_BYTES >> 20);
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	if (e) {
 		fprintf(stderr, "submit: --input %s\n", err);
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	in->name = (char *)base;
 	*total += in->len;
@@ -332,7 +332,20 @@ static int add_input(struct omt_job_request *req, const char *file, size_t *tota
 	return 0;
 }
 
-int submit_main(int argc, char **argv)
+/* What the command line asked for, beyond the request's own fields. */
+struct args {
+	const char *provider, *description, *script_path, *identity, *pkey, *endpoint_ip;
+	const char *output_dir;
+	const char *input_files[OMT_JOB_MAX_INPUTS];
+	unsigned int n_input_files;
+	uint8_t prov_ip[4];
+	uint16_t prov_port;
+};
+
+#define GO_ON -1
+
+/* The options into a and req: GO_ON, or the exit status (usage said why, or --help). */
+static int parse_options(int argc, char **argv, struct args *a, struct omt_job_request *req)
 {
 	static const struct option opts[] = {
 		{ "provider", required_argument, NULL, 'p' },
@@ -351,80 +364,61 @@ int submit_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *provider = NULL, *description = NULL, *script_path = NULL, *identity = NULL;
-	const char *pkey = NULL, *endpoint_ip = NULL, *output_dir = NULL;
-	const char *input_files[OMT_JOB_MAX_INPUTS];
-	struct omt_job_input inputs[OMT_JOB_MAX_INPUTS] = {};
-	struct omt_job_request req = { .cpus = 1, .memory_mib = 256, .timeout_s = 600,
-				       .inputs = inputs };
-	struct omt_job_status st = { .exit_status = -1 };
-	unsigned int n_input_files = 0, i;
-	size_t input_bytes = 0;
 	struct stat sb;
-	struct session s = {};
-	struct omt_job_accept acc;
-	struct omt_wgconf wc = {};
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct cli_resp r;
-	uint8_t prov_ip[4], server_priv[32] = { 0 }, x = 0;
-	uint16_t prov_port, port;
-	char ifname[16], err[600], idpath[600], hostport[64];
-	char *body = NULL;
-	unsigned int ifindex;
-	int c, e, ret = CLI_EXIT_FAIL;
+	int c, e;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			provider = optarg;
+			a->provider = optarg;
 			break;
 		case 'd':
-			description = optarg;
+			a->description = optarg;
 			break;
 		case 's':
-			script_path = optarg;
+			a->script_path = optarg;
 			break;
 		case 'c':
-			if (parse_u("--cpus", optarg, 1, 64, &req.cpus))
-				return CLI_EXIT_USAGE;
+			if (parse_u("--cpus", optarg, 1, 64, &req->cpus))
+				return OMT_EXIT_USAGE;
 			break;
 		case 'm':
-			if (parse_u("--memory", optarg, 64, 65536, &req.memory_mib))
-				return CLI_EXIT_USAGE;
+			if (parse_u("--memory", optarg, 64, 65536, &req->memory_mib))
+				return OMT_EXIT_USAGE;
 			break;
 		case 't':
-			if (parse_u("--timeout", optarg, 1, 604800, &req.timeout_s))
-				return CLI_EXIT_USAGE;
+			if (parse_u("--timeout", optarg, 1, 604800, &req->timeout_s))
+				return OMT_EXIT_USAGE;
 			break;
 		case 'i':
-			identity = optarg;
+			a->identity = optarg;
 			break;
 		case 'k':
-			pkey = optarg;
+			a->pkey = optarg;
 			break;
 		case 'e':
-			endpoint_ip = optarg;
+			a->endpoint_ip = optarg;
 			break;
 		case 'I':
-			if (omt_job_image_parse(optarg, &req.image)) {
+			if (omt_job_image_parse(optarg, &req->image)) {
 				fprintf(stderr, "submit: --image must be 'minimal' or 'debian': '%s'\n",
 					optarg);
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
 			break;
 		case 'L':
-			if (omt_job_language_parse(optarg, &req.language)) {
+			if (omt_job_language_parse(optarg, &req->language)) {
 				fprintf(stderr, "submit: --language must be 'sh', 'bash' or 'python': "
 						"'%s'\n", optarg);
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
 			break;
 		case 'n':
-			if (n_input_files == OMT_JOB_MAX_INPUTS) {
+			if (a->n_input_files == OMT_JOB_MAX_INPUTS) {
 				fprintf(stderr, "submit: at most %d --input\n", OMT_JOB_MAX_INPUTS);
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
-			input_files[n_input_files++] = optarg;
+			a->input_files[a->n_input_files++] = optarg;
 			break;
 		case 'o':
 			e = stat(optarg, &sb) < 0 ? errno : 0;
@@ -432,181 +426,305 @@ int submit_main(int argc, char **argv)
 				fprintf(stderr, "submit: --output must be an existing directory: "
 						"'%s': %s\n", optarg,
 					e ? strerror(e) : "not a directory");
-				return CLI_EXIT_USAGE;
+				return OMT_EXIT_USAGE;
 			}
-			output_dir = optarg;
-			req.output = 1;
+			a->output_dir = optarg;
+			req->output = 1;
 			break;
 		case 'h':
 			usage(stdout);
-			return CLI_EXIT_OK;
+			return OMT_EXIT_OK;
 		default:
 			usage(stderr);
-			return CLI_EXIT_USAGE;
+			return OMT_EXIT_USAGE;
 		}
 	}
-	if (!provider || omt_parse_endpoint(provider, prov_ip, &prov_port)) {
-		fprintf(stderr, "submit: --provider must be IPv4:PORT: '%s'\n", provider ? provider : "");
-		return CLI_EXIT_USAGE;
+	return GO_ON;
+}
+
+/* What the options say together; n_command: the words after them. 0 or OMT_EXIT_USAGE. */
+static int check_options(struct args *a, const struct omt_job_request *req, int n_command)
+{
+	if (!a->provider || omt_parse_endpoint(a->provider, a->prov_ip, &a->prov_port)) {
+		fprintf(stderr, "submit: --provider must be IPv4:PORT: '%s'\n",
+			a->provider ? a->provider : "");
+		return OMT_EXIT_USAGE;
 	}
-	if (!description) {
+	if (!a->description) {
 		fprintf(stderr, "submit: --description is required: say what the job does\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
-	if (!!script_path == (optind < argc)) {
+	if (!!a->script_path == (n_command > 0)) {
 		fprintf(stderr, "submit: give either --script FILE or -- COMMAND [ARG...]\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	/* The provider checks the same; said here before any tunnel is made. */
-	if (req.language && !script_path) {
+	if (req->language && !a->script_path) {
 		fprintf(stderr, "submit: --language is for --script\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
-	if (req.language > OMT_JOB_LANGUAGE_SH && req.image == OMT_JOB_IMAGE_MINIMAL) {
+	if (req->language > OMT_JOB_LANGUAGE_SH && req->image == OMT_JOB_IMAGE_MINIMAL) {
 		fprintf(stderr, "submit: --language %s needs --image debian (minimal has only sh)\n",
-			omt_job_language_name(req.language));
-		return CLI_EXIT_USAGE;
+			omt_job_language_name(req->language));
+		return OMT_EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* The provider to talk to, its key or where it is pinned, and our identity. 0 or the exit status. */
+static int load_keys(const struct args *a, struct cli_http *h)
+{
+	const char *identity = a->identity;
+	char err[600], idpath[600];
+	int e;
+
 	if (sodium_init() < 0 || cli_http_init())
-		return CLI_EXIT_FAIL;
-	snprintf(hostport, sizeof(hostport), "%s", provider);
-	snprintf(s.http.hostport, sizeof(s.http.hostport), "%s", hostport);
-	if (pkey) {
-		if (omt_key_from_b64(pkey, s.http.provider)) {
-			fprintf(stderr, "submit: --provider-key is not a base64 32-byte key: '%s'\n", pkey);
-			return CLI_EXIT_USAGE;
+		return OMT_EXIT_FAIL;
+	snprintf(h->hostport, sizeof(h->hostport), "%s", a->provider);
+	if (a->pkey) {
+		if (omt_key_from_b64(a->pkey, h->provider)) {
+			fprintf(stderr, "submit: --provider-key is not a base64 32-byte key: '%s'\n",
+				a->pkey);
+			return OMT_EXIT_USAGE;
 		}
-		s.http.have_provider = 1;
-	} else if ((e = cli_config_path("known_providers", s.http.known_file,
-					sizeof(s.http.known_file)))) {
+		h->have_provider = 1;
+	} else if ((e = cli_config_path("known_providers", h->known_file, sizeof(h->known_file)))) {
 		fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
 	if (!identity) {
 		if ((e = cli_config_path("identity", idpath, sizeof(idpath)))) {
 			fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
-			return CLI_EXIT_FAIL;
+			return OMT_EXIT_FAIL;
 		}
 		identity = idpath;
 	}
-	if (omt_key_load(identity, s.http.sk, s.http.pk, err, sizeof(err))) {
+	if (omt_key_load(identity, h->sk, h->pk, err, sizeof(err))) {
 		fprintf(stderr, "submit: %s (create one with 'omerta keygen')\n", err);
-		return CLI_EXIT_FAIL;
+		return OMT_EXIT_FAIL;
 	}
+	return 0;
+}
 
-	/* The request. */
-	req.description = (char *)description;
-	for (i = 0; i < n_input_files; i++) {
-		if ((e = add_input(&req, input_files[i], &input_bytes))) {
-			ret = e;
-			goto out_script;
-		}
-	}
-	if (script_path) {
-		if (omt_read_file(script_path, OMT_JOB_MAX_SCRIPT, &req.script, &req.script_len, err,
-				  sizeof(err))) {
+/*
+ * The request's workload: the inputs, and the script or the command (the
+ * words in command). 0 or the exit status, having said why; what was read
+ * is req's, freed by the caller either way.
+ */
+static int add_workload(const struct args *a, struct omt_job_request *req, char **command,
+			int n_command)
+{
+	size_t input_bytes = 0;
+	char err[600];
+	unsigned int i;
+	int e;
+
+	req->description = (char *)a->description;
+	for (i = 0; i < a->n_input_files; i++)
+		if ((e = add_input(req, a->input_files[i], &input_bytes)))
+			return e;
+	if (a->script_path) {
+		if (omt_read_file(a->script_path, OMT_JOB_MAX_SCRIPT, &req->script, &req->script_len,
+				  err, sizeof(err))) {
 			fprintf(stderr, "submit: --script %s\n", err);
-			goto out_script;
+			return OMT_EXIT_FAIL;
 		}
-		if (!req.script_len) {
-			fprintf(stderr, "submit: --script %s: empty\n", script_path);
-			goto out_script;
+		if (!req->script_len) {
+			fprintf(stderr, "submit: --script %s: empty\n", a->script_path);
+			return OMT_EXIT_FAIL;
 		}
 	} else {
-		req.command = argv + optind;
-		req.n_command = argc - optind;
+		req->command = command;
+		req->n_command = n_command;
 	}
-	if (endpoint_ip ? omt_parse_ipv4(endpoint_ip, req.vpn.endpoint_ip) :
-			  local_ip_towards(prov_ip, prov_port, req.vpn.endpoint_ip)) {
+	return 0;
+}
+
+/*
+ * Where the VM finds us (--endpoint-ip, or our address towards the
+ * provider) and the tunnel's addresses: a free 10.77.X.0/24, us .1, the VM
+ * .2. 0, or -1 having said why.
+ */
+static int plan_addresses(const struct args *a, struct omt_job_request *req)
+{
+	uint8_t x = 0;
+
+	if (a->endpoint_ip ? omt_parse_ipv4(a->endpoint_ip, req->vpn.endpoint_ip) :
+			     local_ip_towards(a->prov_ip, a->prov_port, req->vpn.endpoint_ip)) {
 		fprintf(stderr, "submit: %s: '%s'\n",
-			endpoint_ip ? "--endpoint-ip is not an IPv4 address" :
-				      "no route to the provider", endpoint_ip ? endpoint_ip : provider);
-		goto out_script;
+			a->endpoint_ip ? "--endpoint-ip is not an IPv4 address" :
+					 "no route to the provider",
+			a->endpoint_ip ? a->endpoint_ip : a->provider);
+		return -1;
 	}
 	if (pick_subnet(&x)) {
 		fprintf(stderr, "submit: no free 10.77.X.0/24 for the tunnel\n");
-		goto out_script;
+		return -1;
 	}
-	memcpy(req.vpn.vm_address.ip, (uint8_t[4]){ 10, 77, x, 2 }, 4);
-	req.vpn.vm_address.prefix = 24;
-	memcpy(req.vpn.allowed_ips[0].ip, (uint8_t[4]){ 10, 77, x, 0 }, 4);
-	req.vpn.allowed_ips[0].prefix = 24;
-	req.vpn.n_allowed_ips = 1;
-	memcpy(req.vpn.consumer_address, (uint8_t[4]){ 10, 77, x, 1 }, 4);
+	memcpy(req->vpn.vm_address.ip, (uint8_t[4]){ 10, 77, x, 2 }, 4);
+	req->vpn.vm_address.prefix = 24;
+	memcpy(req->vpn.allowed_ips[0].ip, (uint8_t[4]){ 10, 77, x, 0 }, 4);
+	req->vpn.allowed_ips[0].prefix = 24;
+	req->vpn.n_allowed_ips = 1;
+	memcpy(req->vpn.consumer_address, (uint8_t[4]){ 10, 77, x, 1 }, 4);
+	return 0;
+}
 
-	/* The tunnel, before anything is sent. */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	{
-		uint8_t r4[4];
+}
 
-		getrandom(r4, 4, 0);
-		snprintf(ifname, sizeof(ifname), "omtc%02x%02x%02x%02x", r4[0], r4[1], r4[2], r4[3]);
-	}
-	if ((e = omt_wg_up(ifname, &s.wg))) {
+/* A WireGuard interface of a random name (ifname, 16 bytes). 0, or -1 having said why. */
+static int tunnel_create(struct session *s, char *ifname)
+{
+	uint8_t r4[4];
+	int e;
+
+	getrandom(r4, 4, 0);
+	snprintf(ifname, 16, "omtc%02x%02x%02x%02x", r4[0], r4[1], r4[2], r4[3]);
+	if ((e = omt_wg_up(ifname, &s->wg))) {
 		fprintf(stderr, "submit: WireGuard interface %s: %s\n", ifname, strerror(-e));
-		goto out_script;
+		return -1;
 	}
-	s.wg_up = 1;
-	omt_wg_keypair(server_priv, req.vpn.public_key);
-	memcpy(wc.private_key, server_priv, 32);
-	wc.address.prefix = 24;
-	ifindex = if_nametoindex(ifname);
-	if ((e = omt_rtnl_addr_add4(ifindex, req.vpn.consumer_address, 24)) ||
-	    (e = omt_rtnl_link_up(ifindex)) || (e = omt_wg_listen_port(&s.wg, &port))) {
-		fprintf(stderr, "submit: set up %s: %s\n", ifname, strerror(-e));
-		goto out;
-	}
-	req.vpn.endpoint_port = port;
+	s->wg_up = 1;
+	return 0;
+}
 
-	if ((e = omt_job_request_format(&req, &body))) {
+/*
+ * Our end: a fresh key (the private one into wc and server_priv, the
+ * public one into the request), our address, the link up, and the port it
+ * listens on into the request. 0, or -1 having said why.
+ */
+static int tunnel_setup(struct session *s, const char *ifname, struct omt_job_request *req,
+			uint8_t server_priv[32], struct omt_wgconf *wc)
+{
+	unsigned int ifindex;
+	uint16_t port;
+	int e;
+
+	omt_wg_keypair(server_priv, req->vpn.public_key);
+	memcpy(wc->private_key, server_priv, 32);
+	wc->address.prefix = 24;
+	ifindex = if_nametoindex(ifname);
+	if ((e = omt_rtnl_addr_add4(ifindex, req->vpn.consumer_address, 24)) ||
+	    (e = omt_rtnl_link_up(ifindex)) || (e = omt_wg_listen_port(&s->wg, &port))) {
+		fprintf(stderr, "submit: set up %s: %s\n", ifname, strerror(-e));
+		return -1;
+	}
+	req->vpn.endpoint_port = port;
+	return 0;
+}
+
+/* POST /v1/jobs: 0 with s->job and *acc the provider's answer, or -1 having said why. */
+static int send_request(struct session *s, const struct omt_job_request *req,
+			const char *ifname, struct omt_job_accept *acc)
+{
+	struct cli_resp r;
+	char err[600], *body = NULL;
+	int e;
+
+	if ((e = omt_job_request_format(req, &body))) {
 		if (e == -E2BIG)
 			fprintf(stderr, "submit: the request is over %d MiB (the script and the "
 					"inputs, in base64)\n", OMT_JOB_MAX_BODY >> 20);
 		else
 			fprintf(stderr, "submit: the request: %s\n", strerror(-e));
-		goto out;
+		return -1;
 	}
-	if (cli_request(&s.http, "POST", "/v1/jobs", body, &r, err, sizeof(err))) {
+	e = cli_request(&s->http, "POST", "/v1/jobs", body, &r, err, sizeof(err));
+	free(body);
+	if (e) {
 		fprintf(stderr, "omerta: %s\n", err);
-		goto out;
+		return -1;
 	}
 	if (r.status != 201) {
 		say_refusal(&r);
 		cli_resp_free(&r);
-		goto out;
+		return -1;
 	}
-	e = omt_job_accept_parse(r.body, r.len, &acc, err, sizeof(err));
+	e = omt_job_accept_parse(r.body, r.len, acc, err, sizeof(err));
 	cli_resp_free(&r);
 	if (e) {
 		fprintf(stderr, "omerta: the provider's answer: %s\n", err);
-		goto out;
+		return -1;
 	}
-	memcpy(s.job, acc.job, sizeof(s.job));
-	fprintf(stderr, "omerta: job %s accepted; tunnel %s on %u.%u.%u.%u:%u\n", s.job, ifname,
-		req.vpn.endpoint_ip[0], req.vpn.endpoint_ip[1], req.vpn.endpoint_ip[2],
-		req.vpn.endpoint_ip[3], port);
+	memcpy(s->job, acc->job, sizeof(s->job));
+	fprintf(stderr, "omerta: job %s accepted; tunnel %s on %u.%u.%u.%u:%u\n", s->job, ifname,
+		req->vpn.endpoint_ip[0], req->vpn.endpoint_ip[1], req->vpn.endpoint_ip[2],
+		req->vpn.endpoint_ip[3], req->vpn.endpoint_port);
+	return 0;
+}
 
-	/* The VM, and only it, may talk to us: its key, its address. */
-	wc.listen_port = port;
-	memcpy(wc.peer_public_key, acc.vm_public_key, 32);
-	memcpy(wc.allowed_ips[0].ip, req.vpn.vm_address.ip, 4);
-	wc.allowed_ips[0].prefix = 32;
-	wc.n_allowed_ips = 1;
+/* The VM, and only it, may talk to us: its key, its address. 0, or -1 having said why. */
+static int admit_vm(struct session *s, const char *ifname, const struct omt_job_request *req,
+		    const struct omt_job_accept *acc, struct omt_wgconf *wc)
+{
+	int e;
+
+	wc->listen_port = req->vpn.endpoint_port;
+	memcpy(wc->peer_public_key, acc->vm_public_key, 32);
+	memcpy(wc->allowed_ips[0].ip, req->vpn.vm_address.ip, 4);
+	wc->allowed_ips[0].prefix = 32;
+	wc->n_allowed_ips = 1;
 	/* Keepalives both ways: the provider takes silence for a lost VPN. */
-	wc.persistent_keepalive = 5;
-	if ((e = omt_wg_apply(&s.wg, &wc))) {
+	wc->persistent_keepalive = 5;
+	if ((e = omt_wg_apply(&s->wg, wc))) {
 		fprintf(stderr, "submit: configure %s: %s\n", ifname, strerror(-e));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+int submit_main(int argc, char **argv)
+{
+	struct args a = {};
+	struct omt_job_input inputs[OMT_JOB_MAX_INPUTS] = {};
+	struct omt_job_request req = { .cpus = 1, .memory_mib = 256, .timeout_s = 600,
+				       .inputs = inputs };
+	struct omt_job_status st = { .exit_status = -1 };
+	struct session s = {};
+	struct omt_job_accept acc;
+	struct omt_wgconf wc = {};
+	uint8_t server_priv[32] = { 0 };
+	char ifname[16];
+	unsigned int i;
+	int ret;
+
+	ret = parse_options(argc, argv, &a, &req);
+	if (ret != GO_ON)
+		return ret;
+	ret = check_options(&a, &req, argc - optind);
+	if (!ret)
+		ret = load_keys(&a, &s.http);
+	if (ret)
+		return ret;
+
+	ret = add_workload(&a, &req, argv + optind, argc - optind);
+	if (ret)
+		goto out_script;
+	ret = OMT_EXIT_FAIL;
+	if (plan_addresses(&a, &req))
+		goto out_script;
+
+	/* The tunnel, before anything is sent. */
+	catch_signals();
+	if (tunnel_create(&s, ifname))
+		goto out_script;
+	if (tunnel_setup(&s, ifname, &req, server_priv, &wc) ||
+	    send_request(&s, &req, ifname, &acc) || admit_vm(&s, ifname, &req, &acc, &wc))
+		goto out;
 	ret = follow(&s, &st);
-	if (output_dir && st.exit_status >= 0 && !interrupted) {
+	if (a.output_dir && st.exit_status >= 0 && !interrupted) {
 		if (strcmp(st.outcome, "done"))
 			fprintf(stderr, "omerta: job %s ended %s: no output files\n", st.job,
 				st.outcome);
-		else if (fetch_files(&s, st.job, output_dir))
+		else if (fetch_files(&s, st.job, a.output_dir))
 			ret = CLI_EXIT_OUTPUT;
 	}
 out:
@@ -617,7 +735,6 @@ out:
 		ret = 128 + interrupted;
 	sodium_memzero(server_priv, sizeof(server_priv));
 	sodium_memzero(&wc, sizeof(wc));
-	free(body);
 	if (s.wg_up)
 		omt_wg_down(&s.wg);
 out_script:

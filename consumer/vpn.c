@@ -20,10 +20,10 @@ int vpn_main(int argc, char **argv)
 			printf("Usage: omerta vpn status\n\nThe WireGuard servers 'omerta submit' runs "
 			       "for its jobs (interfaces omtc*),\nwith their listen port, last "
 			       "handshake and traffic.\n");
-			return CLI_EXIT_OK;
+			return OMT_EXIT_OK;
 		}
 		fprintf(stderr, "Usage: omerta vpn status\n");
-		return CLI_EXIT_USAGE;
+		return OMT_EXIT_USAGE;
 	}
 	ifs = if_nameindex();
 	for (i = ifs; i && i->if_index; i++) {
@@ -66,5 +66,5 @@ int vpn_main(int argc, char **argv)
 	if_freenameindex(ifs);
 	if (!n)
 		printf("no job tunnels\n");
-	return CLI_EXIT_OK;
+	return OMT_EXIT_OK;
 }

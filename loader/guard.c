@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/parse.h"
 #include "../proto/exit.h"
@@ -69,14 +70,6 @@ static void usage(FILE *f)
 		OMT_PIN_DIR);
 }
 
-static int64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct guard_ctx *ctx = arg;
@@ -92,7 +85,7 @@ static int on_event(void *arg, void *data, size_t size)
 		else
 			pr_info("rogue %s: sent SIGKILL to PID %d, %.3f ms after the frame",
 				ctx->dev, ctx->kill_pid,
-				(now_ns(CLOCK_MONOTONIC) - (int64_t)e->ts_ns) / 1e6);
+				(omt_clock_ns(CLOCK_MONOTONIC) - (int64_t)e->ts_ns) / 1e6);
 	}
 	omt_event_format(line, sizeof(line), e, e->ts_ns + ctx->mono_to_real_ns,
 			 ctx->dev, ctx->json);
@@ -155,7 +148,14 @@ static int parse_on_rogue(const char *s, pid_t *pid)
 	return 0;
 }
 
-int guard_main(int argc, char **argv)
+#define GO_ON -1
+
+/*
+ * The options into ctx and pol, *endpoint and *hook checked: GO_ON, or the
+ * exit status (usage said why, or --help).
+ */
+static int parse_options(int argc, char **argv, struct guard_ctx *ctx, struct omt_policy *pol,
+			 const char **endpoint, const char **hook)
 {
 	static const struct option opts[] = {
 		{ "dev", required_argument, NULL, 'd' },
@@ -167,44 +167,36 @@ int guard_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct guard_ctx ctx = {};
-	struct omt_policy pol = {};
-	struct omt_guard_maps maps;
-	struct guard_bpf *skel = NULL;
-	struct ring_buffer *rb = NULL;
-	const char *endpoint = NULL, *hook = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	int c, err, use_xdp, ret = OMT_EXIT_FAIL;
-	__u32 ifindex;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			ctx.dev = optarg;
+			ctx->dev = optarg;
 			break;
 		case 'e':
-			endpoint = optarg;
+			*endpoint = optarg;
 			break;
 		case 'k':
-			hook = optarg;
+			*hook = optarg;
 			break;
 		case 'p':
-			if (omt_parse_ipv4(optarg, pol.peer_ip)) {
+			if (omt_parse_ipv4(optarg, pol->peer_ip)) {
 				fprintf(stderr, "guard: --peer-ip is not an IPv4 address: '%s'\n",
 					optarg);
 				return OMT_EXIT_USAGE;
 			}
-			pol.flags |= OMT_POL_PEER_IP;
+			pol->flags |= OMT_POL_PEER_IP;
 			break;
 		case 'r':
-			if (parse_on_rogue(optarg, &ctx.kill_pid)) {
+			if (parse_on_rogue(optarg, &ctx->kill_pid)) {
 				fprintf(stderr, "guard: --on-rogue must be 'log' or 'kill:PID': '%s'\n",
 					optarg);
 				return OMT_EXIT_USAGE;
 			}
 			break;
 		case 'j':
-			ctx.json = 1;
+			ctx->json = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -218,19 +210,87 @@ int guard_main(int argc, char **argv)
 		fprintf(stderr, "guard: unexpected argument '%s'\n", argv[optind]);
 		return OMT_EXIT_USAGE;
 	}
-	if (!ctx.dev || !endpoint) {
+	if (!ctx->dev || !*endpoint) {
 		fprintf(stderr, "guard: --dev and --endpoint are required\n");
 		usage(stderr);
 		return OMT_EXIT_USAGE;
 	}
-	if (omt_parse_endpoint(endpoint, pol.endpoint_ip, &pol.endpoint_port)) {
-		fprintf(stderr, "guard: --endpoint is not IPv4:PORT: '%s'\n", endpoint);
+	if (omt_parse_endpoint(*endpoint, pol->endpoint_ip, &pol->endpoint_port)) {
+		fprintf(stderr, "guard: --endpoint is not IPv4:PORT: '%s'\n", *endpoint);
 		return OMT_EXIT_USAGE;
 	}
-	if (hook && strcmp(hook, "xdp") && strcmp(hook, "tc")) {
-		fprintf(stderr, "guard: --hook must be 'xdp' or 'tc': '%s'\n", hook);
+	if (*hook && strcmp(*hook, "xdp") && strcmp(*hook, "tc")) {
+		fprintf(stderr, "guard: --hook must be 'xdp' or 'tc': '%s'\n", *hook);
 		return OMT_EXIT_USAGE;
 	}
+	return GO_ON;
+}
+
+/*
+ * Loads and attaches the guard, prints its events until SIGINT/SIGTERM,
+ * then detaches and unloads it. The exit status.
+ */
+static int run_guard(struct guard_ctx *ctx, struct omt_policy *pol, __u32 ifindex,
+		     int use_xdp, const char *endpoint)
+{
+	struct omt_guard_maps maps;
+	struct guard_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	int err, ret = OMT_EXIT_FAIL;
+
+	if (omt_bpffs_ensure())
+		return OMT_EXIT_FAIL;
+	err = omt_guard_load(&skel, OMT_PIN_DIR);
+	if (err) {
+		if (err != -EEXIST)
+			pr_err("load the guard: %s", strerror(-err));
+		return OMT_EXIT_FAIL;
+	}
+	omt_guard_maps_of(skel, &maps);
+	err = omt_guard_attach(skel, ifindex, use_xdp, pol);
+	if (err)
+		goto out;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.omt_events), on_event, ctx, NULL);
+	if (!rb) {
+		pr_err("ring buffer: %s", strerror(errno));
+		goto detach;
+	}
+	ctx->mono_to_real_ns = omt_clock_ns(CLOCK_REALTIME) - omt_clock_ns(CLOCK_MONOTONIC);
+	pr_info("guarding %s (ifindex %u) with %s, endpoint %s", ctx->dev, ifindex,
+		use_xdp ? "xdp" : "tc", endpoint);
+	if (ctx->kill_pid)
+		pr_info("on rogue: SIGKILL to PID %d", ctx->kill_pid);
+
+	while (!stop) {
+		err = ring_buffer__poll(rb, 500);
+		if (err < 0 && err != -EINTR) {
+			pr_err("ring buffer poll: %s", strerror(-err));
+			goto detach;
+		}
+	}
+	ret = OMT_EXIT_OK;
+detach:
+	ring_buffer__free(rb);
+	if (omt_guard_detach(&maps, ifindex))
+		ret = OMT_EXIT_FAIL;
+	pr_info("detached from %s", ctx->dev);
+out:
+	omt_guard_unload(skel, OMT_PIN_DIR);
+	return ret;
+}
+
+int guard_main(int argc, char **argv)
+{
+	struct guard_ctx ctx = {};
+	struct omt_policy pol = {};
+	const char *endpoint = NULL, *hook = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int ret, use_xdp;
+	__u32 ifindex;
+
+	ret = parse_options(argc, argv, &ctx, &pol, &endpoint, &hook);
+	if (ret != GO_ON)
+		return ret;
 	ifindex = if_nametoindex(ctx.dev);
 	if (!ifindex) {
 		fprintf(stderr, "guard: no such interface: '%s'\n", ctx.dev);
@@ -246,44 +306,5 @@ int guard_main(int argc, char **argv)
 	/* Without SA_RESTART, so the ring-buffer poll returns -EINTR. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-
-	if (omt_bpffs_ensure())
-		return OMT_EXIT_FAIL;
-	err = omt_guard_load(&skel, OMT_PIN_DIR);
-	if (err) {
-		if (err != -EEXIST)
-			pr_err("load the guard: %s", strerror(-err));
-		return OMT_EXIT_FAIL;
-	}
-	omt_guard_maps_of(skel, &maps);
-	err = omt_guard_attach(skel, ifindex, use_xdp, &pol);
-	if (err)
-		goto out;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.omt_events), on_event, &ctx, NULL);
-	if (!rb) {
-		pr_err("ring buffer: %s", strerror(errno));
-		goto detach;
-	}
-	ctx.mono_to_real_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
-	pr_info("guarding %s (ifindex %u) with %s, endpoint %s", ctx.dev, ifindex,
-		use_xdp ? "xdp" : "tc", endpoint);
-	if (ctx.kill_pid)
-		pr_info("on rogue: SIGKILL to PID %d", ctx.kill_pid);
-
-	while (!stop) {
-		err = ring_buffer__poll(rb, 500);
-		if (err < 0 && err != -EINTR) {
-			pr_err("ring buffer poll: %s", strerror(-err));
-			goto detach;
-		}
-	}
-	ret = OMT_EXIT_OK;
-detach:
-	ring_buffer__free(rb);
-	if (omt_guard_detach(&maps, ifindex))
-		ret = OMT_EXIT_FAIL;
-	pr_info("detached from %s", ctx.dev);
-out:
-	omt_guard_unload(skel, OMT_PIN_DIR);
-	return ret;
+	return run_guard(&ctx, &pol, ifindex, use_xdp, endpoint);
 }

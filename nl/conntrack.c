@@ -25,9 +25,6 @@
 #define BATCH 256
 #define TUPLE_MAX 128	/* an IPv4 UDP original tuple is 52 bytes */
 #define MAX_ROUNDS 64	/* BATCH * MAX_ROUNDS entries of one address is no VM's */
-/* MNL_SOCKET_DUMP_SIZE of newer libmnl: the kernel fills dump skbs up to
- * the reader's buffer size, and a smaller buffer would truncate them. */
-#define DUMP_BUF 32768
 
 struct ct_entry {
 	uint8_t tuple[TUPLE_MAX];	/* payload of CTA_TUPLE_ORIG */

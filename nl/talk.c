@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "talk.h"
 
-/* Large enough for a dump's batch of big messages (conntrack, WireGuard). */
+/*
+ * Large enough for a dump's batch of big messages (conntrack, WireGuard):
+ * MNL_SOCKET_DUMP_SIZE of newer libmnl, as the kernel fills dump skbs up
+ * to the reader's buffer size and a smaller buffer would truncate them.
+ */
 #define ANSWER_BUF 32768
 
 struct mnl_socket *omt_nl_open(int bus)
@@ -34,9 +39,14 @@ int omt_nl_talk(struct mnl_socket *nl, const struct nlmsghdr *nlh, mnl_cb_t cb, 
 		return -errno;
 	do {
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
 		ret = mnl_cb_run(buf, n, nlh->nlmsg_seq, portid, cb, data);
+		ret = ret < 0 ? -errno : ret;
 	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? -errno : 0;
+	/* A WireGuard device's dump carries its private key. */
+	explicit_bzero(buf, sizeof(buf));
+	return ret < 0 ? ret : 0;
 }

@@ -18,12 +18,12 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/input.h>
 
 #include <systemd/sd-bus.h>
 
+#include "../lib/clock.h"
 #include "../lib/file.h"
 #include "../lib/log.h"
 #include "../vmctl/cgroup.h"
@@ -74,14 +74,6 @@ struct omt_owner {
 	bool have_prev_guest;
 	long long last_busy_ms;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static int epoll_add(int epfd, int fd, uint32_t events, uint64_t tag)
 {
@@ -410,7 +402,7 @@ static int input_poll(struct omt_owner *o)
 		else if (ev[i].data.u64 < o->ndevs)
 			got |= input_drain(o, &o->devs[ev[i].data.u64], ev[i].data.u64);
 	}
-	now = now_ms();
+	now = omt_mono_ms();
 	if (got) {
 		o->last_event_ms = now;
 		if (!o->active) {
@@ -492,7 +484,7 @@ static int cpu_sample(struct omt_owner *o, bool first)
 	unsigned long long total, busy, guest = 0, dt, db, dg = 0;
 	bool have_guest = false;
 	double frac;
-	long long now = now_ms();
+	long long now = omt_mono_ms();
 	int r;
 
 	r = read_cpu_line(o->proc_stat, &total, &busy);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/clock.h"
 #include "../lib/file.h"
 #include "../lib/log.h"
 #include "energy.h"
@@ -37,14 +38,6 @@ struct omt_energy {
 	uint64_t tick_ns;	/* one USER_HZ tick of /proc/stat */
 	double host_watts;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static int read_u64(const char *path, uint64_t *v)
 {
@@ -182,7 +175,8 @@ static bool vm_has_base(const struct omt_energy_vm *v, uint64_t seq)
 
 int omt_energy_sample(struct omt_energy *e, struct omt_energy_vm *vms, size_t n)
 {
-	uint64_t uj[MAX_ZONES], busy = 0, busy_d, vm_cpu = 0, denom = 0, now = now_ns();
+	uint64_t uj[MAX_ZONES], busy = 0, busy_d, vm_cpu = 0, denom = 0;
+	uint64_t now = omt_clock_ns(CLOCK_MONOTONIC);
 	uint64_t seq = ++e->seq;
 	const char *what = e->stat;
 	double joules = 0, dt = 0;

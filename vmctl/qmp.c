@@ -4,25 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "../lib/clock.h"
 #include "qmp.h"
 
 void omt_qmp_init(struct omt_qmp *q, int fd)
 {
 	q->fd = fd;
 	q->len = 0;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /* The next line as a JSON object (caller puts it), or NULL with *err set. */
@@ -52,7 +44,7 @@ static json_object *read_obj(struct omt_qmp *q, long long deadline, int *err)
 			*err = -EPROTO;	/* a line longer than QMP ever sends us */
 			return NULL;
 		}
-		left = deadline - now_ms();
+		left = deadline - omt_mono_ms();
 		if (left <= 0 || poll(&p, 1, left) == 0) {
 			*err = -ETIMEDOUT;
 			return NULL;
@@ -114,7 +106,7 @@ static int send_req(int sock, const char *req, int fd)
 static int call(struct omt_qmp *q, const char *cmd, const char *args_json, int fd,
 		int timeout_ms, json_object **ret, char *err, size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = omt_mono_ms() + timeout_ms;
 	char req[1024];
 	json_object *o, *v, *d;
 	int e = 0;
@@ -170,7 +162,7 @@ int omt_qmp_getfd(struct omt_qmp *q, const char *name, int fd, int timeout_ms, c
 
 int omt_qmp_wait_migration(struct omt_qmp *q, int timeout_ms, char *err, size_t errlen)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = omt_mono_ms() + timeout_ms;
 	struct timespec pause = { 0, 10000000 };
 	json_object *r, *st;
 	const char *s;
@@ -195,7 +187,7 @@ int omt_qmp_wait_migration(struct omt_qmp *q, int timeout_ms, char *err, size_t 
 			return -EIO;
 		}
 		json_object_put(r);
-		if (now_ms() >= deadline) {
+		if (omt_mono_ms() >= deadline) {
 			if (err)
 				snprintf(err, errlen, "migration still '%s' after %d ms", s, timeout_ms);
 			return -ETIMEDOUT;
@@ -209,7 +201,7 @@ int omt_qmp_handshake(struct omt_qmp *q, int timeout_ms)
 	json_object *o, *v;
 	int e = 0;
 
-	o = read_obj(q, now_ms() + timeout_ms, &e);
+	o = read_obj(q, omt_mono_ms() + timeout_ms, &e);
 	if (!o)
 		return e;
 	if (!json_object_object_get_ex(o, "QMP", &v)) {

@@ -11,6 +11,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "../nl/genl.h"
 #include "../nl/talk.h"
 #include "wg_kernel.h"
 
@@ -20,19 +21,6 @@ struct genl_sock {
 	unsigned int seq;
 };
 
-static int family_cb(const struct nlattr *a, void *data)
-{
-	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
-	    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
-		*(uint16_t *)data = mnl_attr_get_u16(a);
-	return MNL_CB_OK;
-}
-
-static int family_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_cb, data);
-}
-
 /* Runs one request; cb sees every reply message. 0 or the kernel's -errno. */
 static int transact(struct genl_sock *g, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
@@ -40,11 +28,9 @@ static int transact(struct genl_sock *g, struct nlmsghdr *nlh, mnl_cb_t cb, void
 	return omt_nl_talk(g->nl, nlh, cb, data);
 }
 
+/* -EPROTONOSUPPORT: no wireguard family, the module is not loaded. */
 static int genl_open(struct genl_sock *g)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct genlmsghdr *gh;
 	int err;
 
 	memset(g, 0, sizeof(*g));
@@ -52,33 +38,15 @@ static int genl_open(struct genl_sock *g)
 	g->nl = omt_nl_open(NETLINK_GENERIC);
 	if (!g->nl)
 		return -errno;
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = GENL_ID_CTRL;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	gh = mnl_nlmsg_put_extra_header(nlh, sizeof(*gh));
-	gh->cmd = CTRL_CMD_GETFAMILY;
-	gh->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
-	err = transact(g, nlh, family_msg_cb, &g->family);
-	if (err) {
+	err = omt_genl_family(g->nl, WG_GENL_NAME, ++g->seq, &g->family);
+	if (err)
 		mnl_socket_close(g->nl);
-		/* No family: the wireguard module is not loaded. */
-		return err == -ENOENT ? -EPROTONOSUPPORT : err;
-	}
-	return g->family ? 0 : -EPROTONOSUPPORT;
+	return err;
 }
 
 static struct nlmsghdr *wg_header(struct genl_sock *g, char *buf, uint8_t cmd, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *gh;
-
-	nlh->nlmsg_type = g->family;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	gh = mnl_nlmsg_put_extra_header(nlh, sizeof(*gh));
-	gh->cmd = cmd;
-	gh->version = WG_GENL_VERSION;
-	return nlh;
+	return omt_genl_header(buf, g->family, flags, cmd, WG_GENL_VERSION);
 }
 
 int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
@@ -195,4 +163,22 @@ int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st)
 	if (err)
 		return err;
 	return ctx.found ? 0 : -ENOENT;
+}
+
+int omt_wg_kernel_listen_port(const char *ifname, uint16_t *port)
+{
+	struct omt_genl_u16 want = { WGDEVICE_A_LISTEN_PORT, port };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct genl_sock g;
+	int err;
+
+	err = genl_open(&g);
+	if (err)
+		return err;
+	nlh = wg_header(&g, buf, WG_CMD_GET_DEVICE, NLM_F_DUMP | NLM_F_ACK);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	err = transact(&g, nlh, omt_genl_u16_cb, &want);
+	mnl_socket_close(g.nl);
+	return err;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Kernel WireGuard over its generic-netlink family (libmnl): configure one
- * interface with one peer, and read the peer's state back. The interface
- * itself is created with rtnetlink (nl/rtnl.h, kind "wireguard").
+ * Kernel WireGuard over its generic-netlink family (libmnl, nl/genl.h):
+ * configure one interface with one peer, and read the peer's state and the
+ * listen port back. The interface itself is created with rtnetlink
+ * (nl/rtnl.h, kind "wireguard").
  */
 #ifndef OMERTA_WG_KERNEL_H
 #define OMERTA_WG_KERNEL_H
@@ -21,5 +22,7 @@ struct omt_wg_peer_state {
 int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c);
 /* State of the interface's first peer; -ENOENT when it has none. */
 int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st);
+/* The UDP port it listens on (*port untouched when the answer lacks it). */
+int omt_wg_kernel_listen_port(const char *ifname, uint16_t *port);
 
 #endif

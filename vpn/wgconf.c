@@ -16,7 +16,7 @@
 _Static_assert(OMT_WG_KEY_LEN == crypto_scalarmult_curve25519_BYTES,
 	       "WireGuard keys are Curve25519 keys");
 
-/* Any 32-byte key in base64 is 43 characters or more. */
+/* A name over 32 characters is not shown: any 32-byte key in base64 is 43 or more. */
 #define NAME_SHOWN_MAX 32
 #define VALUE_SHOWN_MAX 64
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * nl/rtnl and nl/nft against the real kernel. The whole binary moves into a
+ * nl/rtnl, nl/nft and nl/genl against the real kernel. The whole binary moves into a
  * fresh network namespace first (needs root), so nothing it creates can
  * reach the host and everything goes away with the process. The kernel here
  * may lack dummy and vlan links: the test links are taps, which live as long
@@ -24,14 +24,17 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/genetlink.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 
 #include <cmocka.h>
 #include <libmnl/libmnl.h>
 
+#include "../../nl/genl.h"
 #include "../../nl/nft.h"
 #include "../../nl/rtnl.h"
+#include "../../nl/talk.h"
 
 #define MAX_TAPS 4
 
@@ -504,6 +507,22 @@ static void test_egress_only_drops(void **state)
 	close(s);
 }
 
+/* nl/genl: the controller names itself; an unknown family is "not supported". */
+static void test_genl_family(void **state)
+{
+	struct mnl_socket *nl = omt_nl_open(NETLINK_GENERIC);
+	uint16_t id = 1;
+
+	(void)state;
+	assert_non_null(nl);
+	assert_int_equal(omt_genl_family(nl, "nlctrl", 7, &id), 0);
+	assert_int_equal(id, GENL_ID_CTRL);
+	assert_int_equal(omt_genl_family(nl, "omt-no-such", 8, &id), -EPROTONOSUPPORT);
+	assert_int_equal(id, 0);
+	assert_int_equal(omt_genl_family(nl, "a-name-longer-than-GENL_NAMSIZ", 9, &id), -EINVAL);
+	mnl_socket_close(nl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +534,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_egress_only_rules, reset),
 		cmocka_unit_test_teardown(test_list_tables, reset),
 		cmocka_unit_test_teardown(test_egress_only_drops, reset),
+		cmocka_unit_test(test_genl_family),
 	};
 
 	return cmocka_run_group_tests_name("nl", tests, enter_netns, NULL);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The output files, both ends: the messages (proto/guest_msg.c), the agent's
- * walk (guest/outsend.c, built in here: guest/ objects other than msg.c go
- * into the agent only) and the host's writer (exec/outfiles.c), with
+ * walk (guest/outsend.c, built in here: guest/ objects go into the agent
+ * only) and the host's writer (exec/outfiles.c), with
  * honest trees and hostile streams. Each test gets BASE/{src,dst,outside};
  * whatever happens, nothing may appear outside dst.
  */
