@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "../lib/b64.h"
 #include "../lib/file.h"
 #include "../lib/parse.h"
 #include "../lib/text.h"
@@ -134,31 +135,12 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Digits only: no sign, no spaces, no hex. */
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (!*s || strlen(s) > 9)
-		return -EINVAL;
-	for (i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* "a.b.c.d/prefix" or "a.b.c.d" (a /32), as wg and ip(8) take them. */
 static int parse_cidr4(const char *s, struct omt_wg_cidr *c)
 {
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long prefix = 32;
+	uint64_t prefix = 32;
 	char ip[16];
 
 	if (n >= sizeof(ip))
@@ -167,7 +149,7 @@ static int parse_cidr4(const char *s, struct omt_wg_cidr *c)
 	ip[n] = '\0';
 	if (omt_parse_ipv4(ip, c->ip))
 		return -EINVAL;
-	if (slash && parse_uint(slash + 1, 32, &prefix))
+	if (slash && omt_parse_digits(slash + 1, 9, 32, &prefix))
 		return -EINVAL;
 	c->prefix = prefix;
 	return 0;
@@ -205,10 +187,7 @@ static int parse_cidr_item(struct parser *p, const struct key *k, const char *it
 static int parse_b64_key(struct parser *p, const struct key *k, const char *v,
 			 uint8_t out[OMT_WG_KEY_LEN])
 {
-	size_t n;
-
-	if (sodium_base642bin(out, OMT_WG_KEY_LEN, v, strlen(v), NULL, &n, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) || n != OMT_WG_KEY_LEN) {
+	if (omt_b64_decode_exact(v, strlen(v), out, OMT_WG_KEY_LEN)) {
 		sodium_memzero(out, OMT_WG_KEY_LEN);
 		if (k->flags & KEY_SECRET)
 			return fail(p, "%s is not a base64 32-byte key", k->name);
@@ -300,9 +279,9 @@ static int parse_endpoint(struct parser *p, const struct key *k, char *v)
 static int parse_u16(struct parser *p, const struct key *k, const char *v,
 		     unsigned long min, unsigned long max, uint16_t *out)
 {
-	unsigned long n;
+	uint64_t n;
 
-	if (parse_uint(v, max, &n) || n < min)
+	if (omt_parse_digits(v, 9, max, &n) || n < min)
 		return fail(p, "%s is not a number from %lu to %lu: %s", k->name, min, max,
 			    show(p, v));
 	*out = n;
