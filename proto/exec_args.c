@@ -110,12 +110,16 @@ static int parse_word(const char *opt, const char *s, const char *const *names, 
 #define WORDS(arr) (arr), sizeof(arr) / sizeof((arr)[0])
 
 /* An image or a language, by the names of proto/workload.h (DEFAULT has none). */
+#define MAX_NAMED 8
+_Static_assert(OMT_JOB__IMAGE_COUNT <= MAX_NAMED && OMT_JOB__LANGUAGE_COUNT <= MAX_NAMED,
+	       "parse_named's list is too short");
+
 static int parse_named(const char *opt, const char *s, const char *(*name_of)(int), int count)
 {
-	const char *names[8];
+	const char *names[MAX_NAMED];
 	int i;
 
-	for (i = 1; i < count && i <= 8; i++)
+	for (i = 1; i < count; i++)
 		names[i - 1] = name_of(i);
 	i = parse_word(opt, s, names, count - 1);
 	return i < 0 ? i : i + 1;
