@@ -38,7 +38,7 @@ static int job_member(struct api_parser *p, json_object *o, char job[OMT_JOB_ID_
 	err = api_str_member(p, o, "job", "job", 64, &v, &s, &n);
 	if (err)
 		return err;
-	if (omt_job_id_check(s))
+	if (omt_job_id_validate(s))
 		return api_fail(p, "job is not %d lowercase hex digits: %s", OMT_JOB_ID_LEN,
 				api_show(p, v));
 	memcpy(job, s, OMT_JOB_ID_LEN + 1);
@@ -102,7 +102,7 @@ int omt_job_accept_format(const struct omt_job_accept *a, char **json_out)
 	int err;
 
 	*json_out = NULL;
-	if (!memchr(a->job, '\0', sizeof(a->job)) || omt_job_id_check(a->job) ||
+	if (!memchr(a->job, '\0', sizeof(a->job)) || omt_job_id_validate(a->job) ||
 	    (unsigned int)a->state >= OMT_JOB__STATE_COUNT)
 		return -EINVAL;
 	o = json_object_new_object();
@@ -166,7 +166,7 @@ int omt_job_status_format(const struct omt_job_status *s, char **json_out)
 	int err;
 
 	*json_out = NULL;
-	if (!memchr(s->job, '\0', sizeof(s->job)) || omt_job_id_check(s->job) ||
+	if (!memchr(s->job, '\0', sizeof(s->job)) || omt_job_id_validate(s->job) ||
 	    (unsigned int)s->state >= OMT_JOB__STATE_COUNT ||
 	    !memchr(s->outcome, '\0', sizeof(s->outcome)) ||
 	    (s->outcome[0] && outcome_check(s->outcome)) ||

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The job messages' vocabulary: state, image and language names, ids, offsets, names. */
+/* The job messages' vocabulary: state names, offsets, input names, file paths. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,76 +19,9 @@ static const char *const state_names[] = {
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == OMT_JOB__STATE_COUNT,
 	       "every state needs a name");
 
-static const char *const image_names[] = {
-	[OMT_JOB_IMAGE_DEFAULT] = NULL,
-	[OMT_JOB_IMAGE_MINIMAL] = "minimal",
-	[OMT_JOB_IMAGE_DEBIAN] = "debian",
-};
-_Static_assert(sizeof(image_names) / sizeof(image_names[0]) == OMT_JOB__IMAGE_COUNT,
-	       "every image needs a name");
-
-static const char *const language_names[] = {
-	[OMT_JOB_LANGUAGE_DEFAULT] = NULL,
-	[OMT_JOB_LANGUAGE_SH] = "sh",
-	[OMT_JOB_LANGUAGE_BASH] = "bash",
-	[OMT_JOB_LANGUAGE_PYTHON] = "python",
-};
-_Static_assert(sizeof(language_names) / sizeof(language_names[0]) == OMT_JOB__LANGUAGE_COUNT,
-	       "every language needs a name");
-
-static int name_index(const char *s, const char *const *names, int count)
-{
-	int i;
-
-	for (i = 0; i < count; i++)
-		if (names[i] && !strcmp(s, names[i]))
-			return i;
-	return -EINVAL;
-}
-
 const char *omt_job_state_name(enum omt_job_state s)
 {
 	return (unsigned int)s < OMT_JOB__STATE_COUNT ? state_names[s] : "unknown";
-}
-
-const char *omt_job_image_name(enum omt_job_image i)
-{
-	return (unsigned int)i < OMT_JOB__IMAGE_COUNT ? image_names[i] : NULL;
-}
-
-const char *omt_job_language_name(enum omt_job_language l)
-{
-	return (unsigned int)l < OMT_JOB__LANGUAGE_COUNT ? language_names[l] : NULL;
-}
-
-int omt_job_image_parse(const char *s, enum omt_job_image *out)
-{
-	int i = name_index(s, image_names, OMT_JOB__IMAGE_COUNT);
-
-	if (i < 0)
-		return i;
-	*out = i;
-	return 0;
-}
-
-int omt_job_language_parse(const char *s, enum omt_job_language *out)
-{
-	int i = name_index(s, language_names, OMT_JOB__LANGUAGE_COUNT);
-
-	if (i < 0)
-		return i;
-	*out = i;
-	return 0;
-}
-
-int omt_job_id_check(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < OMT_JOB_ID_LEN; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -EINVAL;
-	return s[i] ? -EINVAL : 0;
 }
 
 int omt_job_offset_parse(const char *s, uint64_t *out)

@@ -50,27 +50,13 @@
 #include <stdint.h>
 
 #include "../lib/parse.h"		/* struct omt_cidr4 */
+#include "../proto/job_id.h"
+#include "../proto/limits.h"
+#include "../proto/workload.h"
 
+/* The job's own bounds and defaults (OMT_JOB_*CPUS, ..._INPUTS): proto/limits.h. */
 #define OMT_JOB_MAX_BODY (12 * 1024 * 1024)	/* the inputs' base64 is most of it */
-#define OMT_JOB_MAX_DESCRIPTION 4096	/* bytes; policy may want fewer */
-#define OMT_JOB_MAX_ARGS 64
-#define OMT_JOB_MAX_ARG 4096		/* bytes per argument */
-#define OMT_JOB_MAX_SCRIPT (1024 * 1024)
 #define OMT_JOB_MAX_ALLOWED_IPS 16
-#define OMT_JOB_MIN_CPUS 1
-#define OMT_JOB_MAX_CPUS 64
-#define OMT_JOB_MIN_MEMORY_MIB 64
-#define OMT_JOB_MAX_MEMORY_MIB 65536
-#define OMT_JOB_MIN_TIMEOUT_S 1
-#define OMT_JOB_MAX_TIMEOUT_S 604800
-#define OMT_JOB_DEFAULT_CPUS 1
-#define OMT_JOB_DEFAULT_MEMORY_MIB 256
-#define OMT_JOB_DEFAULT_TIMEOUT_S 600
-#define OMT_JOB_MAX_INPUTS 64
-#define OMT_JOB_MAX_INPUT_NAME 255
-#define OMT_JOB_MAX_INPUT_BYTES (8 * 1024 * 1024)	/* decoded, all inputs together */
-
-#define OMT_JOB_ID_LEN 8		/* lowercase hex */
 #define OMT_JOB_MAX_OUTCOME 32		/* [a-z0-9_] */
 #define OMT_JOB_CHUNK_MAX (64 * 1024)	/* output bytes per stream and answer */
 #define OMT_JOB_MAX_ANSWER (256 * 1024)	/* any answer body the consumer parses... */
@@ -89,21 +75,7 @@ struct omt_job_vpn {
 	uint8_t consumer_address[4];	/* the consumer's end, in vm_address's subnet */
 };
 
-/* Absent from the request: DEFAULT, which is exec's default. */
-enum omt_job_image {
-	OMT_JOB_IMAGE_DEFAULT,
-	OMT_JOB_IMAGE_MINIMAL,
-	OMT_JOB_IMAGE_DEBIAN,
-	OMT_JOB__IMAGE_COUNT,
-};
-
-enum omt_job_language {
-	OMT_JOB_LANGUAGE_DEFAULT,
-	OMT_JOB_LANGUAGE_SH,
-	OMT_JOB_LANGUAGE_BASH,
-	OMT_JOB_LANGUAGE_PYTHON,
-	OMT_JOB__LANGUAGE_COUNT,
-};
+/* enum omt_job_image and enum omt_job_language: proto/workload.h. */
 
 struct omt_job_input {
 	char *name;			/* omt_job_input_name_check() holds */
@@ -198,11 +170,7 @@ int omt_job_request_format(const struct omt_job_request *r, char **json_out);
 
 const char *omt_job_state_name(enum omt_job_state s);
 /* "minimal", "sh", ...; NULL for DEFAULT and for what is out of range. */
-const char *omt_job_image_name(enum omt_job_image i);
-const char *omt_job_language_name(enum omt_job_language l);
 /* 0 and *out if s names one ("debian", "python"), else -EINVAL. */
-int omt_job_image_parse(const char *s, enum omt_job_image *out);
-int omt_job_language_parse(const char *s, enum omt_job_language *out);
 /*
  * An input's name: 1..OMT_JOB_MAX_INPUT_NAME bytes of printable ASCII,
  * no '/', not "." or "..". 0 or -EINVAL.
@@ -215,7 +183,6 @@ int omt_job_input_name_check(const char *s, size_t len);
  */
 int omt_job_file_path_check(const char *s, size_t len);
 /* 0 if s is OMT_JOB_ID_LEN lowercase hex digits, else -EINVAL. */
-int omt_job_id_check(const char *s);
 /* A query offset ("stdout=N"): canonical decimal up to INT64_MAX. 0 or -EINVAL. */
 int omt_job_offset_parse(const char *s, uint64_t *out);
 

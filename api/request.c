@@ -281,7 +281,7 @@ static int parse_image_language(struct api_parser *p, json_object *o, int has_sc
 		err = api_str_value(p, v, "image", 64, &s, &n);
 		if (err)
 			return err;
-		if (omt_job_image_parse(s, &r->image))
+		if (omt_image_parse(s, &r->image))
 			return api_fail(p, "image must be 'minimal' or 'debian': %s",
 					api_show(p, v));
 	}
@@ -290,11 +290,11 @@ static int parse_image_language(struct api_parser *p, json_object *o, int has_sc
 	err = api_str_value(p, v, "language", 64, &s, &n);
 	if (err)
 		return err;
-	if (omt_job_language_parse(s, &r->language))
+	if (omt_language_parse(s, &r->language))
 		return api_fail(p, "language must be 'sh', 'bash' or 'python': %s", api_show(p, v));
 	if (!has_script)
 		return api_fail(p, "language is for a script, not a command: %s", api_show(p, v));
-	if (r->language != OMT_JOB_LANGUAGE_SH && r->image == OMT_JOB_IMAGE_MINIMAL)
+	if (!omt_image_has_language(r->image, r->language))
 		return api_fail(p, "language %s needs image 'debian' (minimal has only sh)",
 				api_show(p, v));
 	return 0;
@@ -574,10 +574,10 @@ int omt_job_request_format(const struct omt_job_request *r, char **json_out)
 		err = api_add_int(o, "timeout_s", r->timeout_s);
 	if (!err)
 		err = format_vpn(o, &r->vpn);
-	if (!err && omt_job_image_name(r->image))
-		err = api_add_str(o, "image", omt_job_image_name(r->image));
-	if (!err && omt_job_language_name(r->language))
-		err = api_add_str(o, "language", omt_job_language_name(r->language));
+	if (!err && omt_image_name(r->image))
+		err = api_add_str(o, "image", omt_image_name(r->image));
+	if (!err && omt_language_name(r->language))
+		err = api_add_str(o, "language", omt_language_name(r->language));
 	if (!err && r->n_inputs)
 		err = r->inputs ? format_inputs(o, r) : -EINVAL;
 	if (!err && r->output)

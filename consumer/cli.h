@@ -9,9 +9,6 @@
 
 struct omt_job_files;
 
-/* Besides proto/exit.h's: as exec's, the output files refused or lost. */
-#define CLI_EXIT_OUTPUT 246
-
 int keygen_main(int argc, char **argv);
 int submit_main(int argc, char **argv);
 int vpn_main(int argc, char **argv);

@@ -400,14 +400,14 @@ static int parse_options(int argc, char **argv, struct args *a, struct omt_job_r
 			a->endpoint_ip = optarg;
 			break;
 		case 'I':
-			if (omt_job_image_parse(optarg, &req->image)) {
+			if (omt_image_parse(optarg, &req->image)) {
 				fprintf(stderr, "submit: --image must be 'minimal' or 'debian': '%s'\n",
 					optarg);
 				return OMT_EXIT_USAGE;
 			}
 			break;
 		case 'L':
-			if (omt_job_language_parse(optarg, &req->language)) {
+			if (omt_language_parse(optarg, &req->language)) {
 				fprintf(stderr, "submit: --language must be 'sh', 'bash' or 'python': "
 						"'%s'\n", optarg);
 				return OMT_EXIT_USAGE;
@@ -463,9 +463,9 @@ static int check_options(struct args *a, const struct omt_job_request *req, int 
 		fprintf(stderr, "submit: --language is for --script\n");
 		return OMT_EXIT_USAGE;
 	}
-	if (req->language > OMT_JOB_LANGUAGE_SH && req->image == OMT_JOB_IMAGE_MINIMAL) {
+	if (req->language && !omt_image_has_language(req->image, req->language)) {
 		fprintf(stderr, "submit: --language %s needs --image debian (minimal has only sh)\n",
-			omt_job_language_name(req->language));
+			omt_language_name(req->language));
 		return OMT_EXIT_USAGE;
 	}
 	return 0;
@@ -725,7 +725,7 @@ int submit_main(int argc, char **argv)
 			fprintf(stderr, "omerta: job %s ended %s: no output files\n", st.job,
 				st.outcome);
 		else if (fetch_files(&s, st.job, a.output_dir))
-			ret = CLI_EXIT_OUTPUT;
+			ret = OMT_EXIT_OUTPUT;
 	}
 out:
 	/* Interrupted, or failed after the provider took the job: don't leave it running. */

@@ -470,7 +470,7 @@ static void spawn(struct djob *j)
 	if (j->owner_priority != OMT_OWNER_IDLE) {
 		snprintf(idle, sizeof(idle), "%u", d.policy.owner_idle_s);
 		argv[n++] = "--owner-priority";
-		argv[n++] = omt_owner_priority_name(j->owner_priority);
+		argv[n++] = omt_owner_priority_word(j->owner_priority);
 		argv[n++] = "--owner-idle";
 		argv[n++] = idle;
 		argv[n++] = "--owner-source";
@@ -478,11 +478,11 @@ static void spawn(struct djob *j)
 	}
 	if (j->req.image) {
 		argv[n++] = "--image";
-		argv[n++] = omt_job_image_name(j->req.image);
+		argv[n++] = omt_image_name(j->req.image);
 	}
 	if (j->req.language) {
 		argv[n++] = "--language";
-		argv[n++] = omt_job_language_name(j->req.language);
+		argv[n++] = omt_language_name(j->req.language);
 	}
 	for (i = 0; i < j->req.n_inputs && i < OMT_JOB_MAX_INPUTS; i++) {
 		if (asprintf(&inputs[i], "%s/%s", j->in_dir, j->req.inputs[i].name) < 0) {

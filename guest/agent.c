@@ -7,13 +7,10 @@
  * (proto/guest_msg.h), and powers off. It never returns: PID 1 exiting
  * would panic the kernel, so every path ends in power_off().
  *
- * The job's own files come in the initramfs segment the loader appends:
- *   /job/job.json   {"eth0":{"address":"10.213.0.2","prefix":30,"gateway":"10.213.0.1"},
- *                    "firewall":true,"handshake_timeout":10,"argv":["sh","-c","..."],
- *                    "env":{"OMERTA_CONSUMER_IP":"10.77.0.1"}}
- *   /job/wg0.conf   the VM's WireGuard config (wg-quick format)
- *   /job/script     the workload script, when there is one
- *   /job/input/     the --input files, read-only
+ * The job's own files come in the initramfs segment exec appends
+ * (proto/job_spec.h): /job/job.json says what to run, /job/wg0.conf is the
+ * VM's WireGuard config, /job/script the workload script when there is one,
+ * /job/input/ the inputs, read-only.
  *
  * The workload's writable space is one size-limited tmpfs (/scratch): its
  * /job/output, and with the debian image the upper layer of an overlay on
@@ -42,34 +39,29 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
-#include <json-c/json.h>
 
-#include "../lib/parse.h"
+#include "../lib/file.h"
 #include "../nl/nft.h"
 #include "../nl/rtnl.h"
 #include "../proto/guest_msg.h"
+#include "../proto/job_spec.h"
 #include "../vpn/wg_kernel.h"
 #include "../vpn/wgconf.h"
 #include "outsend.h"
 
-#define JOB_JSON "/job/job.json"
-#define JOB_WG "/job/wg0.conf"
+#define JOB_JSON "/" OMT_JOB_SPEC_FILE
+#define JOB_WG "/" OMT_JOB_WG_FILE
+#define JOB_SCRIPT "/" OMT_JOB_SCRIPT_FILE
+#define JOB_INPUT "/" OMT_JOB_INPUT_DIR
 #define MODULE_LIST "/lib/modules/omerta.load"
 /* Modules only the debian image's disk needs (block device, file systems). */
 #define MODULE_LIST_DISK "/lib/modules/omerta-disk.load"
 #define SCRATCH "/scratch"
 #define NEWROOT "/newroot"
-#define MAX_ARGS 256
 
 struct job {
-	uint8_t eth_ip[4], gateway[4];
-	uint8_t eth_prefix;
-	int firewall;
-	int handshake_timeout;
-	char *argv[MAX_ARGS + 1];
-	json_object *env;		/* the workload's extra environment, or NULL */
+	struct omt_job_spec spec;
 	int disk;			/* the debian image: the root is /dev/vda + overlay */
-	int scratch_mib, output;
 	struct omt_wgconf wg;
 };
 
@@ -228,47 +220,19 @@ static int write_file(const char *path, const char *s)
 
 static int read_job(struct job *j, char *err, size_t errlen)
 {
-	json_object *o, *eth, *v, *argv;
-	size_t i, n;
+	char why[256], *json;
+	size_t len;
+	int e;
 
-	o = json_object_from_file(JOB_JSON);
-	if (!o) {
-		snprintf(err, errlen, "%s: %s", JOB_JSON, json_util_get_last_err());
-		return -EINVAL;
+	if ((e = omt_read_file(JOB_JSON, OMT_JOB_SPEC_MAX_BYTES, &json, &len, err, errlen)))
+		return e;
+	e = omt_job_spec_parse(json, len, &j->spec, why, sizeof(why));
+	free(json);
+	if (e) {
+		snprintf(err, errlen, "%s: %s", JOB_JSON, e == -EINVAL ? why : strerror(-e));
+		return e;
 	}
-	if (!json_object_object_get_ex(o, "eth0", &eth) ||
-	    !json_object_object_get_ex(eth, "address", &v) ||
-	    omt_parse_ipv4(json_object_get_string(v), j->eth_ip) ||
-	    !json_object_object_get_ex(eth, "gateway", &v) ||
-	    omt_parse_ipv4(json_object_get_string(v), j->gateway) ||
-	    !json_object_object_get_ex(eth, "prefix", &v) ||
-	    !json_object_object_get_ex(o, "argv", &argv) ||
-	    !json_object_is_type(argv, json_type_array)) {
-		snprintf(err, errlen, "%s: missing or bad eth0/argv", JOB_JSON);
-		json_object_put(o);
-		return -EINVAL;
-	}
-	j->eth_prefix = json_object_get_int(v);
-	j->firewall = !json_object_object_get_ex(o, "firewall", &v) || json_object_get_boolean(v);
-	j->handshake_timeout = json_object_object_get_ex(o, "handshake_timeout", &v) ?
-				       json_object_get_int(v) : 10;
-	n = json_object_array_length(argv);
-	if (n == 0 || n > MAX_ARGS) {
-		snprintf(err, errlen, "%s: argv has %zu elements", JOB_JSON, n);
-		json_object_put(o);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++)
-		j->argv[i] = strdup(json_object_get_string(json_object_array_get_idx(argv, i)));
-	j->argv[n] = NULL;
-	if (json_object_object_get_ex(o, "env", &v) && json_object_is_type(v, json_type_object))
-		j->env = json_object_get(v);
-	j->disk = json_object_object_get_ex(o, "image", &v) &&
-		  strcmp(json_object_get_string(v), "debian") == 0;
-	j->scratch_mib = json_object_object_get_ex(o, "scratch_mib", &v) ?
-				 json_object_get_int(v) : 64;
-	j->output = json_object_object_get_ex(o, "output", &v) && json_object_get_boolean(v);
-	json_object_put(o);
+	j->disk = omt_image_is_disk(j->spec.image);
 	return omt_wgconf_load(JOB_WG, &j->wg, err, errlen);
 }
 
@@ -300,7 +264,7 @@ static void prepare_root(const struct job *j)
 	char path[300];
 	int e = 0;
 
-	snprintf(opts, sizeof(opts), "size=%dm,mode=0755", j->scratch_mib);
+	snprintf(opts, sizeof(opts), "size=%um,mode=0755", j->spec.scratch_mib);
 	if (mkdir_ok(SCRATCH, 0755) || mount("tmpfs", SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ||
 	    mkdir_ok(SCRATCH "/output", 0777) || mkdir_ok("/job/output", 0755))
 		fail(OMT_STAGE_BOOT, "scratch tmpfs: %s", strerror(errno));
@@ -328,20 +292,20 @@ static void prepare_root(const struct job *j)
 			  NULL) < 0 || (e = bind_mount("/dev", NEWROOT "/dev", 0)))
 			fail(OMT_STAGE_BOOT, "the image's /proc, /sys, /dev, /job: %s",
 			     strerror(e ? -e : errno));
-		if (access("/job/script", F_OK) == 0) {
-			int fd = open(NEWROOT "/job/script", O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+		if (access(JOB_SCRIPT, F_OK) == 0) {
+			int fd = open(NEWROOT JOB_SCRIPT, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
 
 			if (fd >= 0)
 				close(fd);
-			if (fd < 0 || (e = bind_mount("/job/script", NEWROOT "/job/script", 1)))
-				fail(OMT_STAGE_BOOT, "/job/script: %s", strerror(fd < 0 ? errno : -e));
+			if (fd < 0 || (e = bind_mount(JOB_SCRIPT, NEWROOT JOB_SCRIPT, 1)))
+				fail(OMT_STAGE_BOOT, "%s: %s", JOB_SCRIPT, strerror(fd < 0 ? errno : -e));
 		}
 	}
 	snprintf(path, sizeof(path), "%s/job/output", root);
 	if ((e = bind_mount(SCRATCH "/output", path, 0)))
 		fail(OMT_STAGE_BOOT, "%s: %s", path, strerror(-e));
-	snprintf(path, sizeof(path), "%s/job/input", root);
-	if (access("/job/input", F_OK) == 0 && (e = bind_mount("/job/input", path, 1)))
+	snprintf(path, sizeof(path), "%s%s", root, JOB_INPUT);
+	if (access(JOB_INPUT, F_OK) == 0 && (e = bind_mount(JOB_INPUT, path, 1)))
 		fail(OMT_STAGE_BOOT, "%s: %s", path, strerror(-e));
 }
 
@@ -355,9 +319,9 @@ static void setup_network(const struct job *j)
 	if (!eth)
 		fail(OMT_STAGE_NETWORK, "no eth0: %s", strerror(errno));
 	if ((err = omt_rtnl_link_up(lo)) || (err = omt_rtnl_link_up(eth)) ||
-	    (err = omt_rtnl_addr_add4(eth, j->eth_ip, j->eth_prefix)) ||
+	    (err = omt_rtnl_addr_add4(eth, j->spec.eth_ip, j->spec.eth_prefix)) ||
 	    /* Only the endpoint is reachable, through the gateway: no default route. */
-	    (err = omt_rtnl_route_add4(j->wg.endpoint_ip, 32, j->gateway, eth)))
+	    (err = omt_rtnl_route_add4(j->wg.endpoint_ip, 32, j->spec.gateway, eth)))
 		fail(OMT_STAGE_NETWORK, "eth0: %s", strerror(-err));
 }
 
@@ -420,10 +384,10 @@ static void wait_handshake(const struct job *j)
 		if (st.last_handshake_sec)
 			return;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= j->handshake_timeout)
-			fail(OMT_STAGE_HANDSHAKE, "no WireGuard handshake with %u.%u.%u.%u:%u in %d s",
+		if (now.tv_sec - start.tv_sec >= j->spec.handshake_timeout)
+			fail(OMT_STAGE_HANDSHAKE, "no WireGuard handshake with %u.%u.%u.%u:%u in %u s",
 			     j->wg.endpoint_ip[0], j->wg.endpoint_ip[1], j->wg.endpoint_ip[2],
-			     j->wg.endpoint_ip[3], j->wg.endpoint_port, j->handshake_timeout);
+			     j->wg.endpoint_ip[3], j->wg.endpoint_port, j->spec.handshake_timeout);
 		if (pokes++ % 20 == 0)
 			poke_tunnel(j);
 		usleep(50000);
@@ -492,12 +456,10 @@ static __attribute__((noreturn)) void run_workload(const struct job *j)
 		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 		setenv("HOME", "/root", 1);
 		setenv("TERM", "dumb", 1);
-		if (j->env) {
-			json_object_object_foreach(j->env, name, val)
-				setenv(name, json_object_get_string(val), 1);
-		}
-		execvp(j->argv[0], j->argv);
-		fprintf(stderr, "omerta-guest: %s: %s\n", j->argv[0], strerror(errno));
+		for (char **e = j->spec.env; e && *e; e++)
+			putenv(*e);
+		execvp(j->spec.argv[0], j->spec.argv);
+		fprintf(stderr, "omerta-guest: %s: %s\n", j->spec.argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
@@ -521,7 +483,7 @@ static __attribute__((noreturn)) void run_workload(const struct job *j)
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
 	scratch_full_note();
-	if (j->output) {
+	if (j->spec.output) {
 		char err[512];
 
 		if (omt_out_send(port_fd, SCRATCH "/output", OMT_OUT_MAX_BYTES, OMT_OUT_MAX_FILES,
@@ -563,7 +525,7 @@ int main(void)
 
 	stage(OMT_STAGE_NETWORK);
 	setup_network(&job);
-	if (job.firewall) {
+	if (job.spec.firewall) {
 		int e;
 
 		stage(OMT_STAGE_FIREWALL);

@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../proto/job_id.h"
+
 #define OMT_RUN_DIR "/run/omerta"
 #define OMT_JOBS_DIR OMT_RUN_DIR "/jobs"
-#define OMT_JOB_ID_LEN 8
 
 /*
  * The job's directory, mode 0700, for want (8 hex digits) or, when want is

@@ -7,6 +7,7 @@
 #include "../host/control.h"
 #include "../host/jobdir.h"
 #include "../proto/exit.h"
+#include "../proto/job_id.h"
 #include "verbs.h"
 
 static const struct {
@@ -42,8 +43,7 @@ int control_main(int argc, char **argv)
 		fprintf(stderr, "Usage: omerta-loader %s JOB\n", verb);
 		return OMT_EXIT_USAGE;
 	}
-	if (optind + 1 != argc || strlen(argv[optind]) != OMT_JOB_ID_LEN ||
-	    strspn(argv[optind], "0123456789abcdef") != OMT_JOB_ID_LEN) {
+	if (optind + 1 != argc || omt_job_id_validate(argv[optind])) {
 		fprintf(stderr, "%s: give one job id (8 lowercase hex digits)%s%s%s\n", verb,
 			optind < argc ? ": '" : "", optind < argc ? argv[optind] : "",
 			optind < argc ? "'" : "");

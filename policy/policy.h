@@ -30,25 +30,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../proto/owner_priority.h"	/* enum omt_owner_priority */
+
 #define OMT_POLICY_KEY_LEN 32
 #define OMT_POLICY_NAME_MAX 64		/* network names: 1..63 of [A-Za-z0-9_.-] */
 #define OMT_POLICY_PATH_MAX 256
 /* inih reads lines into a 200-byte buffer, with room for "\r\n\0". */
 #define OMT_POLICY_MAX_LINE 197
 #define OMT_POLICY_MAX_FILE (1024 * 1024)
-
-/* What happens to a job's VM while the machine's owner is active. */
-enum omt_owner_priority {
-	OMT_OWNER_INHERIT = -1,		/* a network without its own: the provider's */
-	OMT_OWNER_IDLE,			/* nothing more: the VM runs at idle priority anyway */
-	OMT_OWNER_PAUSE,		/* its vCPUs stop (memory stays) */
-	OMT_OWNER_CHECKPOINT,		/* saved to a file and stopped (memory freed) */
-	OMT_OWNER_KILL,			/* the job ends */
-};
-
-/* "idle", "pause", "checkpoint", "kill", indexed by the enum. */
-extern const char *const omt_owner_priority_names[OMT_OWNER_KILL + 1];
-const char *omt_owner_priority_name(enum omt_owner_priority p);
 
 struct omt_network {
 	char name[OMT_POLICY_NAME_MAX];

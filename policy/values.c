@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "../lib/parse.h"
+#include "../proto/limits.h"
 #include "parser.h"
 
 /* An optional '-', then 1 to 9 digits: no '+', no spaces, no hex. */
@@ -126,16 +127,6 @@ static int parse_consumer_priority(struct parser *p, const struct key *k, const 
 	return parse_priority(p, k, v, &cur_consumer(p)->priority);
 }
 
-const char *const omt_owner_priority_names[OMT_OWNER_KILL + 1] = {
-	[OMT_OWNER_IDLE] = "idle", [OMT_OWNER_PAUSE] = "pause",
-	[OMT_OWNER_CHECKPOINT] = "checkpoint", [OMT_OWNER_KILL] = "kill",
-};
-
-const char *omt_owner_priority_name(enum omt_owner_priority p)
-{
-	return p >= OMT_OWNER_IDLE && p <= OMT_OWNER_KILL ? omt_owner_priority_names[p] : "inherit";
-}
-
 static int parse_word(struct parser *p, const struct key *k, const char *v,
 		      const char *const *words, int n, const char *choices)
 {
@@ -150,7 +141,7 @@ static int parse_word(struct parser *p, const struct key *k, const char *v,
 static int parse_owner_word(struct parser *p, const struct key *k, const char *v,
 			    enum omt_owner_priority *out)
 {
-	int i = parse_word(p, k, v, omt_owner_priority_names, 4, "idle, pause, checkpoint or kill");
+	int i = parse_word(p, k, v, omt_owner_priority_words, OMT_OWNER_N_PRIORITIES, "idle, pause, checkpoint or kill");
 
 	if (i >= 0)
 		*out = i;
@@ -169,16 +160,16 @@ static int parse_network_owner_priority(struct parser *p, const struct key *k, c
 
 static int parse_owner_idle(struct parser *p, const struct key *k, const char *v)
 {
-	return parse_unsigned(p, k, v, 1, 86400, &p->out->owner_idle_s);
+	return parse_unsigned(p, k, v, 1, OMT_OWNER_MAX_IDLE_S, &p->out->owner_idle_s);
 }
 
 static int parse_owner_source(struct parser *p, const struct key *k, const char *v)
 {
-	static const char *const sources[] = { "auto", "logind", "input", "cpu" };
-	int i = parse_word(p, k, v, sources, 4, "auto, logind, input or cpu");
+	int i = parse_word(p, k, v, omt_owner_source_words, OMT_OWNER_N_SOURCES,
+			   "auto, logind, input or cpu");
 
 	if (i >= 0)
-		strcpy(p->out->owner_source, sources[i]);
+		strcpy(p->out->owner_source, omt_owner_source_words[i]);
 	return i < 0 ? i : 0;
 }
 

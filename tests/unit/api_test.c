@@ -1316,20 +1316,20 @@ static void test_job_request_workload(void **state)
 	free(json);
 	omt_job_request_free(&r);
 
-	assert_string_equal(omt_job_image_name(OMT_JOB_IMAGE_MINIMAL), "minimal");
-	assert_null(omt_job_image_name(OMT_JOB_IMAGE_DEFAULT));
-	assert_null(omt_job_image_name(OMT_JOB__IMAGE_COUNT));
-	assert_null(omt_job_language_name(OMT_JOB_LANGUAGE_DEFAULT));
+	assert_string_equal(omt_image_name(OMT_JOB_IMAGE_MINIMAL), "minimal");
+	assert_null(omt_image_name(OMT_JOB_IMAGE_DEFAULT));
+	assert_null(omt_image_name(OMT_JOB__IMAGE_COUNT));
+	assert_null(omt_language_name(OMT_JOB_LANGUAGE_DEFAULT));
 	{
 		enum omt_job_language l;
 		enum omt_job_image i;
 
-		assert_int_equal(omt_job_language_parse("bash", &l), 0);
+		assert_int_equal(omt_language_parse("bash", &l), 0);
 		assert_int_equal(l, OMT_JOB_LANGUAGE_BASH);
-		assert_int_equal(omt_job_language_parse("perl", &l), -EINVAL);
-		assert_int_equal(omt_job_image_parse("debian", &i), 0);
+		assert_int_equal(omt_language_parse("perl", &l), -EINVAL);
+		assert_int_equal(omt_image_parse("debian", &i), 0);
 		assert_int_equal(i, OMT_JOB_IMAGE_DEBIAN);
-		assert_int_equal(omt_job_image_parse("", &i), -EINVAL);
+		assert_int_equal(omt_image_parse("", &i), -EINVAL);
 	}
 }
 
@@ -1716,12 +1716,12 @@ static void test_job_ids_offsets(void **state)
 	uint64_t v = 7;
 
 	(void)state;
-	assert_int_equal(omt_job_id_check("0a1b2c3d"), 0);
-	assert_int_equal(omt_job_id_check("0A1B2C3D"), -EINVAL);
-	assert_int_equal(omt_job_id_check("0a1b2c3"), -EINVAL);
-	assert_int_equal(omt_job_id_check("0a1b2c3d0"), -EINVAL);
-	assert_int_equal(omt_job_id_check("0a1b2c3g"), -EINVAL);
-	assert_int_equal(omt_job_id_check(""), -EINVAL);
+	assert_int_equal(omt_job_id_validate("0a1b2c3d"), 0);
+	assert_int_equal(omt_job_id_validate("0A1B2C3D"), -EINVAL);
+	assert_int_equal(omt_job_id_validate("0a1b2c3"), -EINVAL);
+	assert_int_equal(omt_job_id_validate("0a1b2c3d0"), -EINVAL);
+	assert_int_equal(omt_job_id_validate("0a1b2c3g"), -EINVAL);
+	assert_int_equal(omt_job_id_validate(""), -EINVAL);
 
 	assert_int_equal(omt_job_offset_parse("0", &v), 0);
 	assert_int_equal(v, 0);

@@ -717,10 +717,10 @@ static void test_owner(void **state)
 	/* The network's own, else the provider's. */
 	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
 	assert_true(d.admit);
-	assert_string_equal(omt_owner_priority_name(d.owner_priority), "pause");
+	assert_string_equal(omt_owner_priority_word(d.owner_priority), "pause");
 	ask.consumer_key = k2;
 	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
-	assert_string_equal(omt_owner_priority_name(d.owner_priority), "checkpoint");
+	assert_string_equal(omt_owner_priority_word(d.owner_priority), "checkpoint");
 	omt_policy_free(&c);
 
 	assert_int_equal(parse(PROVIDER "owner_priority = nap\n" NETDEF CONS1, &c, err, sizeof(err)),

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A job's set-up as one ordered list of steps, each with its undo; the
+ * teardown walks back from the last step begun, so every way out undoes
+ * exactly what was done. A step's undo copes with its step having failed
+ * half-way.
+ *
+ * The order: first what is only read and checked (the job's files, the
+ * host's prerequisites), so that a refused job leaves nothing behind; then
+ * the VM's shape, what its boot needs whatever the job (its directory,
+ * image, cgroup, guards, console, control socket); then the job's spec
+ * (its output, its tunnel's NAT and guard policy, its files in the
+ * initramfs); then the VM. The tap's NAT and the initramfs are the only
+ * parts of the boot that still come from the spec.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../guard/guard_bpf.h"
+#include "../host/control.h"
+#include "../lib/log.h"
+#include "../owner/activity.h"
+#include "cgroup.skel.h"
+#include "guard.skel.h"
+#include "job.h"
+#include "outfiles.h"
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ------------------------------------------------ read and checked first */
+
+static int choose_accel(struct job *j, char *err, size_t errlen)
+{
+	char why[200];
+	int e = omt_accel_choose(j->args.vm.accel, &j->vm.accel, why, sizeof(why));
+
+	if (e) {
+		snprintf(err, errlen, "--accel %s: %s", j->args.vm.accel, why);
+		return e;
+	}
+	pr_info("accelerator: %s (%s)", j->vm.accel, why);
+	return 0;
+}
+
+static int find_qemu_user(struct job *j, char *err, size_t errlen)
+{
+	struct passwd *pw = getpwnam(j->host.qemu_user);
+
+	if (!pw) {
+		snprintf(err, errlen, "no user '%s' to run QEMU as; create it: "
+				      "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
+			 j->host.qemu_user, j->host.qemu_user);
+		return -ENOENT;
+	}
+	j->vm.uid = pw->pw_uid;
+	j->vm.gid = pw->pw_gid;
+	return 0;
+}
+
+static int check_forwarding(struct job *j, char *err, size_t errlen)
+{
+	(void)j;
+	return omt_vmnet_check(err, errlen);
+}
+
+static int load_kernel(struct job *j, char *err, size_t errlen)
+{
+	char path[512];
+	int e;
+
+	snprintf(path, sizeof(path), "%s/vmlinuz", j->host.image_dir);
+	if ((e = omt_memfd_from_file(path, "omerta-kernel", &j->vm.kernel_fd)))
+		snprintf(err, errlen, "guest kernel %s: %s (build it with 'make')", path,
+			 strerror(-e));
+	return e;
+}
+
+static void close_kernel(struct job *j)
+{
+	close_fd(&j->vm.kernel_fd);
+}
+
+/* ------------------------------------------------------- the VM's shape */
+
+static int make_jobdir(struct job *j, char *err, size_t errlen)
+{
+	const char *desc = j->args.job.description;
+	struct job_host *h = &j->host;
+	int e;
+
+	omt_jobdir_reap_stale();
+	if ((e = omt_jobdir_create(j->args.job_id, h->id, h->dir, sizeof(h->dir))) ||
+	    (e = omt_jobdir_write_pid(h->dir, "loader.pid", getpid()))) {
+		snprintf(err, errlen, "job directory under %s: %s", OMT_JOBS_DIR, strerror(-e));
+		return e;
+	}
+	omt_jobdir_write_text(h->dir, "description", desc);
+	pr_info("job %s: %s%s%s", h->id, desc[0] ? "\"" : "", desc,
+		desc[0] ? "\"" : "(no description)");
+	return 0;
+}
+
+static void remove_jobdir(struct job *j)
+{
+	if (j->host.dir[0])
+		omt_jobdir_remove(j->host.dir);
+}
+
+static void close_image(struct job *j)
+{
+	close_fd(&j->vm.image_fd);
+}
+
+static int make_cgroup(struct job *j, char *err, size_t errlen)
+{
+	const struct omt_vm_shape *vm = &j->args.vm;
+
+	return omt_cgroup_create(&j->host.cg, j->host.id, vm->cpus * 1000,
+				 (uint64_t)(vm->memory_mib + 128) << 20, err, errlen);
+}
+
+static void remove_cgroup(struct job *j)
+{
+	if (j->host.cg.n_dirs && omt_cgroup_destroy(&j->host.cg))
+		pr_warn("job %s: cgroup not removed: %s", j->host.id, strerror(errno));
+}
+
+/* Pinned while the job runs: bpftool and the daemon's metrics read them. */
+static int load_guard(struct job *j, char *err, size_t errlen)
+{
+	struct job_host *h = &j->host;
+	int e;
+
+	snprintf(h->pin_dir, sizeof(h->pin_dir), "%s/%s", OMT_PIN_JOBS_DIR, h->id);
+	if ((e = omt_bpffs_ensure()) || (e = omt_guard_load(&h->guard, h->pin_dir))) {
+		snprintf(err, errlen, "load the guard: %s", strerror(-e));
+		h->pin_dir[0] = '\0';
+	}
+	return e;
+}
+
+static void unload_guard(struct job *j)
+{
+	omt_guard_unload(j->host.guard, j->host.pin_dir[0] ? j->host.pin_dir : NULL);
+}
+
+static int attach_cgroup_guard(struct job *j, char *err, size_t errlen)
+{
+	struct job_host *h = &j->host;
+	struct bpf_program *progs[5];
+	struct stat st;
+	int i, e = 0;
+
+	h->cgguard = cgroup_bpf__open_and_load();
+	if (!h->cgguard) {
+		e = -errno;
+		goto fail;
+	}
+	progs[0] = h->cgguard->progs.omt_cg_skb;
+	progs[1] = h->cgguard->progs.omt_cg_connect4;
+	progs[2] = h->cgguard->progs.omt_cg_sendmsg4;
+	progs[3] = h->cgguard->progs.omt_cg_connect6;
+	progs[4] = h->cgguard->progs.omt_cg_sendmsg6;
+	if (fstat(h->cg.v2_fd, &st) < 0) {
+		e = -errno;
+		goto fail;
+	}
+	h->cgroup_id = st.st_ino;
+	for (i = 0; i < 5; i++) {
+		h->cg_links[i] = bpf_program__attach_cgroup(progs[i], h->cg.v2_fd);
+		if (!h->cg_links[i]) {
+			e = -errno;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "the cgroup guard on %s: %s", h->cg.v2, strerror(-e));
+	return e;
+}
+
+static void detach_cgroup_guard(struct job *j)
+{
+	int i;
+
+	for (i = 0; i < 5; i++)
+		bpf_link__destroy(j->host.cg_links[i]);
+	cgroup_bpf__destroy(j->host.cgguard);
+}
+
+static int open_console(struct job *j, char *err, size_t errlen)
+{
+	char path[400];
+	int e;
+
+	snprintf(path, sizeof(path), "%s/console.log", j->host.dir);
+	j->vm.console_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (j->vm.console_fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "console log %s: %s", path, strerror(errno));
+		return e;
+	}
+	return 0;
+}
+
+static void close_console(struct job *j)
+{
+	close_fd(&j->vm.console_fd);
+}
+
+static int listen_control(struct job *j, char *err, size_t errlen)
+{
+	int e;
+
+	j->host.ctl_fd = omt_control_listen(j->host.dir);
+	if (j->host.ctl_fd < 0) {
+		e = j->host.ctl_fd;
+		snprintf(err, errlen, "control socket in %s: %s", j->host.dir, strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+static void close_control(struct job *j)
+{
+	close_fd(&j->host.ctl_fd);
+}
+
+/* ------------------------------------------------------- the job's spec */
+
+static int open_output(struct job *j, char *err, size_t errlen)
+{
+	if (!j->args.job.output_dir)
+		return 0;
+	j->output.files = omt_outfiles_new(j->args.job.output_dir, OMT_OUT_MAX_BYTES,
+					   OMT_OUT_MAX_FILES, err, errlen);
+	return j->output.files ? 0 : -EINVAL;
+}
+
+static void close_output(struct job *j)
+{
+	omt_outfiles_free(j->output.files);
+	j->output.files = NULL;
+}
+
+static int bring_up_net(struct job *j, char *err, size_t errlen)
+{
+	return omt_vmnet_up(&j->host.net, j->host.id, j->files.wg.endpoint_ip,
+			    j->files.wg.endpoint_port, err, errlen);
+}
+
+static void take_down_net(struct job *j)
+{
+	omt_vmnet_down(&j->host.net);
+}
+
+static int attach_guard(struct job *j, char *err, size_t errlen)
+{
+	struct job_host *h = &j->host;
+	struct omt_policy pol = { .flags = OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP };
+	int e;
+
+	memcpy(pol.endpoint_ip, j->files.wg.endpoint_ip, 4);
+	pol.endpoint_port = j->files.wg.endpoint_port;
+	memcpy(pol.peer_ip, h->net.vm, 4);
+	memcpy(pol.gateway_ip, h->net.gateway, 4);
+	/* XDP on a tap: measured cheapest there (docs/benchmarks.md). */
+	if ((e = omt_guard_attach(h->guard, h->net.ifindex, 1, &pol)))
+		snprintf(err, errlen, "attach the guard to %s: %s", h->net.tap, strerror(-e));
+	return e;
+}
+
+static void detach_guard(struct job *j)
+{
+	struct omt_guard_maps maps;
+
+	if (!j->host.guard || !j->host.net.ifindex)
+		return;
+	job_count_guard(j);
+	omt_guard_maps_of(j->host.guard, &maps);
+	omt_guard_detach(&maps, j->host.net.ifindex);
+}
+
+static int open_events(struct job *j, char *err, size_t errlen)
+{
+	struct job_host *h = &j->host;
+	int e;
+
+	h->rb = ring_buffer__new(bpf_map__fd(h->guard->maps.omt_events), on_rogue, j, NULL);
+	if (!h->rb || ring_buffer__add(h->rb, bpf_map__fd(h->cgguard->maps.omt_cg_events),
+				       on_rogue, j)) {
+		e = -errno;
+		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
+		return e;
+	}
+	return 0;
+}
+
+static void close_events(struct job *j)
+{
+	ring_buffer__free(j->host.rb);
+	j->host.rb = NULL;
+}
+
+static void close_initrd(struct job *j)
+{
+	close_fd(&j->vm.initrd_fd);
+}
+
+/* ------------------------------------------------------------------ the VM */
+
+static int start_vm(struct job *j, char *err, size_t errlen)
+{
+	struct job_vm *vm = &j->vm;
+	int e;
+
+	vm->spec = (struct omt_vm_spec){
+		.name = j->host.id, .accel = vm->accel, .cpus = j->args.vm.cpus,
+		.memory_mib = j->args.vm.memory_mib, .kernel_fd = vm->kernel_fd,
+		.initrd_fd = vm->initrd_fd, .tap_fd = j->host.net.tap_fd,
+		.console_fd = vm->console_fd, .uid = vm->uid, .gid = vm->gid, .cg = &j->host.cg,
+		.disk_fd = vm->image_fd,
+		.mac = { 0x52, 0x54, 0x00 },
+	};
+	if (strcmp(vm->accel, "kvm") == 0) {
+		struct group *kvm = getgrnam("kvm");
+
+		vm->spec.kvm_gid = kvm ? kvm->gr_gid : 0;
+	} else {
+		vm->spec.tsc_khz = omt_host_tsc_khz();
+	}
+	getrandom(vm->spec.mac + 3, 3, 0);
+	j->t.start_ns = mono_ns();
+	if ((e = vm_spawn(j, err, errlen)))
+		return e;
+	pr_debug("job %s: QEMU %d started, %.3f s after the loader", j->host.id, (int)vm->qemu,
+		 (mono_ns() - j->t.loader_start_ns) / 1e9);
+	return 0;
+}
+
+static void stop_vm(struct job *j)
+{
+	struct job_vm *vm = &j->vm;
+
+	if (vm->qemu > 0) {
+		kill(vm->qemu, SIGKILL);
+		while (waitpid(vm->qemu, NULL, 0) < 0 && errno == EINTR)
+			;
+		vm->qemu = 0;
+	}
+	close_fd(&vm->pidfd);
+	close_fd(&vm->agent_fd);
+	close_fd(&vm->qmp_fd);
+}
+
+static void close_owner(struct job *j)
+{
+	omt_owner_close(j->owner.watch);
+	j->owner.watch = NULL;
+}
+
+static const struct step {
+	int (*up)(struct job *j, char *err, size_t errlen);
+	void (*down)(struct job *j);
+} steps[] = {
+	{ jobfiles_read_vpn_config, jobfiles_forget_vpn_config },
+	{ jobfiles_read_script, jobfiles_free_script },
+	{ jobfiles_read_inputs, jobfiles_free_inputs },
+	{ choose_accel, NULL },
+	{ find_qemu_user, NULL },
+	{ check_forwarding, NULL },
+	{ load_kernel, close_kernel },
+
+	{ make_jobdir, remove_jobdir },
+	{ image_open, close_image },
+	{ make_cgroup, remove_cgroup },
+	{ load_guard, unload_guard },
+	{ attach_cgroup_guard, detach_cgroup_guard },
+	{ open_console, close_console },
+	{ listen_control, close_control },
+
+	{ open_output, close_output },
+	{ bring_up_net, take_down_net },
+	{ attach_guard, detach_guard },
+	{ open_events, close_events },
+	{ jobfiles_build_initrd, close_initrd },
+
+	{ start_vm, stop_vm },
+	{ owner_open, close_owner },
+};
+
+int job_setup(struct job *j, char *err, size_t errlen)
+{
+	int e;
+
+	for (j->n_up = 0; j->n_up < sizeof(steps) / sizeof(steps[0]);)
+		if ((e = steps[j->n_up++].up(j, err, errlen)))
+			return e;
+	return 0;
+}
+
+void job_teardown(struct job *j)
+{
+	while (j->n_up > 0)
+		if (steps[--j->n_up].down)
+			steps[j->n_up].down(j);
+}
