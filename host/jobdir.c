@@ -194,8 +194,7 @@ int omt_jobdir_reap_stale(void)
 	if (!dd)
 		return 0;
 	while ((d = readdir(dd))) {
-		if (strlen(d->d_name) != OMT_JOB_ID_LEN || strspn(d->d_name, "0123456789abcdef") !=
-								  OMT_JOB_ID_LEN)
+		if (omt_job_id_validate(d->d_name))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, d->d_name);
 		if (runs(read_pid(dir, "loader.pid"), "omerta-loader") || just_made(dir))

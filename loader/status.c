@@ -97,7 +97,7 @@ static void add_exec_jobs(json_object *a)
 	json_object *o;
 
 	while (dir && (e = readdir(dir))) {
-		if (strlen(e->d_name) != OMT_JOB_ID_LEN || in_list(a, e->d_name))
+		if (omt_job_id_validate(e->d_name) || in_list(a, e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/loader.pid", OMT_JOBS_DIR, e->d_name);
 		o = json_object_new_object();
