@@ -187,6 +187,7 @@ int omt_jobdir_reap_stale(void)
 	char dir[300], table[64], tag[64];
 	struct dirent *d;
 	int removed = 0;
+	char id[OMT_JOB_ID_LEN + 1];
 	pid_t qemu;
 	DIR *dd;
 
@@ -196,19 +197,20 @@ int omt_jobdir_reap_stale(void)
 	while ((d = readdir(dd))) {
 		if (omt_job_id_validate(d->d_name))
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, d->d_name);
+		memcpy(id, d->d_name, sizeof(id));
+		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, id);
 		if (runs(read_pid(dir, "loader.pid"), "omerta-loader") || just_made(dir))
 			continue;
-		snprintf(tag, sizeof(tag), "omerta-%s", d->d_name);
+		snprintf(tag, sizeof(tag), "omerta-%s", id);
 		qemu = read_pid(dir, "qemu.pid");
 		if (runs(qemu, tag))
 			kill(qemu, SIGKILL);
-		omt_vmnet_table_name(d->d_name, table, sizeof(table));
+		omt_vmnet_table_name(id, table, sizeof(table));
 		omt_nft_del_table(NFPROTO_IPV4, table);
-		omt_cgroup_remove_stale(d->d_name);
-		remove_stale_pins(d->d_name);
+		omt_cgroup_remove_stale(id);
+		remove_stale_pins(id);
 		omt_jobdir_remove(dir);
-		pr_info("removed what crashed job %s left behind", d->d_name);
+		pr_info("removed what crashed job %s left behind", id);
 		removed++;
 	}
 	closedir(dd);
