@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../lib/b64.h"
+#include "../lib/json.h"
 #include "json.h"
 
 #define JSON_DEPTH 8
@@ -48,49 +49,37 @@ const char *api_show_json(struct api_parser *p, json_object *v)
 json_object *api_parse(struct api_parser *p, const char *json, size_t len,
 		       size_t max, int *ret)
 {
-	struct json_tokener *tok;
-	enum json_tokener_error e;
+	struct omt_json_fault f;
 	json_object *o;
-	size_t end;
 
-	*ret = -E2BIG;
 	if (len > max) {
+		*ret = -E2BIG;
 		api_fail(p, "the body is larger than %zu bytes: %zu", max, len);
 		return NULL;
 	}
-	*ret = -EINVAL;
-	if (memchr(json, '\0', len)) {
-		api_fail(p, "the body contains a NUL byte");
-		return NULL;
-	}
-	*ret = -ENOMEM;
-	tok = json_tokener_new_ex(JSON_DEPTH);
-	if (!tok) {
+	*ret = omt_json_parse(json, len, JSON_DEPTH,
+			      JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8, &o, &f);
+	if (*ret == -ENOMEM) {
 		api_fail(p, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, json, len);
-	e = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	*ret = -EINVAL;
-	if (!o || e != json_tokener_success || end != len) {
-		if (o && e == json_tokener_success)
-			api_fail(p, "not JSON: something after the object at byte %zu", end);
-		else if (e == json_tokener_continue || e == json_tokener_success)
+	if (*ret) {
+		if (f.kind == OMT_JSON_NUL)
+			api_fail(p, "the body contains a NUL byte");
+		else if (f.kind == OMT_JSON_TRAILING)
+			api_fail(p, "not JSON: something after the object at byte %zu", f.at);
+		else if (f.kind == OMT_JSON_TRUNCATED)
 			api_fail(p, "not JSON: it ends early");
 		else
-			api_fail(p, "not JSON: %s at byte %zu", json_tokener_error_desc(e), end);
-		json_object_put(o);
+			api_fail(p, "not JSON: %s at byte %zu", json_tokener_error_desc(f.error), f.at);
 		return NULL;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
+		*ret = -EINVAL;
 		api_fail(p, "not a JSON object: %s", api_show_json(p, o));
 		json_object_put(o);
 		return NULL;
 	}
-	*ret = 0;
 	return o;
 }
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "../lib/file.h"
+#include "../lib/json.h"
 #include "exec_result.h"
-#include "json.h"
 
 json_object *omt_exec_result_json(const struct omt_exec_result *r)
 {

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "../lib/b64.h"
+#include "../lib/json.h"
 #include "guest_msg.h"
 
 static const char *const stage_names[] = {
@@ -259,28 +260,17 @@ static int parse_obj(json_object *o, struct omt_msg *m)
 
 int omt_msg_parse(const char *line, size_t len, struct omt_msg *out)
 {
-	struct json_tokener *tok;
 	json_object *o;
 	int err;
 
 	if (len > OMT_MSG_MAX_LINE)
 		return -E2BIG;
-	if (memchr(line, '\0', len))
-		return -EINVAL;
 	if (sodium_init() < 0)
 		return -ENOMEM;
-	tok = json_tokener_new_ex(8);	/* messages are flat: no deep nesting */
-	if (!tok)
-		return -ENOMEM;
-	o = json_tokener_parse_ex(tok, line, len);
-	/* The whole line must be one object, nothing after it. */
-	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
-		json_object_put(o);
-		json_tokener_free(tok);
-		return -EINVAL;
-	}
-	json_tokener_free(tok);
+	/* The whole line one value (parse_obj wants an object), nothing after it; flat. */
+	err = omt_json_parse(line, len, 8, 0, &o, NULL);
+	if (err)
+		return err;
 	memset(out, 0, offsetof(struct omt_msg, data));
 	err = parse_obj(o, out);
 	json_object_put(o);

@@ -7,8 +7,8 @@
 
 #include <json-c/json.h>
 
+#include "../lib/json.h"
 #include "../lib/parse.h"
-#include "json.h"
 #include "job_spec.h"
 #include "limits.h"
 

@@ -5,23 +5,55 @@
 
 #include "json.h"
 
-json_object *omt_json_parse_object(const char *s, size_t len, int depth)
+int omt_json_parse(const char *s, size_t len, int depth, int flags, json_object **out,
+		   struct omt_json_fault *fault)
 {
+	struct omt_json_fault f = {};
 	struct json_tokener *tok;
 	json_object *o;
 
-	if (len > INT32_MAX || memchr(s, '\0', len))
-		return NULL;
+	*out = NULL;
+	if (len > INT32_MAX)
+		return -E2BIG;
+	if (memchr(s, '\0', len)) {
+		f.kind = OMT_JSON_NUL;
+		goto invalid;
+	}
 	tok = json_tokener_new_ex(depth);
 	if (!tok)
-		return NULL;
+		return -ENOMEM;
+	json_tokener_set_flags(tok, flags);
 	o = json_tokener_parse_ex(tok, s, len);
-	if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-		  json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object))) {
-		json_object_put(o);
-		o = NULL;
-	}
+	f.error = json_tokener_get_error(tok);
+	f.at = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
+	if (o && f.error == json_tokener_success && f.at == len) {
+		*out = o;
+		return 0;
+	}
+	if (o && f.error == json_tokener_success)
+		f.kind = OMT_JSON_TRAILING;
+	else if (f.error == json_tokener_continue || f.error == json_tokener_success)
+		f.kind = OMT_JSON_TRUNCATED;
+	else
+		f.kind = OMT_JSON_SYNTAX;
+	json_object_put(o);
+invalid:
+	if (fault)
+		*fault = f;
+	return -EINVAL;
+}
+
+json_object *omt_json_parse_object(const char *s, size_t len, int depth)
+{
+	json_object *o;
+
+	if (omt_json_parse(s, len, depth, 0, &o, NULL))
+		return NULL;
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }
 
