@@ -14,7 +14,7 @@
 static const char *const on_off[] = { "on", "off" };
 static const char *const accels[] = { "auto", "kvm", "tcg" };
 
-void omt_exec_usage(FILE *f)
+static void omt_exec_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: omerta-loader exec --vpn-config FILE [--cpus N] [--memory MIB]\n"

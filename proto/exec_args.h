@@ -71,8 +71,6 @@ void omt_exec_args_init(struct omt_exec_args *a);
  * message ("exec: --cpus must be a number from 1 to 64: 'lots'") on stderr.
  */
 int omt_exec_args_parse(int argc, char **argv, struct omt_exec_args *a);
-/* The usage text. */
-void omt_exec_usage(FILE *f);
 /*
  * The argv that runs a ("omerta-loader", "exec", options, then --script
  * FILE or -- COMMAND...), NULL-terminated, in one allocation: free() it;

@@ -38,7 +38,7 @@ static int entry(int fd, unsigned int ino, const char *name, mode_t mode, const 
 	return 0;
 }
 
-int omt_cpio_write(int fd, const struct omt_initrd_file *files, int n)
+static int omt_cpio_write(int fd, const struct omt_initrd_file *files, int n)
 {
 	int i, e;
 

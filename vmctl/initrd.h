@@ -24,7 +24,5 @@ int omt_memfd_from_file(const char *path, const char *name, int *fd);
 /* A sealed memfd: base_path's bytes, zero padding to 4, then files as newc. */
 int omt_initrd_build(const char *base_path, const struct omt_initrd_file *files, int n,
 		     int *fd);
-/* The newc archive of files (with trailer) appended to fd. */
-int omt_cpio_write(int fd, const struct omt_initrd_file *files, int n);
 
 #endif

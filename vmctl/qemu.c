@@ -126,7 +126,7 @@ static __attribute__((format(printf, 2, 3))) void arg(struct argbuf *a, const ch
 	a->used += n + 1;
 }
 
-int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *buf, size_t buflen)
+static int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *buf, size_t buflen)
 {
 	struct argbuf a = { .argv = argv, .max = max, .buf = buf, .size = buflen };
 	const uint8_t *m = s->mac;

@@ -52,8 +52,6 @@ struct omt_vm_spec {
 	int incoming;			/* start paused, waiting for migrate-incoming (a restore) */
 };
 
-/* argv for spec, into argv (NULL-terminated) with strings in buf. */
-int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, char *buf, size_t buflen);
 
 /*
  * Forks and execs QEMU. On success *pid and *pidfd (pidfd_open) are set.

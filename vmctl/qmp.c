@@ -145,7 +145,7 @@ int omt_qmp_execute(struct omt_qmp *q, const char *cmd, const char *args_json,
 	return call(q, cmd, args_json, -1, timeout_ms, NULL, err, errlen);
 }
 
-int omt_qmp_query(struct omt_qmp *q, const char *cmd, int timeout_ms, json_object **ret,
+static int omt_qmp_query(struct omt_qmp *q, const char *cmd, int timeout_ms, json_object **ret,
 		  char *err, size_t errlen)
 {
 	return call(q, cmd, NULL, -1, timeout_ms, ret, err, errlen);

@@ -22,9 +22,6 @@ int omt_qmp_handshake(struct omt_qmp *q, int timeout_ms);
  */
 int omt_qmp_execute(struct omt_qmp *q, const char *cmd, const char *args_json,
 		    int timeout_ms, char *err, size_t errlen);
-/* The same without arguments, handing back the "return" value (caller puts it). */
-int omt_qmp_query(struct omt_qmp *q, const char *cmd, int timeout_ms, json_object **ret,
-		  char *err, size_t errlen);
 /* "getfd": passes fd (SCM_RIGHTS) to QEMU under name, for "fd:NAME" URIs. */
 int omt_qmp_getfd(struct omt_qmp *q, const char *name, int fd, int timeout_ms, char *err,
 		  size_t errlen);
