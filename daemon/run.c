@@ -67,6 +67,7 @@
 #include "../lib/parse.h"
 #include "../lib/signals.h"
 #include "../lib/text.h"
+#include "../lib/tree.h"
 #include "../owner/inhibit.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
@@ -243,91 +244,15 @@ static unsigned int jobs_of(const uint8_t key[32])
 /* ---------------------------------------------------------------- job files */
 
 /*
- * rel ("a/b") under root, a directory, one component at a time, following
- * no symlink on the way. An fd, or -errno.
- */
-static int open_beneath(int root, const char *rel)
-{
-	char comp[NAME_MAX + 1];
-	const char *p = rel, *end;
-	/* Not a dup: that would share root's offset, and a second readdir would find nothing. */
-	int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), next;
-
-	while (fd >= 0 && *p) {
-		end = strchrnul(p, '/');
-		if (end == p || (size_t)(end - p) > NAME_MAX) {
-			close(fd);
-			return -EINVAL;
-		}
-		memcpy(comp, p, end - p);
-		comp[end - p] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		p = *end ? end + 1 : end;
-	}
-	return fd < 0 ? -errno : fd;
-}
-
-static int is_dot(const char *name)
-{
-	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
-}
-
-/*
- * Removes the directory path and everything in it without following a
- * symlink, and without a descriptor per level: exec's output may nest 2000
- * deep. It goes down to the first directory that is not empty, empties it,
- * and comes back up.
+ * Removes path, a job's directory (and everything in it, exec's output may
+ * nest 2000 deep) or file, without following a symlink. "": none.
  */
 static void remove_tree(const char *path)
 {
-	char rel[PATH_MAX] = "";
-	unsigned int rounds = 0;
-	struct dirent *de;
-	char *slash;
-	int top, fd, down;
-	DIR *dd;
+	int e = omt_tree_remove(path);
 
-	if (!path[0])
-		return;
-	top = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (top < 0) {
-		if (errno != ENOENT)
-			unlink(path);	/* not a directory: a file, or a symlink */
-		return;
-	}
-	/* Each round takes a directory down a level or empties one: bounded all the same. */
-	while (rounds++ < 1000000) {
-		fd = open_beneath(top, rel);
-		dd = fd >= 0 ? fdopendir(fd) : NULL;
-		down = 0;
-		while (dd && (de = readdir(dd))) {
-			if (is_dot(de->d_name) || !unlinkat(fd, de->d_name, 0) || errno != EISDIR ||
-			    !unlinkat(fd, de->d_name, AT_REMOVEDIR) || errno != ENOTEMPTY)
-				continue;
-			if (strlen(rel) + 1 + strlen(de->d_name) < sizeof(rel)) {
-				if (rel[0])
-					strcat(rel, "/");
-				strcat(rel, de->d_name);
-				down = 1;
-				break;
-			}
-		}
-		if (dd)
-			closedir(dd);
-		else if (fd >= 0)
-			close(fd);
-		if (down)
-			continue;
-		if (!rel[0])
-			break;
-		slash = strrchr(rel, '/');
-		*(slash ? slash : rel) = '\0';
-	}
-	close(top);
-	if (rmdir(path) < 0 && errno != ENOENT)
-		pr_err("remove %s: %s", path, strerror(errno));
+	if (e && e != -ENOENT)
+		pr_err("remove %s: %s", path, strerror(-e));
 }
 
 static void free_job(struct djob *j)
@@ -1110,7 +1035,7 @@ static int walk_dir(struct walk *w, const char *rel)
 	int fd, ret = 0;
 	DIR *dd;
 
-	fd = open_beneath(w->root, rel);
+	fd = omt_open_beneath(w->root, rel);
 	dd = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!dd) {
 		if (fd >= 0)
@@ -1119,7 +1044,7 @@ static int walk_dir(struct walk *w, const char *rel)
 				 omt_quote(q, rel[0] ? rel : ".", 100), strerror(errno));
 	}
 	while (!ret && (de = readdir(dd))) {
-		if (is_dot(de->d_name))
+		if (omt_is_dot(de->d_name))
 			continue;
 		if (asprintf(&path, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) < 0) {
 			ret = walk_fail(w, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -1644,16 +1569,15 @@ static void reload(void)
 	pthread_mutex_unlock(&d.lock);
 }
 
-static void remove_leftover_dirs(void)
+/* Everything in DAEMON_DIR but its lock. */
+static void remove_leftovers(void)
 {
 	char path[600];
 	struct dirent *de;
-	struct stat st;
 	DIR *dd = opendir(DAEMON_DIR);
 
 	while (dd && (de = readdir(dd))) {
-		if (is_dot(de->d_name) || fstatat(dirfd(dd), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		    !S_ISDIR(st.st_mode))
+		if (omt_is_dot(de->d_name) || !strcmp(de->d_name, "lock"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", DAEMON_DIR, de->d_name);
 		remove_tree(path);
@@ -1680,8 +1604,7 @@ static int prepare(int *lock_fd)
 	}
 	/* What a crashed run left: its jobs, its VM configs (private keys), inputs and outputs. */
 	omt_jobdir_reap_stale();
-	remove_leftover_dirs();
-	omt_dir_remove_files(DAEMON_DIR, "lock");
+	remove_leftovers();
 	if ((e = omt_key_load(d.policy.key_path, d.sk, d.pk, err, sizeof(err)))) {
 		pr_err("provider key: %s (create it with 'omerta keygen %s')", err,
 		       d.policy.key_path);
