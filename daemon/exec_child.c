@@ -290,7 +290,7 @@ fail:
 
 void drain_stream(struct stream *s)
 {
-	char buf[65536];
+	char buf[65536], *p;
 	ssize_t n;
 
 	for (;;) {
@@ -299,16 +299,9 @@ void drain_stream(struct stream *s)
 			continue;
 		if (n <= 0)
 			return;
-		if (s->len + n > MAX_OUTPUT) {
-			s->truncated = 1;
+		/* Past MAX_OUTPUT (or memory), read all the same and dropped: the pipe must not fill. */
+		if (s->len + n > MAX_OUTPUT || !(p = realloc(s->data, s->len + n)))
 			continue;
-		}
-		char *p = realloc(s->data, s->len + n);
-
-		if (!p) {
-			s->truncated = 1;
-			continue;
-		}
 		s->data = p;
 		memcpy(s->data + s->len, buf, n);
 		s->len += n;

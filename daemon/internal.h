@@ -48,11 +48,11 @@
 
 enum jstate { J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
 
+/* A child's stdout or stderr: what came, and the pipe it comes on (-1 once it has ended). */
 struct stream {
 	char *data;
 	size_t len;
 	int fd;
-	int truncated;
 };
 
 struct djob {
@@ -87,7 +87,8 @@ struct djob {
  * metrics.c).
  *
  * lock guards the policy, the job table and every job in it, running,
- * seq, stopping, the outcome counts, the histograms, energy and inhibit.
+ * seq, stopping, the outcome counts, the histograms, energy and inhibit
+ * (the main thread, which alone replaces the policy, reads it without).
  * Set before the threads start and only read after: config_path, self,
  * daemon_pid and the provider keys. Used without it, safe on their own:
  * audit (it locks itself), nonces (likewise), wake (an eventfd the API
@@ -154,12 +155,21 @@ void write_state(void);
 void remove_path(const char *path);
 
 /* exec_child.c; with d.lock held */
+/*
+ * The files exec reads for j: the VM's WireGuard config (its keypair made
+ * here, the public half in vm_public_key), the script, the inputs, the
+ * output directory. 0 or -errno.
+ */
 int job_write_files(struct djob *j, uint8_t vm_public_key[32]);
+/* Starts j's exec; when it can't, j is done ("setup_failed"), audited. */
 void spawn_exec(struct djob *j);
+/* What s's pipe holds now, kept up to MAX_OUTPUT (4 MiB); it never blocks. */
 void drain_stream(struct stream *s);
+/* j's exec has exited with status (waitpid's): its output, its result, its outcome. */
 void job_exited(struct djob *j, int status);
 
 /* http.c */
+/* The API on the policy's listen address, its own thread; NULL (said in the log) when it can't. */
 struct MHD_Daemon *http_start(void);
 /*
  * Sends body, signed by the provider key over the request's nonce (none:
