@@ -252,9 +252,10 @@ static enum MHD_Result route_files(struct call *k)
 }
 
 /*
- * What follows /v1/jobs/ID. A method a path does not take is 405; on the
- * paths looked up first, only once the job is known to be the caller's
- * (else 404, like any job of someone else's).
+ * What follows /v1/jobs/ID, and the method. A method a path does not take
+ * is 405; on the paths looked up first (each of its rows says the same),
+ * only once the job is known to be the caller's: else 404, like any job
+ * of someone else's.
  */
 static const struct route {
 	const char *what;
@@ -272,7 +273,7 @@ static const struct route {
 
 enum MHD_Result route_call(struct call *k, const char *url)
 {
-	const struct route *r, *path = NULL, *end = routes + sizeof(routes) / sizeof(routes[0]);
+	const struct route *r, *path = NULL, *found = NULL;
 	enum MHD_Result ret;
 
 	if (strcmp(url, "/v1/jobs") == 0 && strcmp(k->method, "POST") == 0)
@@ -281,29 +282,29 @@ enum MHD_Result route_call(struct call *k, const char *url)
 		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such path", k->nonce);
 	snprintf(k->id, sizeof(k->id), "%.8s", url + 9);
 	k->what = url + 9 + OMT_JOB_ID_LEN;
-	for (r = routes; r < end; r++) {
+	for (r = routes; !found && r < routes + sizeof(routes) / sizeof(routes[0]); r++) {
 		if (strcmp(r->what, k->what))
 			continue;
 		path = r;
 		if (strcmp(r->method, k->method) == 0)
-			break;
+			found = r;
 	}
 	if (!path)
 		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such path", k->nonce);
-	if (r == end && !path->looked_up)
+	if (!path->looked_up && found)
+		return found->answer(k);
+	if (!path->looked_up)
 		return http_error(k->c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here",
 				  k->nonce);
-	if (r < end && !r->looked_up)
-		return r->answer(k);
 	pthread_mutex_lock(&d.lock);
 	k->job = own_job(k->id, k->key);
 	if (!k->job)
 		ret = http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->nonce);
-	else if (r == end)
+	else if (!found)
 		ret = http_error(k->c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here",
 				 k->nonce);
 	else
-		ret = r->answer(k);
+		ret = found->answer(k);
 	pthread_mutex_unlock(&d.lock);
 	return ret;
 }
