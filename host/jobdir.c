@@ -14,6 +14,7 @@
 
 #include "../bpf/omerta_abi.h"
 #include "../lib/log.h"
+#include "../lib/tree.h"
 #include "../nl/nft.h"
 #include "../vmctl/cgroup.h"
 #include "jobdir.h"
@@ -35,27 +36,6 @@ int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1])
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))
 		return -EIO;
 	snprintf(id, OMT_JOB_ID_LEN + 1, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-	return 0;
-}
-
-int omt_dir_remove_files(const char *dir, const char *keep)
-{
-	char path[600];
-	struct dirent *d;
-	DIR *dd = opendir(dir);
-
-	if (!dd)
-		return errno == ENOENT ? 0 : -errno;
-	/* Flat directories of files only. */
-	while ((d = readdir(dd))) {
-		if (d->d_name[0] == '.' && (!d->d_name[1] || (d->d_name[1] == '.' && !d->d_name[2])))
-			continue;
-		if (keep && strcmp(d->d_name, keep) == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		unlink(path);
-	}
-	closedir(dd);
 	return 0;
 }
 
@@ -110,11 +90,9 @@ int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid)
 
 int omt_jobdir_remove(const char *dir)
 {
-	int e = omt_dir_remove_files(dir, NULL);
+	int e = omt_tree_remove(dir);
 
-	if (e)
-		return e;
-	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+	return e == -ENOENT ? 0 : e;
 }
 
 static pid_t read_pid(const char *dir, const char *name)
@@ -161,7 +139,7 @@ static void remove_stale_pins(const char *job)
 	char dir[128];
 
 	snprintf(dir, sizeof(dir), "%s/%s", OMT_PIN_JOBS_DIR, job);
-	if (omt_dir_remove_files(dir, NULL) == 0 && rmdir(dir) == 0) {
+	if (omt_tree_remove(dir) == 0) {
 		rmdir(OMT_PIN_JOBS_DIR);
 		rmdir(OMT_PIN_DIR);
 	}

@@ -22,13 +22,11 @@
 int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size);
 /* A fresh random job id. */
 int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1]);
-/* Removes the files of the flat directory dir, but the one named keep (may be NULL). */
-int omt_dir_remove_files(const char *dir, const char *keep);
 /* Records a pid under name ("loader.pid", "qemu.pid") in the job's directory. */
 int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid);
 /* Writes text as the file name in the job's directory (for status). */
 int omt_jobdir_write_text(const char *dir, const char *name, const char *text);
-/* Removes the directory and everything in it. */
+/* Removes the directory and everything in it (lib/tree.h). 0 also when it is gone already. */
 int omt_jobdir_remove(const char *dir);
 /*
  * Removes every job whose loader is gone: its QEMU (if somehow alive), NAT

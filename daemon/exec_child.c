@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A job's `omerta-loader exec`, a child of ours: the files it reads (the
+ * VM's WireGuard config, the script, the inputs), its command line, its
+ * start (it dies with us: PR_SET_PDEATHSIG), its output as it comes, and
+ * its --result once it has ended. All from the main thread, with d.lock
+ * held.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../api/keys.h"
+#include "../lib/file.h"
+#include "../lib/log.h"
+#include "../owner/inhibit.h"
+#include "../proto/exit.h"
+#include "internal.h"
+
+#define MAX_OUTPUT (4 << 20)		/* per stream and job, kept in memory */
+
+static int write_private_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode), e;
+
+	if (fd < 0)
+		return -errno;
+	e = omt_write_all(fd, data, len);
+	if (close(fd) < 0 && !e)
+		e = -errno;
+	return e;
+}
+
+/*
+ * The inputs, each as ID.in/NAME (0600 in a 0700 directory) for exec's
+ * --input; their bytes are freed once on disk (a queue of jobs would hold
+ * 8 MiB each otherwise).
+ */
+static int write_inputs(struct djob *j)
+{
+	struct omt_job_input *in;
+	char path[600];
+	unsigned int i;
+	int e;
+
+	if (mkdir(j->in_dir, 0700) < 0)
+		return -errno;
+	for (i = 0; i < j->req.n_inputs; i++) {
+		in = &j->req.inputs[i];
+		snprintf(path, sizeof(path), "%s/%s", j->in_dir, in->name);
+		e = write_private_file(path, in->data, in->len, 0600);
+		if (e)
+			return e;
+		free(in->data);
+		in->data = NULL;
+	}
+	return 0;
+}
+
+/* The VM's side of the consumer's tunnel, as exec reads it. */
+static int write_vm_config(struct djob *j, const uint8_t vm_priv[32])
+{
+	char priv_b64[45], pub_b64[45], conf[2048], ips[600] = "";
+	const struct omt_job_request *r = &j->req;
+	size_t off = 0;
+	unsigned int i;
+	int n, e;
+
+	sodium_bin2base64(priv_b64, sizeof(priv_b64), vm_priv, 32, sodium_base64_VARIANT_ORIGINAL);
+	omt_key_b64(r->vpn.public_key, pub_b64);
+	for (i = 0; i < r->vpn.n_allowed_ips; i++)
+		off += snprintf(ips + off, sizeof(ips) - off, "%s%u.%u.%u.%u/%u", i ? ", " : "",
+				r->vpn.allowed_ips[i].ip[0], r->vpn.allowed_ips[i].ip[1],
+				r->vpn.allowed_ips[i].ip[2], r->vpn.allowed_ips[i].ip[3],
+				r->vpn.allowed_ips[i].prefix);
+	n = snprintf(conf, sizeof(conf),
+		     "[Interface]\nPrivateKey = %s\nAddress = %u.%u.%u.%u/%u\n"
+		     "[Peer]\nPublicKey = %s\nEndpoint = %u.%u.%u.%u:%u\nAllowedIPs = %s\n"
+		     "PersistentKeepalive = 5\n",
+		     priv_b64, r->vpn.vm_address.ip[0], r->vpn.vm_address.ip[1],
+		     r->vpn.vm_address.ip[2], r->vpn.vm_address.ip[3], r->vpn.vm_address.prefix,
+		     pub_b64, r->vpn.endpoint_ip[0], r->vpn.endpoint_ip[1], r->vpn.endpoint_ip[2],
+		     r->vpn.endpoint_ip[3], r->vpn.endpoint_port, ips);
+	e = write_private_file(j->conf_path, conf, n, 0600);
+	sodium_memzero(conf, sizeof(conf));
+	sodium_memzero(priv_b64, sizeof(priv_b64));
+	return e;
+}
+
+int job_write_files(struct djob *j, uint8_t vm_public_key[32])
+{
+	uint8_t vm_priv[32];
+	int e;
+
+	/* The VM's keypair is made here; only its public half leaves. */
+	omt_wg_keypair(vm_priv, vm_public_key);
+	e = write_vm_config(j, vm_priv);
+	sodium_memzero(vm_priv, sizeof(vm_priv));
+	if (!e && j->req.script)
+		e = write_private_file(j->script_path, j->req.script, strlen(j->req.script), 0600);
+	if (!e && j->in_dir[0])
+		e = write_inputs(j);
+	if (!e && j->out_dir[0] && mkdir(j->out_dir, 0700) < 0)
+		e = -errno;
+	return e;
+}
+
+/* exec's command line for a job, and the strings it points into. */
+struct exec_cmd {
+	const char *argv[48 + 2 * OMT_JOB_MAX_INPUTS + OMT_JOB_MAX_ARGS];
+	char cpus[16], mem[16], tmo[16], env[64], idle[16];
+	char *inputs[OMT_JOB_MAX_INPUTS];	/* allocated */
+};
+
+static void exec_cmd_free(struct exec_cmd *x)
+{
+	unsigned int i;
+
+	for (i = 0; i < OMT_JOB_MAX_INPUTS; i++)
+		free(x->inputs[i]);
+}
+
+/*
+ * The `omerta-loader exec` command line that runs j, its stdout and stderr
+ * to fds 3 and 4, into x (zeroed; exec_cmd_free it either way). 0, or
+ * -ENOMEM.
+ */
+static int exec_argv(const struct djob *j, struct exec_cmd *x)
+{
+	const char **argv = x->argv;
+	unsigned int i;
+	int n = 0;
+
+	snprintf(x->cpus, sizeof(x->cpus), "%u", j->req.cpus);
+	snprintf(x->mem, sizeof(x->mem), "%u", j->req.memory_mib);
+	snprintf(x->tmo, sizeof(x->tmo), "%u", j->req.timeout_s);
+	snprintf(x->env, sizeof(x->env), "OMERTA_CONSUMER_IP=%s", j->consumer_ip);
+	argv[n++] = "omerta-loader";
+	argv[n++] = "exec";
+	argv[n++] = "--job-id";
+	argv[n++] = j->id;
+	argv[n++] = "--vpn-config";
+	argv[n++] = j->conf_path;
+	argv[n++] = "--cpus";
+	argv[n++] = x->cpus;
+	argv[n++] = "--memory";
+	argv[n++] = x->mem;
+	argv[n++] = "--timeout";
+	argv[n++] = x->tmo;
+	argv[n++] = "--description";
+	argv[n++] = j->req.description;
+	argv[n++] = "--result";
+	argv[n++] = j->result_path;
+	argv[n++] = "--env";
+	argv[n++] = x->env;
+	argv[n++] = "--stdout-fd";
+	argv[n++] = "3";
+	argv[n++] = "--stderr-fd";
+	argv[n++] = "4";
+	if (j->owner_priority != OMT_OWNER_IDLE) {
+		snprintf(x->idle, sizeof(x->idle), "%u", d.policy.owner_idle_s);
+		argv[n++] = "--owner-priority";
+		argv[n++] = omt_owner_priority_word(j->owner_priority);
+		argv[n++] = "--owner-idle";
+		argv[n++] = x->idle;
+		argv[n++] = "--owner-source";
+		argv[n++] = d.policy.owner_source;
+	}
+	if (j->req.image) {
+		argv[n++] = "--image";
+		argv[n++] = omt_image_name(j->req.image);
+	}
+	if (j->req.language) {
+		argv[n++] = "--language";
+		argv[n++] = omt_language_name(j->req.language);
+	}
+	for (i = 0; i < j->req.n_inputs && i < OMT_JOB_MAX_INPUTS; i++) {
+		if (asprintf(&x->inputs[i], "%s/%s", j->in_dir, j->req.inputs[i].name) < 0) {
+			x->inputs[i] = NULL;
+			return -ENOMEM;
+		}
+		argv[n++] = "--input";
+		argv[n++] = x->inputs[i];
+	}
+	if (j->req.output) {
+		argv[n++] = "--output";
+		argv[n++] = j->out_dir;
+	}
+	if (j->req.script) {
+		argv[n++] = "--script";
+		argv[n++] = j->script_path;
+	} else {
+		argv[n++] = "--";
+		for (i = 0; i < j->req.n_command && i < OMT_JOB_MAX_ARGS; i++)
+			argv[n++] = j->req.command[i];
+	}
+	argv[n] = NULL;
+	return 0;
+}
+
+/* In the child, between fork and exec: fds 3 and 4 the pipes, nothing else inherited. */
+static void __attribute__((noreturn)) in_child(const struct exec_cmd *x, int out, int err)
+{
+	sigset_t none;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* A killed daemon takes its jobs along; SIGTERM lets exec clean up. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != d.daemon_pid)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(out, 3);
+	dup2(err, 4);
+	execv(d.self, (char **)x->argv);
+	_exit(127);
+}
+
+/* The job could not start: it is done, and says so. */
+static void spawn_failed(struct djob *j)
+{
+	j->state = J_DONE;
+	j->finished = time(NULL);
+	snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
+	j->exit_status = OMT_EXIT_FAIL;
+	job_drop_inputs(j);
+	audit_outcome(j, NULL);
+}
+
+void spawn_exec(struct djob *j)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct exec_cmd x = {};
+	unsigned int i;
+	pid_t pid;
+
+	if (exec_argv(j, &x)) {
+		pr_err("job %s: out of memory", j->id);
+		goto fail;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		pr_err("job %s: pipe: %s", j->id, strerror(errno));
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		pr_err("job %s: fork: %s", j->id, strerror(errno));
+		goto fail;
+	}
+	if (pid == 0)
+		in_child(&x, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	exec_cmd_free(&x);
+	/* Read as it comes, from the main loop: never block it. */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	j->pid = pid;
+	j->out.fd = out[0];
+	j->err.fd = err[0];
+	j->state = J_RUNNING;
+	j->started = time(NULL);
+	j->energy = (struct omt_energy_vm){ 0 };
+	snprintf(j->energy.id, sizeof(j->energy.id), "%s", j->id);
+	j->quota_us = -1;
+	d.running++;
+	omt_inhibit_update(d.inhibit, true);
+	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64, j->network);
+	return;
+fail:
+	exec_cmd_free(&x);
+	for (i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	spawn_failed(j);
+}
+
+void drain_stream(struct stream *s)
+{
+	char buf[65536], *p;
+	ssize_t n;
+
+	for (;;) {
+		n = read(s->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		/* Past MAX_OUTPUT (or memory), read all the same and dropped: the pipe must not fill. */
+		if (s->len + n > MAX_OUTPUT || !(p = realloc(s->data, s->len + n)))
+			continue;
+		s->data = p;
+		memcpy(s->data + s->len, buf, n);
+		s->len += n;
+	}
+}
+
+/* s, cut to size, anything but printable ASCII as '?': it goes to the consumer's terminal. */
+static void printable_copy(char *out, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < size; i++)
+		out[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/* exec's --result file, path, into *r (all of it zero when there is none); json_object_put r->json. */
+static void read_exec_result(const char *path, struct exec_result *r)
+{
+	json_object *v;
+
+	*r = (struct exec_result){ .json = json_object_from_file(path) };
+	if (!r->json)
+		return;
+	if ((r->has_exit_status = json_object_object_get_ex(r->json, "exit_status", &v)))
+		r->exit_status = json_object_get_int(v);
+	if ((r->has_outcome = json_object_object_get_ex(r->json, "outcome", &v)))
+		snprintf(r->outcome, sizeof(r->outcome), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(r->json, "output_error", &v))
+		printable_copy(r->output_error, sizeof(r->output_error), json_object_get_string(v));
+	if ((r->has_boot_s = json_object_object_get_ex(r->json, "boot_s", &v)))
+		r->boot_s = json_object_get_double(v);
+	if ((r->has_rogue_kill_s = json_object_object_get_ex(r->json, "rogue_kill_s", &v)))
+		r->rogue_kill_s = json_object_get_double(v);
+}
+
+void job_exited(struct djob *j, int status)
+{
+	struct exec_result res;
+
+	read_exec_result(j->result_path, &res);
+	drain_stream(&j->out);
+	drain_stream(&j->err);
+	close(j->out.fd);
+	close(j->err.fd);
+	j->out.fd = j->err.fd = -1;
+	j->finished = time(NULL);
+	j->state = j->cancel ? J_CANCELLED : J_DONE;
+	d.running--;
+	omt_inhibit_update(d.inhibit, d.running > 0);
+	if (res.has_exit_status)
+		j->exit_status = res.exit_status;
+	else
+		j->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	snprintf(j->outcome, sizeof(j->outcome), "%s",
+		 j->cancel ? "cancelled" : res.has_outcome ? res.outcome : "setup_failed");
+	memcpy(j->output_error, res.output_error, sizeof(j->output_error));
+	audit_outcome(j, res.json ? &res : NULL);
+	json_object_put(res.json);
+	job_drop_inputs(j);
+	pr_info("job %s: %s, exit status %d", j->id, j->outcome, j->exit_status);
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What the daemon's files share: its one state (d), a job's record, and
+ * each file's entry points. The files:
+ *   run.c         the main loop: start, signals and reload, the children's
+ *                 output and exits, stopping
+ *   jobs.c        the job table and the queue, the state file
+ *   exec_child.c  a job's `omerta-loader exec`: its files, its command
+ *                 line, its start, its output, its result
+ *   http.c        libmicrohttpd: the connection's request, signed replies
+ *   auth.c        who may ask: keys, signatures, nonces
+ *   routes.c      the API's paths, one function each
+ *   files.c       GET .../files: the output directory, walked
+ *   metrics.c     the Prometheus endpoint and the counts behind it
+ *   power.c       every tick: energy, power caps, the sleep inhibitor
+ *   audit.c       the audit log's records of decisions and outcomes
+ */
+#ifndef OMERTA_DAEMON_INTERNAL_H
+#define OMERTA_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#include "../api/job.h"
+#include "../api/sign.h"
+#include "../host/jobdir.h"
+#include "../policy/audit.h"
+#include "../policy/policy.h"
+#include "../telemetry/energy.h"
+#include "../telemetry/prom.h"
+
+/*
+ * A job's files live here: ID.conf (the VM's WireGuard config), ID.sh (the
+ * script), ID.result (exec's --result), ID.in/ (the inputs, gone when the
+ * job ends) and ID.out/ (exec's --output, served by GET .../files until the
+ * job is dropped). All go with the job; what a crashed daemon left, the
+ * next start removes.
+ */
+#define DAEMON_DIR OMT_RUN_DIR "/daemon"
+#define AUTH_WINDOW_S 60
+#define OMT_MAX_VMS 256			/* the policy's max_vms bound */
+#define TICK_S 2			/* power.c's tick, from the main loop */
+
+enum jstate { J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
+
+/* A child's stdout or stderr: what came, and the pipe it comes on (-1 once it has ended). */
+struct stream {
+	char *data;
+	size_t len;
+	int fd;
+};
+
+struct djob {
+	char id[OMT_JOB_ID_LEN + 1];
+	uint8_t consumer[32];
+	char consumer_b64[45];
+	char network[64];
+	struct omt_queue_key qkey;
+	enum jstate state;
+	int cancel;
+	struct omt_job_request req;
+	char consumer_ip[16];
+	char conf_path[300], script_path[300], result_path[300];
+	char in_dir[300], out_dir[300];	/* "" when the job has none */
+	char output_error[OMT_JOB_FILES_MAX_ERROR + 1];	/* exec's, when it refused output */
+	pid_t pid;
+	struct stream out, err;
+	int exit_status;
+	char outcome[32];
+	enum omt_owner_priority owner_priority;
+	struct omt_energy_vm energy;	/* attributed energy, while it runs */
+	long quota_us;			/* CPU quota in force (power caps), < 0: none */
+	time_t submitted, started, finished;
+	struct djob *next;
+};
+
+/*
+ * The daemon, one of it. Three threads touch it: the main thread (run.c:
+ * signals, the exec children and their output, the tick, starting queued
+ * jobs), the API thread (libmicrohttpd's: http.c, auth.c, routes.c,
+ * files.c) and the metrics thread (libmicrohttpd's second daemon:
+ * metrics.c).
+ *
+ * lock guards the policy, the job table and every job in it, running,
+ * seq, stopping, the outcome counts, the histograms, energy and inhibit
+ * (the main thread, which alone replaces the policy, reads it without).
+ * Set before the threads start and only read after: config_path, self,
+ * daemon_pid and the provider keys. Used without it, safe on their own:
+ * audit (it locks itself), nonces (likewise), wake (an eventfd the API
+ * thread writes and the main thread reads) and refused (atomic).
+ */
+struct daemon {
+	pthread_mutex_t lock;
+	const char *config_path;
+	struct omt_policy_cfg policy;
+	struct omt_audit *audit;
+	struct omt_nonce_cache *nonces;
+	uint8_t sk[64], pk[32];
+	char pk_b64[45];
+	struct djob *jobs;
+	unsigned int running;
+	uint64_t seq;
+	int wake;			/* eventfd: the API thread has queued a job */
+	int stopping;
+	const char *self;		/* /proc/self/exe, for the exec children */
+	pid_t daemon_pid;
+	/* Metrics kept here; per-VM guard counters are read from its maps. */
+	struct outcome_count { char outcome[32]; uint64_t n; } outcomes[16];
+	uint64_t refused;
+	struct omt_histogram boot, kill;
+	struct omt_energy *energy;
+	struct omt_inhibit *inhibit;
+};
+
+extern struct daemon d;
+
+/* What exec's --result file says (exec_child.c reads it once the job has ended). */
+struct exec_result {
+	json_object *json;		/* all of it, for the audit log; NULL: exec left none */
+	bool has_exit_status, has_outcome, has_boot_s, has_rogue_kill_s;
+	int exit_status;
+	char outcome[32];
+	char output_error[OMT_JOB_FILES_MAX_ERROR + 1];	/* printable, "" when none */
+	double boot_s, rogue_kill_s;
+};
+
+/* jobs.c; with d.lock held, but remove_path */
+struct djob *find_job(const char *id);
+/* id's job when it is key's: someone else's does not exist, as far as key can tell. */
+struct djob *own_job(const char *id, const uint8_t key[32]);
+unsigned int jobs_of(const uint8_t key[32]);
+/*
+ * A job for key's request req (taken over, when it returns one) as dec
+ * admitted it, under a fresh id, with its paths. NULL: out of resources.
+ */
+struct djob *job_new(const uint8_t key[32], const struct omt_decision *dec,
+		     struct omt_job_request *req);
+/* Queued, the table trimmed and the state file written. */
+void job_queue(struct djob *j);
+/* Cancels a queued job now, or has a running one's exec stop it (once). */
+void cancel_job(struct djob *j);
+void free_job(struct djob *j);
+/* The job's VM config and inputs, once it has ended or can't start. */
+void job_drop_inputs(struct djob *j);
+/* Starts the best queued jobs while there is room; writes the state file. */
+void schedule_jobs(void);
+/* The state file, DAEMON_DIR/state.json, for `omerta-loader status`. */
+void write_state(void);
+/* Removes path, a file or a directory tree, and says so when it can't. "": none. */
+void remove_path(const char *path);
+
+/* exec_child.c; with d.lock held */
+/*
+ * The files exec reads for j: the VM's WireGuard config (its keypair made
+ * here, the public half in vm_public_key), the script, the inputs, the
+ * output directory. 0 or -errno.
+ */
+int job_write_files(struct djob *j, uint8_t vm_public_key[32]);
+/* Starts j's exec; when it can't, j is done ("setup_failed"), audited. */
+void spawn_exec(struct djob *j);
+/* What s's pipe holds now, kept up to MAX_OUTPUT (4 MiB); it never blocks. */
+void drain_stream(struct stream *s);
+/* j's exec has exited with status (waitpid's): its output, its result, its outcome. */
+void job_exited(struct djob *j, int status);
+
+/* http.c */
+/* The API on the policy's listen address, its own thread; NULL (said in the log) when it can't. */
+struct MHD_Daemon *http_start(void);
+/*
+ * Sends body, signed by the provider key over the request's nonce (none:
+ * unsigned). body is freed here (NULL: out of memory), by done once sent
+ * when it is given.
+ */
+enum MHD_Result http_reply_then(struct MHD_Connection *c, unsigned int status, char *body,
+				const char *nonce, void (*done)(void *));
+enum MHD_Result http_reply(struct MHD_Connection *c, unsigned int status, char *body,
+			   const char *nonce);
+/* {"error": msg}, signed. */
+enum MHD_Result http_error(struct MHD_Connection *c, unsigned int status, const char *msg,
+			   const char *nonce);
+const char *http_header(struct MHD_Connection *c, const char *name);
+
+/* One API request that passed auth.c, as routes.c answers it. */
+struct call {
+	struct MHD_Connection *c;
+	const char *method;
+	char nonce[OMT_NONCE_HEX_LEN + 1];	/* the request's, to sign the answer over */
+	uint8_t key[32];		/* the consumer's, its signature checked */
+	const char *remote;		/* its IPv4 address, for the audit log */
+	const char *body;		/* "" when none */
+	size_t len;
+	char id[OMT_JOB_ID_LEN + 1];	/* the job its path names */
+	const char *what;		/* what follows the id, "/..." or "" */
+	struct djob *job;		/* that job, for the routes that look it up first */
+};
+
+/* auth.c */
+/* Is key_b64 (a request's Omerta-Key, NULL: none) a consumer the policy lists? */
+bool auth_key_listed(const char *key_b64);
+/* The answer to a request whose key auth_key_listed turned away. */
+enum MHD_Result auth_refuse_stranger(struct MHD_Connection *c, const char *remote);
+/*
+ * 0 when the request is signed, fresh, by a listed and allowed key, and not
+ * a replay (k->key set); else it has been answered, and *ret says how.
+ */
+int authenticate(struct call *k, const char *uri, enum MHD_Result *ret);
+
+/* routes.c */
+enum MHD_Result route_call(struct call *k, const char *url);
+
+/* files.c */
+#define FILES_ERR_LEN 600
+/*
+ * The GET .../files answer for the output directory dir and exec's
+ * output_error, in *body. 0, or -1 with the HTTP status in *status and why
+ * in err.
+ */
+int files_answer(const char *dir, const char *output_error, char **body, unsigned int *status,
+		 char err[FILES_ERR_LEN]);
+
+/* metrics.c */
+/* The histograms' buckets, before anything is counted. */
+void metrics_init(void);
+/* GET /metrics on ip:port, its own thread; NULL (said in the log) when it can't listen. */
+struct MHD_Daemon *metrics_start(const uint8_t ip[4], uint16_t port);
+/* A job's end, counted; with d.lock held. */
+void metrics_job_ended(const char *outcome, const struct exec_result *r);
+
+/* power.c; with d.lock held */
+void power_tick(void);
+
+/* audit.c */
+void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,
+		    int admit, const char *reason, const char *job, const char *remote);
+/* r: exec's result, NULL when it left none. With d.lock held. */
+void audit_outcome(const struct djob *j, const struct exec_result *r);
+
+#endif

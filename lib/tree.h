@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Directory trees that may hold someone else's files (a job's output, its
+ * scratch directory): opened and removed beneath a directory fd, one
+ * component at a time, never following a symlink.
+ */
+#ifndef OMERTA_TREE_H
+#define OMERTA_TREE_H
+
+#include <stdbool.h>
+
+/* "." or "..": what readdir lists that is no entry. */
+bool omt_is_dot(const char *name);
+
+/*
+ * The directory rel ("a/b"; "" for root itself) beneath the directory
+ * root, following no symlink on the way: an fd of its own (O_RDONLY |
+ * O_DIRECTORY, close-on-exec, its own offset), or -errno: -EINVAL for an
+ * empty or over-long component, -ELOOP or -ENOTDIR for one that is not a
+ * directory.
+ */
+int omt_open_beneath(int root, const char *rel);
+
+/*
+ * Removes everything in the directory dir (an fd, left open) without
+ * following a symlink, and without a descriptor or a path per level: a
+ * job's output may nest thousands deep. What can't be removed stays, and so
+ * do the directories above it; the rest goes. 0, or the first -errno met
+ * (-ESTALE when a directory was moved out from under it meanwhile).
+ */
+int omt_tree_empty(int dir);
+
+/*
+ * Removes path: a directory and everything in it, or a file or symlink
+ * (never what it points to). 0; -ENOENT when there was nothing; or -errno
+ * from removing path itself (-ENOTEMPTY when something in it stayed).
+ */
+int omt_tree_remove(const char *path);
+
+#endif
