@@ -46,11 +46,15 @@ void audit_decision(const uint8_t *key, const char *network, const struct omt_jo
  * job never ran, or exec left nothing), the daemon's word on how it ended.
  * Counted for the metrics too. With d.lock held.
  */
-void audit_outcome(const struct djob *j, const struct exec_result *r)
+void audit_outcome(const struct djob *j, const struct omt_exec_result *r)
 {
-	json_object *o = r ? json_object_get(r->json) : json_object_new_object();
+	json_object *o = r ? omt_exec_result_json(r) : json_object_new_object();
 
 	metrics_job_ended(j->outcome, r);
+	if (!o) {
+		pr_err("audit log: job %s: out of memory", j->id);
+		return;
+	}
 	json_object_object_add(o, "event", json_object_new_string("outcome"));
 	json_object_object_add(o, "job", json_object_new_string(j->id));
 	json_object_object_add(o, "consumer", json_object_new_string(j->consumer_b64));

@@ -23,7 +23,10 @@
 #include "../lib/file.h"
 #include "../lib/log.h"
 #include "../owner/inhibit.h"
+#include "../proto/exec_args.h"
+#include "../proto/exec_result.h"
 #include "../proto/exit.h"
+#include "../proto/outcome.h"
 #include "internal.h"
 
 #define MAX_OUTPUT (4 << 20)		/* per stream and job, kept in memory */
@@ -114,10 +117,10 @@ int job_write_files(struct djob *j, uint8_t vm_public_key[32])
 	return e;
 }
 
-/* exec's command line for a job, and the strings it points into. */
+/* exec's command line for a job (proto/exec_args.h), and the strings it points into. */
 struct exec_cmd {
-	const char *argv[48 + 2 * OMT_JOB_MAX_INPUTS + OMT_JOB_MAX_ARGS];
-	char cpus[16], mem[16], tmo[16], env[64], idle[16];
+	char **argv;			/* omt_exec_argv_new's */
+	char env[64];
 	char *inputs[OMT_JOB_MAX_INPUTS];	/* allocated */
 };
 
@@ -125,6 +128,7 @@ static void exec_cmd_free(struct exec_cmd *x)
 {
 	unsigned int i;
 
+	free(x->argv);
 	for (i = 0; i < OMT_JOB_MAX_INPUTS; i++)
 		free(x->inputs[i]);
 }
@@ -136,75 +140,42 @@ static void exec_cmd_free(struct exec_cmd *x)
  */
 static int exec_argv(const struct djob *j, struct exec_cmd *x)
 {
-	const char **argv = x->argv;
+	struct omt_exec_args a;
 	unsigned int i;
-	int n = 0;
 
-	snprintf(x->cpus, sizeof(x->cpus), "%u", j->req.cpus);
-	snprintf(x->mem, sizeof(x->mem), "%u", j->req.memory_mib);
-	snprintf(x->tmo, sizeof(x->tmo), "%u", j->req.timeout_s);
+	omt_exec_args_init(&a);
+	a.job_id = j->id;
+	a.result = j->result_path;
+	a.stdout_fd = 3;
+	a.stderr_fd = 4;
+	a.vm.image = j->req.image;
+	a.vm.cpus = j->req.cpus;
+	a.vm.memory_mib = j->req.memory_mib;
+	a.job.vpn_config = j->conf_path;
+	a.job.timeout = j->req.timeout_s;
+	a.job.description = j->req.description;
+	a.job.language = j->req.language;
 	snprintf(x->env, sizeof(x->env), "OMERTA_CONSUMER_IP=%s", j->consumer_ip);
-	argv[n++] = "omerta-loader";
-	argv[n++] = "exec";
-	argv[n++] = "--job-id";
-	argv[n++] = j->id;
-	argv[n++] = "--vpn-config";
-	argv[n++] = j->conf_path;
-	argv[n++] = "--cpus";
-	argv[n++] = x->cpus;
-	argv[n++] = "--memory";
-	argv[n++] = x->mem;
-	argv[n++] = "--timeout";
-	argv[n++] = x->tmo;
-	argv[n++] = "--description";
-	argv[n++] = j->req.description;
-	argv[n++] = "--result";
-	argv[n++] = j->result_path;
-	argv[n++] = "--env";
-	argv[n++] = x->env;
-	argv[n++] = "--stdout-fd";
-	argv[n++] = "3";
-	argv[n++] = "--stderr-fd";
-	argv[n++] = "4";
+	a.job.env[a.job.n_env++] = x->env;
 	if (j->owner_priority != OMT_OWNER_IDLE) {
-		snprintf(x->idle, sizeof(x->idle), "%u", d.policy.owner_idle_s);
-		argv[n++] = "--owner-priority";
-		argv[n++] = omt_owner_priority_word(j->owner_priority);
-		argv[n++] = "--owner-idle";
-		argv[n++] = x->idle;
-		argv[n++] = "--owner-source";
-		argv[n++] = d.policy.owner_source;
-	}
-	if (j->req.image) {
-		argv[n++] = "--image";
-		argv[n++] = omt_image_name(j->req.image);
-	}
-	if (j->req.language) {
-		argv[n++] = "--language";
-		argv[n++] = omt_language_name(j->req.language);
+		a.owner_priority = j->owner_priority;
+		a.owner_idle = d.policy.owner_idle_s;
+		a.owner_source = d.policy.owner_source;
 	}
 	for (i = 0; i < j->req.n_inputs && i < OMT_JOB_MAX_INPUTS; i++) {
 		if (asprintf(&x->inputs[i], "%s/%s", j->in_dir, j->req.inputs[i].name) < 0) {
 			x->inputs[i] = NULL;
 			return -ENOMEM;
 		}
-		argv[n++] = "--input";
-		argv[n++] = x->inputs[i];
+		a.job.inputs[a.job.n_inputs++] = x->inputs[i];
 	}
-	if (j->req.output) {
-		argv[n++] = "--output";
-		argv[n++] = j->out_dir;
-	}
-	if (j->req.script) {
-		argv[n++] = "--script";
-		argv[n++] = j->script_path;
-	} else {
-		argv[n++] = "--";
-		for (i = 0; i < j->req.n_command && i < OMT_JOB_MAX_ARGS; i++)
-			argv[n++] = j->req.command[i];
-	}
-	argv[n] = NULL;
-	return 0;
+	if (j->req.output)
+		a.job.output_dir = j->out_dir;
+	if (j->req.script)
+		a.job.script = j->script_path;
+	else
+		a.job.command = j->req.command;
+	return omt_exec_argv_new(&a, &x->argv);
 }
 
 /* In the child, between fork and exec: fds 3 and 4 the pipes, nothing else inherited. */
@@ -222,7 +193,7 @@ static void __attribute__((noreturn)) in_child(const struct exec_cmd *x, int out
 	dup2(null, 1);
 	dup2(out, 3);
 	dup2(err, 4);
-	execv(d.self, (char **)x->argv);
+	execv(d.self, x->argv);
 	_exit(127);
 }
 
@@ -231,7 +202,7 @@ static void spawn_failed(struct djob *j)
 {
 	j->state = J_DONE;
 	j->finished = time(NULL);
-	snprintf(j->outcome, sizeof(j->outcome), "setup_failed");
+	snprintf(j->outcome, sizeof(j->outcome), "%s", omt_outcome_name(OMT_OUTCOME_SETUP_FAILED));
 	j->exit_status = OMT_EXIT_FAIL;
 	job_drop_inputs(j);
 	audit_outcome(j, NULL);
@@ -318,31 +289,15 @@ static void printable_copy(char *out, size_t size, const char *s)
 	out[i] = '\0';
 }
 
-/* exec's --result file, path, into *r (all of it zero when there is none); json_object_put r->json. */
-static void read_exec_result(const char *path, struct exec_result *r)
-{
-	json_object *v;
-
-	*r = (struct exec_result){ .json = json_object_from_file(path) };
-	if (!r->json)
-		return;
-	if ((r->has_exit_status = json_object_object_get_ex(r->json, "exit_status", &v)))
-		r->exit_status = json_object_get_int(v);
-	if ((r->has_outcome = json_object_object_get_ex(r->json, "outcome", &v)))
-		snprintf(r->outcome, sizeof(r->outcome), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(r->json, "output_error", &v))
-		printable_copy(r->output_error, sizeof(r->output_error), json_object_get_string(v));
-	if ((r->has_boot_s = json_object_object_get_ex(r->json, "boot_s", &v)))
-		r->boot_s = json_object_get_double(v);
-	if ((r->has_rogue_kill_s = json_object_object_get_ex(r->json, "rogue_kill_s", &v)))
-		r->rogue_kill_s = json_object_get_double(v);
-}
-
 void job_exited(struct djob *j, int status)
 {
-	struct exec_result res;
+	struct omt_exec_result res;
+	char why[256];
+	int e;
 
-	read_exec_result(j->result_path, &res);
+	e = omt_exec_result_read(j->result_path, &res, why, sizeof(why));
+	if (e && e != -ENOENT)
+		pr_warn("job %s: exec's result: %s", j->id, why);
 	drain_stream(&j->out);
 	drain_stream(&j->err);
 	close(j->out.fd);
@@ -352,15 +307,16 @@ void job_exited(struct djob *j, int status)
 	j->state = j->cancel ? J_CANCELLED : J_DONE;
 	d.running--;
 	omt_inhibit_update(d.inhibit, d.running > 0);
-	if (res.has_exit_status)
+	if (!e)
 		j->exit_status = res.exit_status;
 	else
-		j->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		j->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) :
+						     OMT_EXIT_SIGNAL + WTERMSIG(status);
 	snprintf(j->outcome, sizeof(j->outcome), "%s",
-		 j->cancel ? "cancelled" : res.has_outcome ? res.outcome : "setup_failed");
-	memcpy(j->output_error, res.output_error, sizeof(j->output_error));
-	audit_outcome(j, res.json ? &res : NULL);
-	json_object_put(res.json);
+		 omt_outcome_name(j->cancel ? OMT_OUTCOME_CANCELLED :
+				  !e ? res.outcome : OMT_OUTCOME_SETUP_FAILED));
+	printable_copy(j->output_error, sizeof(j->output_error), e ? "" : res.output_error);
+	audit_outcome(j, e ? NULL : &res);
 	job_drop_inputs(j);
 	pr_info("job %s: %s, exit status %d", j->id, j->outcome, j->exit_status);
 }

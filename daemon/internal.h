@@ -31,6 +31,7 @@
 #include "../host/jobdir.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
+#include "../proto/exec_result.h"
 #include "../telemetry/energy.h"
 #include "../telemetry/prom.h"
 
@@ -118,16 +119,6 @@ struct daemon {
 };
 
 extern struct daemon d;
-
-/* What exec's --result file says (exec_child.c reads it once the job has ended). */
-struct exec_result {
-	json_object *json;		/* all of it, for the audit log; NULL: exec left none */
-	bool has_exit_status, has_outcome, has_boot_s, has_rogue_kill_s;
-	int exit_status;
-	char outcome[32];
-	char output_error[OMT_JOB_FILES_MAX_ERROR + 1];	/* printable, "" when none */
-	double boot_s, rogue_kill_s;
-};
 
 /* jobs.c; with d.lock held, but remove_path */
 struct djob *find_job(const char *id);
@@ -229,7 +220,7 @@ void metrics_init(void);
 /* GET /metrics on ip:port, its own thread; NULL (said in the log) when it can't listen. */
 struct MHD_Daemon *metrics_start(const uint8_t ip[4], uint16_t port);
 /* A job's end, counted; with d.lock held. */
-void metrics_job_ended(const char *outcome, const struct exec_result *r);
+void metrics_job_ended(const char *outcome, const struct omt_exec_result *r);
 
 /* power.c; with d.lock held */
 void power_tick(void);
@@ -238,6 +229,6 @@ void power_tick(void);
 void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,
 		    int admit, const char *reason, const char *job, const char *remote);
 /* r: exec's result, NULL when it left none. With d.lock held. */
-void audit_outcome(const struct djob *j, const struct exec_result *r);
+void audit_outcome(const struct djob *j, const struct omt_exec_result *r);
 
 #endif

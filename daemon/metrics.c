@@ -41,7 +41,7 @@ static void count_outcome(const char *outcome)
 	}
 }
 
-void metrics_job_ended(const char *outcome, const struct exec_result *r)
+void metrics_job_ended(const char *outcome, const struct omt_exec_result *r)
 {
 	count_outcome(outcome);
 	if (r && r->has_boot_s)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: the include-direction check, the cmocka binaries, the
+# Runs every test: the checks of scripts/check-*.sh, the cmocka binaries, the
 # fuzz targets, then each integration test function
 # (tests/integration/test-*.sh), each in its own namespaces, cleaned up
 # whether it passes or fails. Prints PASS/FAIL/SKIP per test and a closing
@@ -23,12 +23,14 @@ report() { # NAME RC LOG
 logdir=$(mktemp -d /tmp/omt-tests.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
 
-# The include directions of docs/architecture.md.
-name=check/layers
-if [[ -z $FILTER || $name == *"$FILTER"* ]]; then
-	scripts/check-layers.sh >"$logdir/log" 2>&1
+# The include directions of docs/architecture.md; the exit codes of
+# proto/exit.h against the docs.
+for check in layers exit-codes; do
+	name=check/$check
+	[[ -n $FILTER && $name != *"$FILTER"* ]] && continue
+	scripts/check-$check.sh >"$logdir/log" 2>&1
 	report "$name" $? "$logdir/log"
-fi
+done
 
 for t in build/tests/*_test; do
 	name=unit/$(basename "$t")
