@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/beneath.h"
 #include "../lib/text.h"
 #include "../lib/tree.h"
 #include "internal.h"
@@ -141,7 +142,7 @@ static int walk_dir(struct walk *w, const char *rel)
 	int fd, ret = 0;
 	DIR *dd;
 
-	fd = omt_open_beneath(w->root, rel);
+	fd = omt_beneath_dir(w->root, rel, strlen(rel), O_RDONLY, NULL);
 	dd = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!dd) {
 		if (fd >= 0)

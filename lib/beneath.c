@@ -51,12 +51,47 @@ static int relative_inside(const char *path)
 	}
 }
 
+int omt_beneath_dir(int dir, const char *path, size_t len, int flags, size_t *bad)
+{
+	const char *p = path, *end = path;
+	char comp[NAME_MAX + 1];
+	int fd, next, e = 0;
+
+	if (bad)
+		*bad = 0;
+	/* Not a dup: that would share dir's offset, and a second readdir would find nothing. */
+	fd = openat(dir, ".", flags | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (; fd >= 0 && p < path + len; p = end + 1) {
+		end = memchr(p, '/', path + len - p);
+		if (!end)
+			end = path + len;
+		if (end == p || (p[0] == '.' && (end - p == 1 || (end - p == 2 && p[1] == '.')))) {
+			next = -1;
+			e = EINVAL;
+		} else if ((size_t)(end - p) > NAME_MAX) {
+			next = -1;
+			e = ENAMETOOLONG;
+		} else {
+			memcpy(comp, p, end - p);
+			comp[end - p] = '\0';
+			next = openat(fd, comp, flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			e = errno;
+		}
+		close(fd);
+		fd = next;
+	}
+	if (fd < 0 && bad && e != EINVAL)
+		*bad = end - path;
+	return fd < 0 ? -e : fd;
+}
+
 int omt_beneath_parent(struct omt_beneath *b, const char *path, const char **name, size_t *bad)
 {
-	const char *slash = strrchr(path, '/'), *p, *end;
+	const char *slash = strrchr(path, '/');
 	size_t dlen = slash ? (size_t)(slash - path) : 0;
-	char comp[NAME_MAX + 1];
-	int fd, next, e;
+	int fd;
 
 	*bad = 0;
 	*name = slash ? slash + 1 : path;
@@ -71,29 +106,9 @@ int omt_beneath_parent(struct omt_beneath *b, const char *path, const char **nam
 	b->parent_path = strndup(path, dlen);
 	if (!b->parent_path)
 		return -ENOMEM;
-	fd = fcntl(b->root, F_DUPFD_CLOEXEC, 0);
+	fd = omt_beneath_dir(b->root, path, dlen, O_PATH, bad);
 	if (fd < 0)
-		return -errno;
-	for (p = path; p < path + dlen; p = end + 1) {
-		end = memchr(p, '/', path + dlen - p);
-		if (!end)
-			end = path + dlen;
-		if ((size_t)(end - p) > NAME_MAX) {
-			next = -1;
-			e = ENAMETOOLONG;
-		} else {
-			memcpy(comp, p, end - p);
-			comp[end - p] = '\0';
-			next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			e = errno;
-		}
-		close(fd);
-		if (next < 0) {
-			*bad = end - path;
-			return -e;
-		}
-		fd = next;
-	}
+		return fd;
 	b->parent = fd;
 	return fd;
 }

@@ -25,6 +25,18 @@ int omt_beneath_open(struct omt_beneath *b, const char *dir);
 void omt_beneath_close(struct omt_beneath *b);
 
 /*
+ * The directory path[0..len) ("a/b"; len 0 for dir itself) beneath the
+ * directory dir, opened one component at a time with flags (O_PATH, or
+ * O_RDONLY to read it) | O_DIRECTORY | O_NOFOLLOW: an fd of its own
+ * (close-on-exec, its own offset), or -errno: -EINVAL for an empty,
+ * "." or ".." component, -ENAMETOOLONG for an over-long one, -ELOOP or -ENOTDIR for
+ * one that is not a directory, -ENOENT for one that is missing; then *bad
+ * (may be NULL) is the length of path's prefix that failed (0 for
+ * -EINVAL, or when dir itself could not be opened).
+ */
+int omt_beneath_dir(int dir, const char *path, size_t len, int flags, size_t *bad);
+
+/*
  * Opens the directory that holds path's last component, walking from the
  * root one component at a time with O_PATH | O_DIRECTORY | O_NOFOLLOW: a
  * symlink anywhere on the way (ENOTDIR, ELOOP) or a missing directory

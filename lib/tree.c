@@ -16,29 +16,6 @@ bool omt_is_dot(const char *name)
 	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
 }
 
-int omt_open_beneath(int root, const char *rel)
-{
-	char comp[NAME_MAX + 1];
-	const char *p = rel, *end;
-	/* Not a dup: that would share root's offset, and a second readdir would find nothing. */
-	int fd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), next;
-
-	while (fd >= 0 && *p) {
-		end = strchrnul(p, '/');
-		if (end == p || (size_t)(end - p) > NAME_MAX) {
-			close(fd);
-			return -EINVAL;
-		}
-		memcpy(comp, p, end - p);
-		comp[end - p] = '\0';
-		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		p = *end ? end + 1 : end;
-	}
-	return fd < 0 ? -errno : fd;
-}
-
 /* name in dir gone: 0; a directory with something in it: 1; or -errno. */
 static int remove_entry(int dir, const char *name)
 {

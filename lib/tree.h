@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Directory trees that may hold someone else's files (a job's output, its
- * scratch directory): opened and removed beneath a directory fd, one
- * component at a time, never following a symlink.
+ * scratch directory): removed beneath a directory fd, never following a
+ * symlink (lib/beneath.h opens them).
  */
 #ifndef OMERTA_TREE_H
 #define OMERTA_TREE_H
@@ -11,15 +11,6 @@
 
 /* "." or "..": what readdir lists that is no entry. */
 bool omt_is_dot(const char *name);
-
-/*
- * The directory rel ("a/b"; "" for root itself) beneath the directory
- * root, following no symlink on the way: an fd of its own (O_RDONLY |
- * O_DIRECTORY, close-on-exec, its own offset), or -errno: -EINVAL for an
- * empty or over-long component, -ELOOP or -ENOTDIR for one that is not a
- * directory.
- */
-int omt_open_beneath(int root, const char *rel);
 
 /*
  * Removes everything in the directory dir (an fd, left open) without

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "../../lib/beneath.h"
 #include "../../lib/tree.h"
 
 static char base[64];
@@ -226,16 +227,17 @@ static void test_open_beneath(void **state)
 	link_to("outside", "t/a/out");
 	root = open(at("t"), O_RDONLY | O_DIRECTORY);
 	assert_true(root >= 0);
-	fd = omt_open_beneath(root, "a/b");
+	fd = omt_beneath_dir(root, "a/b", 3, O_RDONLY, NULL);
 	assert_true(fd >= 0);
 	close(fd);
-	fd = omt_open_beneath(root, "");
+	fd = omt_beneath_dir(root, "", 0, O_RDONLY, NULL);
 	assert_true(fd >= 0 && fd != root);
 	close(fd);
-	fd = omt_open_beneath(root, "a/out");
+	fd = omt_beneath_dir(root, "a/out", 5, O_RDONLY, NULL);
 	assert_true(fd == -ELOOP || fd == -ENOTDIR);
-	assert_int_equal(omt_open_beneath(root, "a//b"), -EINVAL);
-	assert_int_equal(omt_open_beneath(root, "a/missing"), -ENOENT);
+	assert_int_equal(omt_beneath_dir(root, "a//b", 4, O_RDONLY, NULL), -EINVAL);
+	assert_int_equal(omt_beneath_dir(root, "a/..", 4, O_RDONLY, NULL), -EINVAL);
+	assert_int_equal(omt_beneath_dir(root, "a/missing", 9, O_RDONLY, NULL), -ENOENT);
 	close(root);
 	assert_true(omt_is_dot(".") && omt_is_dot(".."));
 	assert_false(omt_is_dot("...") || omt_is_dot(".a") || omt_is_dot(""));
