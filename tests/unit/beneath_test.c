@@ -21,29 +21,12 @@
 #include <cmocka.h>
 
 #include "../../lib/beneath.h"
+#include "scratch_dir.h"
 
 #define SECRET "not to be touched"
 
 static char base[64];
 static struct omt_beneath b;
-
-static const char *at(const char *name)
-{
-	static char path[4][PATH_MAX];
-	static int next;
-	char *p = path[next++ % 4];
-
-	snprintf(p, sizeof(path[0]), "%s/%s", base, name);
-	return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void put(const char *name, const char *text)
 {
@@ -97,7 +80,7 @@ static int teardown(void **state)
 	/* outside: its one file, as it was. */
 	assert_holds("outside/target", SECRET);
 	omt_beneath_close(&b);
-	return nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return scratch_remove(base);
 }
 
 /* omt_beneath_parent that must succeed; *name checked against want. */

@@ -29,29 +29,12 @@
 #include "../../exec/outfiles.h"
 #include "../../guest/outsend.c"
 #include "../../proto/guest_msg.h"
+#include "scratch_dir.h"
 
 #define SECRET "not for the guest"
 
 static char base[64];
 static struct omt_msg msg;
-
-static const char *at(const char *name)
-{
-	static char path[4][256];
-	static int next;
-	char *p = path[next++ % 4];
-
-	snprintf(p, sizeof(path[0]), "%s/%s", base, name);
-	return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void put(const char *name, const void *data, size_t len, mode_t mode)
 {
@@ -89,7 +72,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return scratch_remove(base);
 }
 
 /* BASE holds src, dst and outside only; outside its one file, unchanged. */
@@ -429,7 +412,7 @@ static void test_round_trip(void **state)
 
 static void empty_dst(void)
 {
-	assert_int_equal(nftw(at("dst"), rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(scratch_remove(at("dst")), 0);
 	assert_int_equal(mkdir(at("dst"), 0755), 0);
 }
 

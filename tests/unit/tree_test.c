@@ -23,18 +23,7 @@
 
 #include "../../lib/beneath.h"
 #include "../../lib/tree.h"
-
-static char base[64];
-
-static const char *at(const char *name)
-{
-	static char path[4][256];
-	static int next;
-	char *p = path[next++ % 4];
-
-	snprintf(p, sizeof(path[0]), "%s/%s", base, name);
-	return p;
-}
+#include "scratch_dir.h"
 
 static void put(const char *name, mode_t mode)
 {
@@ -62,14 +51,6 @@ static int exists(const char *name)
 	return lstat(at(name), &st) == 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -84,7 +65,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return scratch_remove(base);
 }
 
 static void test_nested(void **state)
