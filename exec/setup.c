@@ -8,10 +8,10 @@
  * The order: first what is only read and checked (the job's files, the
  * host's prerequisites), so that a refused job leaves nothing behind; then
  * the VM's shape, what its boot needs whatever the job (its directory,
- * image, cgroup, guards, console, control socket); then the job's spec
- * (its output, its tunnel's NAT and guard policy, its files in the
- * initramfs); then the VM. The tap's NAT and the initramfs are the only
- * parts of the boot that still come from the spec.
+ * image, cgroup, guards, console, control socket, tap); then the job's
+ * spec (its output, its tunnel's NAT and guard policy, its files in the
+ * initramfs); then the VM. The initramfs (job.json) is the one part of
+ * the boot that still comes from the spec.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -243,6 +243,16 @@ static void close_control(struct job *j)
 	close_fd(&j->host.ctl_fd);
 }
 
+static int bring_up_tap(struct job *j, char *err, size_t errlen)
+{
+	return omt_vmnet_tap_up(&j->host.net, j->host.id, err, errlen);
+}
+
+static void take_down_tap(struct job *j)
+{
+	omt_vmnet_down(&j->host.net);
+}
+
 /* ------------------------------------------------------- the job's spec */
 
 static int open_output(struct job *j, char *err, size_t errlen)
@@ -260,15 +270,15 @@ static void close_output(struct job *j)
 	j->output.files = NULL;
 }
 
-static int bring_up_net(struct job *j, char *err, size_t errlen)
+static int set_up_nat(struct job *j, char *err, size_t errlen)
 {
-	return omt_vmnet_up(&j->host.net, j->host.id, j->files.wg.endpoint_ip,
-			    j->files.wg.endpoint_port, err, errlen);
+	return omt_vmnet_nat_up(&j->host.net, j->host.id, j->files.wg.endpoint_ip,
+				j->files.wg.endpoint_port, err, errlen);
 }
 
-static void take_down_net(struct job *j)
+static void remove_nat(struct job *j)
 {
-	omt_vmnet_down(&j->host.net);
+	omt_vmnet_nat_down(&j->host.net);
 }
 
 static int attach_guard(struct job *j, char *err, size_t errlen)
@@ -395,9 +405,10 @@ static const struct step {
 	{ attach_cgroup_guard, detach_cgroup_guard },
 	{ open_console, close_console },
 	{ listen_control, close_control },
+	{ bring_up_tap, take_down_tap },
 
 	{ open_output, close_output },
-	{ bring_up_net, take_down_net },
+	{ set_up_nat, remove_nat },
 	{ attach_guard, detach_guard },
 	{ open_events, close_events },
 	{ jobfiles_build_initrd, close_initrd },

@@ -75,8 +75,7 @@ static int tap_open(const char *name, int *fd)
 	return 0;
 }
 
-int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
-		 char *err, size_t errlen)
+int omt_vmnet_tap_up(struct omt_vmnet *n, const char *job, char *err, size_t errlen)
 {
 	char lock_path[300];
 	unsigned int slot;
@@ -119,17 +118,6 @@ int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint
 			 n->tap, strerror(-e));
 		goto fail;
 	}
-
-	/* A crashed run's NAT state for this address would misdirect our flow. */
-	omt_conntrack_flush_addr4(n->vm);
-	omt_vmnet_table_name(job, n->nft_table, sizeof(n->nft_table));
-	e = omt_nft_add_masquerade(n->nft_table, n->vm, ep, port);
-	if (e) {
-		snprintf(err, errlen, "nftables table ip %s (NAT for the VM): %s", n->nft_table,
-			 strerror(-e));
-		goto fail;
-	}
-	n->nat = 1;
 	return 0;
 fail:
 	if (lock >= 0)
@@ -138,7 +126,25 @@ fail:
 	return e;
 }
 
-void omt_vmnet_down(struct omt_vmnet *n)
+int omt_vmnet_nat_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
+		     char *err, size_t errlen)
+{
+	int e;
+
+	/* A crashed run's NAT state for this address would misdirect our flow. */
+	omt_conntrack_flush_addr4(n->vm);
+	omt_vmnet_table_name(job, n->nft_table, sizeof(n->nft_table));
+	e = omt_nft_add_masquerade(n->nft_table, n->vm, ep, port);
+	if (e) {
+		snprintf(err, errlen, "nftables table ip %s (NAT for the VM): %s", n->nft_table,
+			 strerror(-e));
+		return e;
+	}
+	n->nat = 1;
+	return 0;
+}
+
+void omt_vmnet_nat_down(struct omt_vmnet *n)
 {
 	if (n->nat) {
 		omt_nft_del_table(NFPROTO_IPV4, n->nft_table);
@@ -146,6 +152,11 @@ void omt_vmnet_down(struct omt_vmnet *n)
 		omt_conntrack_flush_addr4(n->vm);
 	}
 	n->nat = 0;
+}
+
+void omt_vmnet_down(struct omt_vmnet *n)
+{
+	omt_vmnet_nat_down(n);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
 	n->tap_fd = -1;

@@ -27,12 +27,22 @@ struct omt_vmnet {
 
 /* Host-wide prerequisite: IPv4 forwarding on. 0, or -EPERM with err set. */
 int omt_vmnet_check(char *err, size_t errlen);
-int omt_vmnet_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
-		 char *err, size_t errlen);
 /*
- * Removes the NAT table and the VM address's conntrack entries, and closes
- * the tap (gone once QEMU's fd is closed too).
+ * The VM's side of the host, which its boot needs: the tap job's (omtJOB)
+ * with the gateway address of a free 10.213.SLOT.0/24 on it, up. 0, or
+ * -errno with err set and nothing left.
  */
+int omt_vmnet_tap_up(struct omt_vmnet *n, const char *job, char *err, size_t errlen);
+/*
+ * The job's way out, once its endpoint is known: source NAT for the VM's
+ * UDP to ep:port only, in an nftables table of the job's own. 0, or -errno
+ * with err set.
+ */
+int omt_vmnet_nat_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], uint16_t port,
+		     char *err, size_t errlen);
+/* Removes the NAT table and the VM address's conntrack entries. */
+void omt_vmnet_nat_down(struct omt_vmnet *n);
+/* omt_vmnet_nat_down, and closes the tap (gone once QEMU's fd is closed too). */
 void omt_vmnet_down(struct omt_vmnet *n);
 /* The NAT table name of job. */
 void omt_vmnet_table_name(const char *job, char *out, size_t size);
