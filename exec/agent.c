@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/clock.h"
 #include "../lib/file.h"
 #include "../lib/log.h"
 #include "job.h"
@@ -63,10 +64,10 @@ static void on_stage(struct job *j, enum omt_stage stage)
 {
 	j->link.stage = stage;
 	pr_debug("job %s: guest stage %s at %.3f s", j->host.id, omt_stage_name(stage),
-		 (mono_ns() - j->t.start_ns) / 1e9);
+		 (omt_mono_ns() - j->t.start_ns) / 1e9);
 	/* The first one only: a guest saying it again resets nothing. */
 	if (stage == OMT_STAGE_WORKLOAD && !j->t.workload_ns) {
-		j->t.vpn_seen_ns = mono_ns();	/* the handshake just came back */
+		j->t.vpn_seen_ns = omt_mono_ns();	/* the handshake just came back */
 		j->t.workload_ns = j->t.vpn_seen_ns;
 	}
 }

@@ -14,25 +14,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/signals.h"
 #include "../proto/exit.h"
 #include "exec.h"
 #include "job.h"
 
-int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void job_init(struct job *j)
 {
-	struct timespec r, m;
-
-	j->t.loader_start_ns = mono_ns();
+	j->t.loader_start_ns = omt_mono_ns();
 	j->vm.agent_fd = j->vm.qmp_fd = j->vm.console_fd = j->vm.kernel_fd = -1;
 	j->vm.initrd_fd = j->vm.pidfd = j->vm.image_fd = -1;
 	j->host.ctl_fd = j->ep = -1;
@@ -40,9 +31,7 @@ static void job_init(struct job *j)
 	j->host.image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") :
 							 OMT_IMAGE_DIR;
 	j->host.qemu_user = "omerta";
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	j->t.mono_to_real_ns = (r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
+	j->t.mono_to_real_ns = omt_clock_ns(CLOCK_REALTIME) - omt_clock_ns(CLOCK_MONOTONIC);
 }
 
 int exec_main(int argc, char **argv)

@@ -137,8 +137,6 @@ struct job {
 	bool ended;			/* the VM is gone for good: the loop ends */
 };
 
-int64_t mono_ns(void);
-
 /* setup.c: every resource in order, and back. */
 int job_setup(struct job *j, char *err, size_t errlen);
 void job_teardown(struct job *j);

@@ -15,6 +15,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../owner/activity.h"
 #include "job.h"
@@ -86,7 +87,7 @@ static void drain(struct job *j)
 	while (j->vm.agent_fd >= 0)
 		on_agent(j);
 	if (j->t.kill_ns && j->t.event_ns) {
-		j->t.rogue_kill_ns = mono_ns() - j->t.event_ns;
+		j->t.rogue_kill_ns = omt_mono_ns() - j->t.event_ns;
 		pr_info("job %s: rogue frame to QEMU dead: %.3f ms", j->host.id,
 			j->t.rogue_kill_ns / 1e6);
 	}

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 
 #include "../host/control.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../owner/activity.h"
 #include "job.h"
@@ -43,7 +44,7 @@ int owner_open(struct job *j, char *err, size_t errlen)
 static void owner_arrived(struct job *j)
 {
 	char msg[OMT_CONTROL_MAX_LINE];
-	int64_t t0 = mono_ns();
+	int64_t t0 = omt_mono_ns();
 	int e = 0;
 
 	j->owner.resume_at_ns = 0;
@@ -73,7 +74,7 @@ static void owner_arrived(struct job *j)
 	}
 	j->owner.stopped_for = true;
 	pr_info("job %s: the owner is active: VM %s %.1f ms after the news", j->host.id,
-		j->vm.state == VM_SAVED ? "checkpointed" : "paused", (mono_ns() - t0) / 1e6);
+		j->vm.state == VM_SAVED ? "checkpointed" : "paused", (omt_mono_ns() - t0) / 1e6);
 }
 
 void on_owner(struct job *j)
@@ -98,7 +99,7 @@ void on_owner(struct job *j)
 	if (active)
 		owner_arrived(j);
 	else if (o->stopped_for)
-		o->resume_at_ns = mono_ns() + (int64_t)j->args.owner_idle * 1000000000LL;
+		o->resume_at_ns = omt_mono_ns() + (int64_t)j->args.owner_idle * 1000000000LL;
 }
 
 /* The owner has been idle for --owner-idle: the VM goes on. */
@@ -106,7 +107,7 @@ void owner_tick(struct job *j)
 {
 	char msg[OMT_CONTROL_MAX_LINE];
 
-	if (!j->owner.resume_at_ns || mono_ns() < j->owner.resume_at_ns ||
+	if (!j->owner.resume_at_ns || omt_mono_ns() < j->owner.resume_at_ns ||
 	    j->end.outcome != OMT_OUTCOME_RUNNING)
 		return;
 	j->owner.resume_at_ns = 0;

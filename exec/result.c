@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../proto/exit.h"
 #include "../telemetry/reasons.h"
@@ -63,7 +64,7 @@ int job_exit_code(const struct job *j)
 /* The job's end for whoever started it (the daemon). */
 void job_write_result(const struct job *j, int code)
 {
-	int64_t end = mono_ns();
+	int64_t end = omt_mono_ns();
 	struct omt_exec_result r = {
 		.outcome = j->end.outcome,
 		.exit_status = code,

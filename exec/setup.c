@@ -30,6 +30,7 @@
 
 #include "../guard/guard_bpf.h"
 #include "../host/control.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../owner/activity.h"
 #include "cgroup.skel.h"
@@ -357,11 +358,11 @@ static int start_vm(struct job *j, char *err, size_t errlen)
 		vm->spec.tsc_khz = omt_host_tsc_khz();
 	}
 	getrandom(vm->spec.mac + 3, 3, 0);
-	j->t.start_ns = mono_ns();
+	j->t.start_ns = omt_mono_ns();
 	if ((e = vm_spawn(j, err, errlen)))
 		return e;
 	pr_debug("job %s: QEMU %d started, %.3f s after the loader", j->host.id, (int)vm->qemu,
-		 (mono_ns() - j->t.loader_start_ns) / 1e9);
+		 (omt_mono_ns() - j->t.loader_start_ns) / 1e9);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "job.h"
 
@@ -65,7 +66,7 @@ void vm_kill(struct job *j, enum omt_outcome why)
 	if (j->vm.state == VM_SAVED)
 		j->ended = true;	/* nothing to kill: the checkpoint goes with the job */
 	if (j->vm.qemu > 0 && !j->t.kill_ns) {
-		j->t.kill_ns = mono_ns();
+		j->t.kill_ns = omt_mono_ns();
 		syscall(SYS_pidfd_send_signal, j->vm.pidfd, SIGKILL, NULL, 0);
 	}
 }
@@ -73,13 +74,13 @@ void vm_kill(struct job *j, enum omt_outcome why)
 static void mark_stopped(struct job *j, enum vm_state st)
 {
 	if (!j->vm.stopped_since_ns)
-		j->vm.stopped_since_ns = mono_ns();
+		j->vm.stopped_since_ns = omt_mono_ns();
 	j->vm.state = st;
 }
 
 static void mark_running(struct job *j)
 {
-	int64_t now = mono_ns();
+	int64_t now = omt_mono_ns();
 
 	if (j->vm.stopped_since_ns)
 		j->vm.stopped_total_ns += now - j->vm.stopped_since_ns;
@@ -110,12 +111,12 @@ int vm_pause(struct job *j, char *msg, size_t len)
 /* Copies the migration stream from pipe to the file until QEMU closes its end. */
 static int pump(int pipe_fd, int file_fd, uint64_t *bytes, char *msg, size_t len)
 {
-	int64_t deadline = mono_ns() + 300 * 1000000000LL;
+	int64_t deadline = omt_mono_ns() + 300 * 1000000000LL;
 	struct pollfd p = { .fd = pipe_fd, .events = POLLIN };
 	ssize_t n;
 
 	for (;;) {
-		if (mono_ns() > deadline) {
+		if (omt_mono_ns() > deadline) {
 			snprintf(msg, len, "the checkpoint took longer than 300 s");
 			return -ETIMEDOUT;
 		}
@@ -183,7 +184,7 @@ int vm_checkpoint(struct job *j, char *msg, size_t len)
 {
 	char path[400];
 	int file, e;
-	int64_t t0 = mono_ns();
+	int64_t t0 = omt_mono_ns();
 	uint64_t bytes = 0;
 
 	if (j->vm.state == VM_SAVED) {
@@ -219,7 +220,7 @@ int vm_checkpoint(struct job *j, char *msg, size_t len)
 	mark_stopped(j, VM_SAVED);
 	j->vm.checkpoints++;
 	snprintf(msg, len, "checkpointed to %s (%.1f MiB in %.2f s)", path, bytes / 1048576.0,
-		 (mono_ns() - t0) / 1e9);
+		 (omt_mono_ns() - t0) / 1e9);
 	pr_info("job %s: %s", j->host.id, msg);
 	return 0;
 }
@@ -252,7 +253,7 @@ int vm_restore(struct job *j, char *msg, size_t len)
 {
 	char path[400];
 	int file, e;
-	int64_t t0 = mono_ns();
+	int64_t t0 = omt_mono_ns();
 
 	snprintf(path, sizeof(path), "%s/checkpoint", j->host.dir);
 	file = open(path, O_RDONLY | O_CLOEXEC);
@@ -283,7 +284,7 @@ int vm_restore(struct job *j, char *msg, size_t len)
 	unlink(path);
 	mark_running(j);
 	j->vm.restores++;
-	snprintf(msg, len, "restored in %.2f s", (mono_ns() - t0) / 1e9);
+	snprintf(msg, len, "restored in %.2f s", (omt_mono_ns() - t0) / 1e9);
 	pr_info("job %s: %s", j->host.id, msg);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../telemetry/event_fmt.h"
 #include "guard.skel.h"
@@ -72,7 +73,7 @@ static int64_t run_ns(const struct job *j, int64_t now)
 void on_tick(struct job *j)
 {
 	const unsigned int timeout = j->args.job.timeout, boot_timeout = j->args.vm.boot_timeout;
-	int64_t now = mono_ns();
+	int64_t now = omt_mono_ns();
 	uint64_t rx;
 
 	if (j->vm.state != VM_RUNNING || j->t.kill_ns)

@@ -9,10 +9,12 @@ int64_t omt_clock_ns(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t omt_mono_ns(void)
+{
+	return omt_clock_ns(CLOCK_MONOTONIC);
+}
+
 long long omt_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return omt_mono_ns() / 1000000;
 }

@@ -8,7 +8,8 @@
 
 /* clk (CLOCK_MONOTONIC, CLOCK_REALTIME, ...) in nanoseconds. */
 int64_t omt_clock_ns(clockid_t clk);
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in nanoseconds, and in milliseconds. */
+int64_t omt_mono_ns(void);
 long long omt_mono_ms(void);
 
 #endif
