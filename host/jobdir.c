@@ -39,7 +39,7 @@ int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1])
 	return 0;
 }
 
-int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size)
+static int make_jobdir(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size)
 {
 	int i, e;
 
@@ -60,6 +60,16 @@ int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, 
 			return -errno;
 	}
 	return -EEXIST;
+}
+
+int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size)
+{
+	int e = make_jobdir(want, id, dir, size);
+
+	/* Not ours: whoever cleans up after us must not find it (another job's, maybe). */
+	if (e)
+		dir[0] = '\0';
+	return e;
 }
 
 int omt_jobdir_write_text(const char *dir, const char *name, const char *text)

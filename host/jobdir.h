@@ -17,7 +17,9 @@
 
 /*
  * The job's directory, mode 0700, for want (8 hex digits) or, when want is
- * NULL, a fresh random id. -EEXIST when want's directory exists already.
+ * NULL, a fresh random id. -EEXIST when want's directory exists already
+ * (another job's); on any error dir is "", so that nothing is removed that
+ * this call did not make.
  */
 int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size);
 /* A fresh random job id. */

@@ -169,7 +169,9 @@ test_exec_raw_socket_past_guest_firewall() {
 	teardown_clean
 }
 
-test_exec_vm_runs_idle_only() {
+# A running job: its VM runs idle only, and a second exec that names its id
+# is refused without touching it.
+test_exec_running_job() {
 	omt_provider_up
 	local qemu job t policy
 	omt_spawn "$OMT_NS_R" "$OMT_TMP/out" "$OMT_TMP/err" "$OMT_LOADER" exec \
@@ -191,6 +193,9 @@ test_exec_vm_runs_idle_only() {
 		[ "$(cat "/sys/fs/cgroup/omerta/$job/cpu.weight")" = 1 ] || omt_fail "cpu.weight"
 		[ "$(cat /sys/fs/cgroup/omerta/cpu.weight)" = 1 ] || omt_fail "omerta/ cpu.weight"
 	fi
+	omt_expect_exec 1 "File exists" --vpn-config "$OMT_TMP/vm.conf" --job-id "$job" -- true
+	[ -S "/run/omerta/jobs/$job/control" ] && [ -s "/run/omerta/jobs/$job/loader.pid" ] ||
+		omt_fail "an exec refused for job $job's id removed its directory"
 	kill -TERM "$OMT_SPAWNED"
 	wait "$OMT_SPAWNED" || true
 	teardown_clean
