@@ -219,9 +219,9 @@ int omt_tree_remove(const char *path)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		/* Not a directory: a file, or a symlink. */
+		/* Not a directory: a file, or a symlink. Else why it can't be opened. */
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -errno;
 		return unlink(path) < 0 ? -errno : 0;
 	}
 	omt_tree_empty(fd);
