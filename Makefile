@@ -40,18 +40,24 @@ BPF_HDRS := $(wildcard bpf/*.h)
 # Which binary links which folders (docs/architecture.md): the base layer
 # (lib/) and the protocols (proto/) everywhere; the guest agent adds the
 # network libraries, the consumer the API codecs; the loader everything.
+# The guest agent and the consumer link them as static archives, so that
+# each gets only the objects it uses.
 BASE_SRCS := $(wildcard lib/*.c proto/*.c)
 NET_SRCS := $(wildcard nl/*.c vpn/*.c)
 API_SRCS := $(wildcard api/*.c)
 SHARED_SRCS := $(BASE_SRCS) $(NET_SRCS) $(API_SRCS)
+BASE_LIB := $(BUILD)/lib/libomt-base.a
+NET_LIB := $(BUILD)/lib/libomt-net.a
+API_LIB := $(BUILD)/lib/libomt-api.a
 PROVIDER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
 	$(wildcard daemon/*.c exec/*.c host/*.c guard/*.c) \
 	$(wildcard telemetry/*.c vmctl/*.c policy/*.c owner/*.c)
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,loader/main.c $(PROVIDER_SRCS) $(SHARED_SRCS))
 # Objects the tests link against: everything but main().
 LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
-GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard guest/*.c) $(BASE_SRCS) $(NET_SRCS))
-CONSUMER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard consumer/*.c) $(SHARED_SRCS))
+GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard guest/*.c)) $(NET_LIB) $(BASE_LIB)
+CONSUMER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard consumer/*.c)) \
+	$(API_LIB) $(NET_LIB) $(BASE_LIB)
 
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
@@ -90,6 +96,14 @@ $(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard */*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BASE_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(BASE_SRCS))
+$(NET_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(NET_SRCS))
+$(API_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(API_SRCS))
+$(BUILD)/lib/%.a:
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/bin/omerta-loader: $(LOADER_OBJS)
 	$(call msg,LD,$@)
