@@ -598,8 +598,8 @@ static int tunnel_create(struct session *s, char *ifname)
 
 /*
  * Our end: a fresh key (the private one into wc and server_priv, the
- * public one into the request), our address, the link up, and the port it
- * listens on into the request. 0, or -1 having said why.
+ * public one into the request), our address, the link up, and a port of
+ * our choosing to listen on into the request. 0, or -1 having said why.
  */
 static int tunnel_setup(struct session *s, const char *ifname, struct omt_job_request *req,
 			uint8_t server_priv[32], struct omt_wgconf *wc)
@@ -613,7 +613,7 @@ static int tunnel_setup(struct session *s, const char *ifname, struct omt_job_re
 	wc->address.prefix = 24;
 	ifindex = if_nametoindex(ifname);
 	if ((e = omt_rtnl_addr_add4(ifindex, req->vpn.consumer_address, 24)) ||
-	    (e = omt_rtnl_link_up(ifindex)) || (e = omt_wg_listen_port(&s->wg, &port))) {
+	    (e = omt_rtnl_link_up(ifindex)) || (e = omt_wg_listen(&s->wg, server_priv, &port))) {
 		fprintf(stderr, "submit: set up %s: %s\n", ifname, strerror(-e));
 		return -1;
 	}

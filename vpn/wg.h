@@ -31,6 +31,14 @@ int omt_wg_up(const char *ifname, struct omt_wg_dev *d);
 int omt_wg_apply(const struct omt_wg_dev *d, const struct omt_wgconf *c);
 /* The first peer's state; -ENOENT when there is no peer. */
 int omt_wg_peer_state(const struct omt_wg_dev *d, struct omt_wg_peer_state *st);
+/*
+ * Our private key, and a UDP port of our choosing (one nothing here uses)
+ * to listen on, into *port: set, not waited for, so that *port is never 0
+ * however late wireguard-go binds it. Up, the interface binds it at once
+ * (another is tried when it was taken meanwhile); down, when it comes up.
+ * 0 or -errno.
+ */
+int omt_wg_listen(const struct omt_wg_dev *d, const uint8_t key[32], uint16_t *port);
 /* The UDP port it listens on (the one picked after listen_port 0); 0 if none. */
 int omt_wg_listen_port(const struct omt_wg_dev *d, uint16_t *port);
 /* Deletes the link, or stops wireguard-go (which takes its link along). */

@@ -95,6 +95,28 @@ int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
 	return err;
 }
 
+int omt_wg_kernel_set_listener(const char *ifname, const uint8_t key[WG_KEY_LEN], uint16_t port)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct genl_sock g;
+	struct nlmsghdr *nlh;
+	int err;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	err = genl_open(&g);
+	if (err)
+		return err;
+	nlh = wg_header(&g, buf, WG_CMD_SET_DEVICE, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, key);
+	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, port);
+	err = transact(&g, nlh, NULL, NULL);
+	explicit_bzero(buf, sizeof(buf));
+	mnl_socket_close(g.nl);
+	return err;
+}
+
 static int peer_attr_cb(const struct nlattr *a, void *data)
 {
 	struct omt_wg_peer_state *st = data;

@@ -24,5 +24,7 @@ int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c);
 int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st);
 /* The UDP port it listens on (*port untouched when the answer lacks it). */
 int omt_wg_kernel_listen_port(const char *ifname, uint16_t *port);
+/* Only the private key and the listen port; the peers stay as they are. */
+int omt_wg_kernel_set_listener(const char *ifname, const uint8_t key[32], uint16_t port);
 
 #endif

@@ -372,6 +372,23 @@ int omt_wg_uapi_peer_state(const char *ifname, struct omt_wg_peer_state *st)
 	return 0;
 }
 
+int omt_wg_uapi_set_listener(const char *ifname, const uint8_t key[OMT_WG_KEY_LEN], uint16_t port)
+{
+	char req[256];
+	size_t n = 0;
+	int err;
+
+	err = put(req, &n, "set=1\n");
+	if (!err)
+		err = put_key(req, &n, "private_key", key);
+	if (!err)
+		err = put(req, &n, "listen_port=%u\n\n", port);
+	if (!err)
+		err = uapi_talk(ifname, req, n, NULL);
+	explicit_bzero(req, sizeof(req));
+	return err;
+}
+
 int omt_wg_uapi_listen_port(const char *ifname, uint16_t *port)
 {
 	struct uapi_dev d;

@@ -43,5 +43,11 @@ int omt_wg_uapi_apply(const char *ifname, const struct omt_wgconf *c);
 int omt_wg_uapi_peer_state(const char *ifname, struct omt_wg_peer_state *st);
 /* The UDP port it listens on; 0 if it has none bound. */
 int omt_wg_uapi_listen_port(const char *ifname, uint16_t *port);
+/*
+ * Only the private key and the listen port; the peers stay as they are.
+ * An interface that is up binds the port before this returns (-EADDRINUSE
+ * when it is taken); one that is down binds it when it comes up.
+ */
+int omt_wg_uapi_set_listener(const char *ifname, const uint8_t key[32], uint16_t port);
 
 #endif

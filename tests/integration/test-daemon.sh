@@ -323,3 +323,44 @@ test_daemon_workload_refusals() {
 	consumer_clean
 	omt_assert_no_jobs
 }
+
+# Eight submits at once from two consumers (each with its own wireguard-go
+# starting alongside the others'), twice: every job is admitted with its
+# tunnel's real port and runs. A port read before wireguard-go had bound
+# its socket went out as 0, and the provider refused the job.
+test_daemon_concurrent_submits() {
+	omt_daemon_up 2
+	local second round i pids=() rc
+	mkdir "$OMT_TMP/second"
+	second=$(OMERTA_HOME=$OMT_TMP/second "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
+	printf '\n[consumer "%s"]\nallow = yes\nnetwork = default\nmax_jobs = 4\n' "$second" >>"$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	cp "$OMT_TMP/consumer/known_providers" "$OMT_TMP/second/" 2>/dev/null || true
+	for round in 1 2; do
+		pids=()
+		for i in 1 2 3 4; do
+			for who in consumer second; do
+				omt_spawn "$OMT_NS_C" "$OMT_TMP/$who.$round.$i.out" "$OMT_TMP/$who.$round.$i.err" \
+					env OMERTA_HOME="$OMT_TMP/$who" "$OMT_ROOT/build/bin/omerta" submit \
+					--provider "$OMT_API" --image minimal --description "load $round.$i" \
+					-- echo "done $who $round $i"
+				pids+=("$OMT_SPAWNED")
+			done
+		done
+		for i in "${pids[@]}"; do
+			rc=0
+			wait "$i" || rc=$?
+			[ "$rc" = 0 ] || omt_fail "a submit of round $round exited $rc: $(cat "$OMT_TMP"/*."$round".*.err | grep -v '^omerta: job')"
+		done
+		for i in 1 2 3 4; do
+			for who in consumer second; do
+				grep -qx "done $who $round $i" "$OMT_TMP/$who.$round.$i.out" ||
+					omt_fail "$who's job $round.$i: $(cat "$OMT_TMP/$who.$round.$i.err")"
+			done
+		done
+	done
+	! grep -h 'accepted; tunnel .*:0$' "$OMT_TMP"/*.err || omt_fail "a tunnel went out with port 0"
+	consumer_clean
+	omt_assert_no_jobs
+}

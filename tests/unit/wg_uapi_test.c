@@ -680,6 +680,24 @@ static int fake_get(const char *reply, size_t len, struct omt_wg_peer_state *st)
 	return omt_wg_uapi_peer_state(fake, st);
 }
 
+/* A port of our choosing, set at once: never 0, whenever the device binds it. */
+static void test_listen(void **state)
+{
+	uint8_t k[32], p[32];
+	uint16_t port;
+
+	(void)state;
+	keypair(k, p);
+	dev_up(2, ns_b, wg_c, NULL);
+	enter(ns_b);
+	assert_int_equal(omt_wg_listen(&devs[2].d, k, &port), 0);
+	enter(ns_home);
+	assert_int_not_equal(port, 0);
+	assert_int_equal(port_of(2), port);
+	link_addr_up(ns_b, wg_c, "10.204.0.1");
+	assert_int_equal(port_of(2), port);
+}
+
 static void test_strict_answers(void **state)
 {
 	static const struct {
@@ -780,6 +798,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tunnel, reset),
 		cmocka_unit_test_teardown(test_wrong_key, reset),
 		cmocka_unit_test_teardown(test_errors_from_wireguard_go, reset),
+		cmocka_unit_test_teardown(test_listen, reset),
 		cmocka_unit_test_teardown(test_strict_answers, reset),
 	};
 
