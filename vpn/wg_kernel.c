@@ -49,6 +49,38 @@ static struct nlmsghdr *wg_header(struct genl_sock *g, char *buf, uint8_t cmd, u
 	return omt_genl_header(buf, g->family, flags, cmd, WG_GENL_VERSION);
 }
 
+/*
+ * A WG_CMD_SET_DEVICE for ifname in buf with its private key and listen
+ * port, on a fresh socket g; NULL with *err (-errno) when there is none.
+ */
+static struct nlmsghdr *set_device(struct genl_sock *g, char *buf, const char *ifname,
+				   const uint8_t key[WG_KEY_LEN], uint16_t port, int *err)
+{
+	struct nlmsghdr *nlh;
+
+	*err = -EINVAL;
+	if (strlen(ifname) >= IFNAMSIZ)
+		return NULL;
+	*err = genl_open(g);
+	if (*err)
+		return NULL;
+	nlh = wg_header(g, buf, WG_CMD_SET_DEVICE, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
+	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, key);
+	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, port);
+	return nlh;
+}
+
+/* Sends it, wipes buf (the keys were in it) and closes g. 0 or -errno. */
+static int set_device_send(struct genl_sock *g, char *buf, struct nlmsghdr *nlh)
+{
+	int err = transact(g, nlh, NULL, NULL);
+
+	explicit_bzero(buf, MNL_SOCKET_BUFFER_SIZE);
+	mnl_socket_close(g->nl);
+	return err;
+}
+
 int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -58,16 +90,10 @@ int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
 	struct nlmsghdr *nlh;
 	int i, err;
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -EINVAL;
-	err = genl_open(&g);
-	if (err)
+	nlh = set_device(&g, buf, ifname, c->private_key, c->listen_port, &err);
+	if (!nlh)
 		return err;
 	memcpy(&ep.sin_addr, c->endpoint_ip, 4);
-	nlh = wg_header(&g, buf, WG_CMD_SET_DEVICE, NLM_F_ACK);
-	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
-	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, c->private_key);
-	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, c->listen_port);
 	mnl_attr_put_u32(nlh, WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS);
 	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
 	peer = mnl_attr_nest_start(nlh, 0);
@@ -88,11 +114,7 @@ int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
 	mnl_attr_nest_end(nlh, ips);
 	mnl_attr_nest_end(nlh, peer);
 	mnl_attr_nest_end(nlh, peers);
-	err = transact(&g, nlh, NULL, NULL);
-	/* The keys were in this buffer. */
-	explicit_bzero(buf, sizeof(buf));
-	mnl_socket_close(g.nl);
-	return err;
+	return set_device_send(&g, buf, nlh);
 }
 
 int omt_wg_kernel_set_listener(const char *ifname, const uint8_t key[WG_KEY_LEN], uint16_t port)
@@ -102,19 +124,8 @@ int omt_wg_kernel_set_listener(const char *ifname, const uint8_t key[WG_KEY_LEN]
 	struct nlmsghdr *nlh;
 	int err;
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -EINVAL;
-	err = genl_open(&g);
-	if (err)
-		return err;
-	nlh = wg_header(&g, buf, WG_CMD_SET_DEVICE, NLM_F_ACK);
-	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
-	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, key);
-	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, port);
-	err = transact(&g, nlh, NULL, NULL);
-	explicit_bzero(buf, sizeof(buf));
-	mnl_socket_close(g.nl);
-	return err;
+	nlh = set_device(&g, buf, ifname, key, port, &err);
+	return nlh ? set_device_send(&g, buf, nlh) : err;
 }
 
 static int peer_attr_cb(const struct nlattr *a, void *data)

@@ -318,6 +318,18 @@ static int put_key(char *buf, size_t *n, const char *name, const uint8_t key[OMT
 	return err;
 }
 
+/* A set request's start: our private key and listen port. */
+static int put_listener(char *buf, size_t *n, const uint8_t key[OMT_WG_KEY_LEN], uint16_t port)
+{
+	int err = put(buf, n, "set=1\n");
+
+	if (!err)
+		err = put_key(buf, n, "private_key", key);
+	if (!err)
+		err = put(buf, n, "listen_port=%u\n", port);
+	return err;
+}
+
 int omt_wg_uapi_apply(const char *ifname, const struct omt_wgconf *c)
 {
 	char req[REQUEST_MAX];
@@ -326,11 +338,9 @@ int omt_wg_uapi_apply(const char *ifname, const struct omt_wgconf *c)
 
 	if (c->n_allowed_ips < 0 || c->n_allowed_ips > OMT_WG_MAX_ALLOWED_IPS)
 		return -EINVAL;
-	err = put(req, &n, "set=1\n");
+	err = put_listener(req, &n, c->private_key, c->listen_port);
 	if (!err)
-		err = put_key(req, &n, "private_key", c->private_key);
-	if (!err)
-		err = put(req, &n, "listen_port=%u\nreplace_peers=true\n", c->listen_port);
+		err = put(req, &n, "replace_peers=true\n");
 	if (!err)
 		err = put_key(req, &n, "public_key", c->peer_public_key);
 	if (!err && c->has_preshared_key)
@@ -378,11 +388,9 @@ int omt_wg_uapi_set_listener(const char *ifname, const uint8_t key[OMT_WG_KEY_LE
 	size_t n = 0;
 	int err;
 
-	err = put(req, &n, "set=1\n");
+	err = put_listener(req, &n, key, port);
 	if (!err)
-		err = put_key(req, &n, "private_key", key);
-	if (!err)
-		err = put(req, &n, "listen_port=%u\n\n", port);
+		err = put(req, &n, "\n");
 	if (!err)
 		err = uapi_talk(ifname, req, n, NULL);
 	explicit_bzero(req, sizeof(req));
