@@ -37,6 +37,23 @@ int omt_wg_apply(const struct omt_wg_dev *d, const struct omt_wgconf *c)
 	return d->userspace ? omt_wg_uapi_apply(d->ifname, c) : omt_wg_kernel_apply(d->ifname, c);
 }
 
+int omt_wg_peer_add(const struct omt_wg_dev *d, const uint8_t key[32], const uint8_t ip[4],
+		    uint16_t keepalive)
+{
+	if (!d->ifname[0])
+		return -ENODEV;
+	return d->userspace ? omt_wg_uapi_peer_add(d->ifname, key, ip, keepalive) :
+			      omt_wg_kernel_peer_add(d->ifname, key, ip, keepalive);
+}
+
+int omt_wg_peer_remove(const struct omt_wg_dev *d, const uint8_t key[32])
+{
+	if (!d->ifname[0])
+		return -ENODEV;
+	return d->userspace ? omt_wg_uapi_peer_remove(d->ifname, key) :
+			      omt_wg_kernel_peer_remove(d->ifname, key);
+}
+
 int omt_wg_peer_state(const struct omt_wg_dev *d, struct omt_wg_peer_state *st)
 {
 	if (!d->ifname[0])

@@ -29,6 +29,14 @@ struct omt_wg_dev {
  */
 int omt_wg_up(const char *ifname, struct omt_wg_dev *d);
 int omt_wg_apply(const struct omt_wg_dev *d, const struct omt_wgconf *c);
+/*
+ * For an interface with many peers (omerta swarm): a peer added, or its
+ * settings replaced (its one address, ip/32, and a keepalive), and a peer
+ * removed; the other peers stay as they are. 0 or -errno.
+ */
+int omt_wg_peer_add(const struct omt_wg_dev *d, const uint8_t key[32], const uint8_t ip[4],
+		    uint16_t keepalive);
+int omt_wg_peer_remove(const struct omt_wg_dev *d, const uint8_t key[32]);
 /* The first peer's state; -ENOENT when there is no peer. */
 int omt_wg_peer_state(const struct omt_wg_dev *d, struct omt_wg_peer_state *st);
 /*

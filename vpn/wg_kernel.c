@@ -50,11 +50,10 @@ static struct nlmsghdr *wg_header(struct genl_sock *g, char *buf, uint8_t cmd, u
 }
 
 /*
- * A WG_CMD_SET_DEVICE for ifname in buf with its private key and listen
- * port, on a fresh socket g; NULL with *err (-errno) when there is none.
+ * A WG_CMD_SET_DEVICE for ifname in buf, on a fresh socket g; NULL with
+ * *err (-errno) when there is none. The caller adds what it sets.
  */
-static struct nlmsghdr *set_device(struct genl_sock *g, char *buf, const char *ifname,
-				   const uint8_t key[WG_KEY_LEN], uint16_t port, int *err)
+static struct nlmsghdr *set_device(struct genl_sock *g, char *buf, const char *ifname, int *err)
 {
 	struct nlmsghdr *nlh;
 
@@ -66,8 +65,19 @@ static struct nlmsghdr *set_device(struct genl_sock *g, char *buf, const char *i
 		return NULL;
 	nlh = wg_header(g, buf, WG_CMD_SET_DEVICE, NLM_F_ACK);
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname);
-	mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, key);
-	mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, port);
+	return nlh;
+}
+
+/* The same, with our private key and listen port. */
+static struct nlmsghdr *set_listener(struct genl_sock *g, char *buf, const char *ifname,
+				     const uint8_t key[WG_KEY_LEN], uint16_t port, int *err)
+{
+	struct nlmsghdr *nlh = set_device(g, buf, ifname, err);
+
+	if (nlh) {
+		mnl_attr_put(nlh, WGDEVICE_A_PRIVATE_KEY, WG_KEY_LEN, key);
+		mnl_attr_put_u16(nlh, WGDEVICE_A_LISTEN_PORT, port);
+	}
 	return nlh;
 }
 
@@ -90,7 +100,7 @@ int omt_wg_kernel_apply(const char *ifname, const struct omt_wgconf *c)
 	struct nlmsghdr *nlh;
 	int i, err;
 
-	nlh = set_device(&g, buf, ifname, c->private_key, c->listen_port, &err);
+	nlh = set_listener(&g, buf, ifname, c->private_key, c->listen_port, &err);
 	if (!nlh)
 		return err;
 	memcpy(&ep.sin_addr, c->endpoint_ip, 4);
@@ -124,8 +134,53 @@ int omt_wg_kernel_set_listener(const char *ifname, const uint8_t key[WG_KEY_LEN]
 	struct nlmsghdr *nlh;
 	int err;
 
-	nlh = set_device(&g, buf, ifname, key, port, &err);
+	nlh = set_listener(&g, buf, ifname, key, port, &err);
 	return nlh ? set_device_send(&g, buf, nlh) : err;
+}
+
+/* One peer in a WG_CMD_SET_DEVICE that leaves the others as they are. */
+static int set_peer(const char *ifname, const uint8_t key[WG_KEY_LEN], const uint8_t ip[4],
+		    uint16_t keepalive)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlattr *peers, *peer, *ips, *a;
+	struct genl_sock g;
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = set_device(&g, buf, ifname, &err);
+	if (!nlh)
+		return err;
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = mnl_attr_nest_start(nlh, 0);
+	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, key);
+	if (!ip) {
+		mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME);
+	} else {
+		mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_REPLACE_ALLOWEDIPS);
+		mnl_attr_put_u16(nlh, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, keepalive);
+		ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+		a = mnl_attr_nest_start(nlh, 0);
+		mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, AF_INET);
+		mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, 4, ip);
+		mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, 32);
+		mnl_attr_nest_end(nlh, a);
+		mnl_attr_nest_end(nlh, ips);
+	}
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	return set_device_send(&g, buf, nlh);
+}
+
+int omt_wg_kernel_peer_add(const char *ifname, const uint8_t key[WG_KEY_LEN], const uint8_t ip[4],
+			   uint16_t keepalive)
+{
+	return set_peer(ifname, key, ip, keepalive);
+}
+
+int omt_wg_kernel_peer_remove(const char *ifname, const uint8_t key[WG_KEY_LEN])
+{
+	return set_peer(ifname, key, NULL, 0);
 }
 
 static int peer_attr_cb(const struct nlattr *a, void *data)

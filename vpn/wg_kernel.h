@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Kernel WireGuard over its generic-netlink family (libmnl, nl/genl.h):
- * configure one interface with one peer, and read the peer's state and the
+ * configure one interface with one peer (or add and remove peers), and read the peer's state and the
  * listen port back. The interface itself is created with rtnetlink
  * (nl/rtnl.h, kind "wireguard").
  */
@@ -26,5 +26,10 @@ int omt_wg_kernel_peer_state(const char *ifname, struct omt_wg_peer_state *st);
 int omt_wg_kernel_listen_port(const char *ifname, uint16_t *port);
 /* Only the private key and the listen port; the peers stay as they are. */
 int omt_wg_kernel_set_listener(const char *ifname, const uint8_t key[32], uint16_t port);
+/* One peer more (or its settings replaced): one address (/32), a keepalive. */
+int omt_wg_kernel_peer_add(const char *ifname, const uint8_t key[32], const uint8_t ip[4],
+			   uint16_t keepalive);
+/* That peer gone; the others stay. */
+int omt_wg_kernel_peer_remove(const char *ifname, const uint8_t key[32]);
 
 #endif

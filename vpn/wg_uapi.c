@@ -397,6 +397,40 @@ int omt_wg_uapi_set_listener(const char *ifname, const uint8_t key[OMT_WG_KEY_LE
 	return err;
 }
 
+/* A set request for one peer, leaving the others: added (ip) or removed (NULL). */
+static int set_peer(const char *ifname, const uint8_t key[OMT_WG_KEY_LEN], const uint8_t ip[4],
+		    uint16_t keepalive)
+{
+	char req[512];
+	size_t n = 0;
+	int err;
+
+	err = put(req, &n, "set=1\n");
+	if (!err)
+		err = put_key(req, &n, "public_key", key);
+	if (!err && !ip)
+		err = put(req, &n, "remove=true\n");
+	if (!err && ip)
+		err = put(req, &n, "persistent_keepalive_interval=%u\nreplace_allowed_ips=true\n"
+			  "allowed_ip=%u.%u.%u.%u/32\n", keepalive, ip[0], ip[1], ip[2], ip[3]);
+	if (!err)
+		err = put(req, &n, "\n");
+	if (!err)
+		err = uapi_talk(ifname, req, n, NULL);
+	return err;
+}
+
+int omt_wg_uapi_peer_add(const char *ifname, const uint8_t key[OMT_WG_KEY_LEN], const uint8_t ip[4],
+			 uint16_t keepalive)
+{
+	return set_peer(ifname, key, ip, keepalive);
+}
+
+int omt_wg_uapi_peer_remove(const char *ifname, const uint8_t key[OMT_WG_KEY_LEN])
+{
+	return set_peer(ifname, key, NULL, 0);
+}
+
 int omt_wg_uapi_listen_port(const char *ifname, uint16_t *port)
 {
 	struct uapi_dev d;

@@ -49,5 +49,9 @@ int omt_wg_uapi_listen_port(const char *ifname, uint16_t *port);
  * when it is taken); one that is down binds it when it comes up.
  */
 int omt_wg_uapi_set_listener(const char *ifname, const uint8_t key[32], uint16_t port);
+/* As omt_wg_kernel_peer_add and omt_wg_kernel_peer_remove. */
+int omt_wg_uapi_peer_add(const char *ifname, const uint8_t key[32], const uint8_t ip[4],
+			 uint16_t keepalive);
+int omt_wg_uapi_peer_remove(const char *ifname, const uint8_t key[32]);
 
 #endif

@@ -698,6 +698,38 @@ static void test_listen(void **state)
 	assert_int_equal(port_of(2), port);
 }
 
+/* Peers added one by one beside each other, one replaced, one removed: `wg show` reads them. */
+static void test_peers_add_remove(void **state)
+{
+	uint8_t k[32], p[32], pa[32], pb[32], x[32];
+	uint16_t port;
+	char want[200];
+
+	(void)state;
+	keypair(k, p);
+	keypair(x, pa);
+	keypair(x, pb);
+	dev_up(2, ns_b, wg_c, NULL);
+	enter(ns_b);
+	assert_int_equal(omt_wg_listen(&devs[2].d, k, &port), 0);
+	assert_int_equal(omt_wg_peer_add(&devs[2].d, pa, (uint8_t[4]){ 10, 204, 0, 2 }, 5), 0);
+	assert_int_equal(omt_wg_peer_add(&devs[2].d, pb, (uint8_t[4]){ 10, 204, 0, 3 }, 5), 0);
+	enter(ns_home);
+	assert_string_equal(out("wg show %s peers | wc -l", wg_c), "2");
+	snprintf(want, sizeof(want), "%s\t10.204.0.3/32", b64(pb));
+	assert_string_equal(out("wg show %s allowed-ips | grep '^%s'", wg_c, b64(pb)), want);
+	/* The same key again: its address replaced, not added to. */
+	enter(ns_b);
+	assert_int_equal(omt_wg_peer_add(&devs[2].d, pb, (uint8_t[4]){ 10, 204, 0, 9 }, 5), 0);
+	assert_int_equal(omt_wg_peer_remove(&devs[2].d, pa), 0);
+	enter(ns_home);
+	snprintf(want, sizeof(want), "%s\t10.204.0.9/32", b64(pb));
+	assert_string_equal(out("wg show %s allowed-ips", wg_c), want);
+	assert_string_equal(out("wg show %s persistent-keepalive | cut -f2", wg_c), "5");
+	/* The listener is untouched by peer changes. */
+	assert_int_equal(port_of(2), port);
+}
+
 static void test_strict_answers(void **state)
 {
 	static const struct {
@@ -799,6 +831,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_wrong_key, reset),
 		cmocka_unit_test_teardown(test_errors_from_wireguard_go, reset),
 		cmocka_unit_test_teardown(test_listen, reset),
+		cmocka_unit_test_teardown(test_peers_add_remove, reset),
 		cmocka_unit_test_teardown(test_strict_answers, reset),
 	};
 
