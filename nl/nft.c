@@ -267,9 +267,19 @@ static int masq(struct nftnl_rule *r)
 }
 
 /* nft compares the whole IFNAMSIZ buffer, zero-padded: an exact match. */
-static int match_oifname(struct nftnl_rule *r, const char name[IFNAMSIZ])
+static int match_ifname(struct nftnl_rule *r, uint32_t key, const char name[IFNAMSIZ])
 {
-	return meta(r, NFT_META_OIFNAME) || cmp_eq(r, name, IFNAMSIZ) ? -ENOMEM : 0;
+	return meta(r, key) || cmp_eq(r, name, IFNAMSIZ) ? -ENOMEM : 0;
+}
+
+/* ifname into a zero-padded IFNAMSIZ buffer: -EINVAL when empty or too long. */
+static int ifname_buf(const char *ifname, char name[IFNAMSIZ])
+{
+	memset(name, 0, IFNAMSIZ);
+	if (!*ifname || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	memcpy(name, ifname, strlen(ifname));
+	return 0;
 }
 
 static int match_nfproto_ipv4(struct nftnl_rule *r)
@@ -285,9 +295,8 @@ static int match_ip4(struct nftnl_rule *r, uint32_t offset, const uint8_t ip[4])
 	       -ENOMEM : 0;
 }
 
-static int match_udp_dport(struct nftnl_rule *r, uint16_t port)
+static int match_dport(struct nftnl_rule *r, uint8_t proto, uint16_t port)
 {
-	uint8_t proto = IPPROTO_UDP;
 	uint16_t be = htons(port);
 
 	return meta(r, NFT_META_L4PROTO) || cmp_eq(r, &proto, 1) ||
@@ -307,7 +316,7 @@ int omt_nft_add_masquerade(const char *table, const uint8_t src[4], const uint8_
 
 	if (!r)
 		return -ENOMEM;
-	if (match_ip4(r, 12, src) || match_ip4(r, 16, dst) || match_udp_dport(r, dport) ||
+	if (match_ip4(r, 12, src) || match_ip4(r, 16, dst) || match_dport(r, IPPROTO_UDP, dport) ||
 	    masq(r))
 		goto cleanup;
 	ret = add_base_chain(&c, &r, 1);
@@ -324,19 +333,44 @@ int omt_nft_add_egress_only(const char *table, const char *ifname, const uint8_t
 		.type = "filter", .hook = NF_INET_LOCAL_OUT, .prio = 0,
 	};
 	struct nftnl_rule *rules[2] = { rule_new(&c), rule_new(&c) };
-	char name[IFNAMSIZ] = "";
-	int ret = -ENOMEM;
+	char name[IFNAMSIZ];
+	int ret = ifname_buf(ifname, name);
 
-	if (!*ifname || strlen(ifname) >= IFNAMSIZ) {
-		ret = -EINVAL;
+	if (ret)
 		goto cleanup;
-	}
-	memcpy(name, ifname, strlen(ifname));
+	ret = -ENOMEM;
 	if (!rules[0] || !rules[1] ||
-	    match_oifname(rules[0], name) || match_nfproto_ipv4(rules[0]) ||
-	    match_ip4(rules[0], 16, dst) || match_udp_dport(rules[0], dport) ||
+	    match_ifname(rules[0], NFT_META_OIFNAME, name) || match_nfproto_ipv4(rules[0]) ||
+	    match_ip4(rules[0], 16, dst) || match_dport(rules[0], IPPROTO_UDP, dport) ||
 	    verdict(rules[0], NF_ACCEPT) ||
-	    match_oifname(rules[1], name) || verdict(rules[1], NF_DROP))
+	    match_ifname(rules[1], NFT_META_OIFNAME, name) || verdict(rules[1], NF_DROP))
+		goto cleanup;
+	ret = add_base_chain(&c, rules, 2);
+cleanup:
+	if (rules[0])
+		nftnl_rule_free(rules[0]);
+	if (rules[1])
+		nftnl_rule_free(rules[1]);
+	return ret;
+}
+
+int omt_nft_add_port_only_on(const char *table, const char *ifname, uint16_t dport)
+{
+	const struct base_chain c = {
+		.family = NFPROTO_INET, .table = table, .name = "input",
+		.type = "filter", .hook = NF_INET_LOCAL_IN, .prio = 0,
+	};
+	struct nftnl_rule *rules[2] = { rule_new(&c), rule_new(&c) };
+	char name[IFNAMSIZ];
+	int ret = ifname_buf(ifname, name);
+
+	if (ret)
+		goto cleanup;
+	ret = -ENOMEM;
+	if (!rules[0] || !rules[1] ||
+	    match_ifname(rules[0], NFT_META_IIFNAME, name) ||
+	    match_dport(rules[0], IPPROTO_TCP, dport) || verdict(rules[0], NF_ACCEPT) ||
+	    match_dport(rules[1], IPPROTO_TCP, dport) || verdict(rules[1], NF_DROP))
 		goto cleanup;
 	ret = add_base_chain(&c, rules, 2);
 cleanup:

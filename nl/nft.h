@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The two nftables tables Omerta installs, one netlink batch each, in the
+ * The nftables tables Omerta installs, one netlink batch each, in the
  * caller's current network namespace. Each adder creates its whole table
  * atomically: if a table of that name already exists nothing changes and
  * the call returns -EEXIST. Remove a table with omt_nft_del_table().
@@ -22,6 +22,12 @@ int omt_nft_add_masquerade(const char *table, const uint8_t src[4], const uint8_
  * -EINVAL if ifname does not fit IFNAMSIZ. */
 int omt_nft_add_egress_only(const char *table, const char *ifname, const uint8_t dst[4],
 			    uint16_t dport);
+/* Consumer side (omerta swarm). table inet <table> { chain input { type
+ * filter hook input priority filter; policy accept;
+ *   iifname IFNAME tcp dport PORT accept
+ *   tcp dport PORT drop } }
+ * -EINVAL if ifname does not fit IFNAMSIZ. */
+int omt_nft_add_port_only_on(const char *table, const char *ifname, uint16_t dport);
 /* family NFPROTO_IPV4 or NFPROTO_INET. -ENOENT if there is no such table. */
 int omt_nft_del_table(int family, const char *table);
 /* Calls cb for each table of family whose name starts with prefix. The

@@ -380,6 +380,59 @@ static void test_egress_only_rules(void **state)
 	assert_string_equal(nft_list("inet", "omtegress"), "");
 }
 
+static const char port_only_text[] =
+	"table inet omtswarm {\n"
+	"\tchain input {\n"
+	"\t\ttype filter hook input priority filter; policy accept;\n"
+	"\t\tiifname \"omts1\" tcp dport 9123 accept\n"
+	"\t\ttcp dport 9123 drop\n"
+	"\t}\n"
+	"}\n";
+
+/* A TCP connect to 127.0.0.1:port within 300 ms: 1 connected, 0 not. */
+static int tcp_connects(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), e = 0;
+	struct pollfd p = { .fd = s, .events = POLLOUT };
+	socklen_t len = sizeof(e);
+
+	assert_true(s >= 0);
+	ip4("127.0.0.1", (uint8_t *)&a.sin_addr);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		assert_int_equal(errno, EINPROGRESS);
+	if (poll(&p, 1, 300) == 1)
+		getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len);
+	else
+		e = ETIMEDOUT;
+	close(s);
+	return e == 0;
+}
+
+/* The port only through the named interface: loopback (any other) is dropped. */
+static void test_port_only_on(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9123) };
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	(void)state;
+	assert_true(l >= 0);
+	assert_int_equal(omt_rtnl_link_up(if_nametoindex("lo")), 0);
+	ip4("127.0.0.1", (uint8_t *)&a.sin_addr);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	assert_int_equal(tcp_connects(9123), 1);
+	assert_int_equal(omt_nft_add_port_only_on("omtswarm", "omts1", 9123), 0);
+	assert_string_equal(nft_list("inet", "omtswarm"), port_only_text);
+	assert_int_equal(omt_nft_add_port_only_on("omtswarm", "omts1", 9123), -EEXIST);
+	assert_int_equal(tcp_connects(9123), 0);
+	assert_int_equal(omt_nft_del_table(NFPROTO_INET, "omtswarm"), 0);
+	assert_int_equal(tcp_connects(9123), 1);
+	assert_int_equal(omt_nft_add_port_only_on("omtswarm", "omt-name-too-long0", 1), -EINVAL);
+	assert_string_equal(nft_list("inet", "omtswarm"), "");
+	close(l);
+}
+
 struct names {
 	char v[8][64];
 	int n;
@@ -532,6 +585,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_route, reset),
 		cmocka_unit_test_teardown(test_masquerade, reset),
 		cmocka_unit_test_teardown(test_egress_only_rules, reset),
+		cmocka_unit_test_teardown(test_port_only_on, reset),
 		cmocka_unit_test_teardown(test_list_tables, reset),
 		cmocka_unit_test_teardown(test_egress_only_drops, reset),
 		cmocka_unit_test(test_genl_family),
