@@ -3,14 +3,19 @@
 #
 # Builds the `debian` guest image: a small Debian 12 (bookworm) root file
 # system (mmdebstrap, variant essential, plus python3, netbase and busybox),
-# packed as a read-only squashfs that the agent mounts (virtio-blk) under a
-# tmpfs overlay:
+# with /usr/bin/work_queue_worker from Debian's coop-computing-tools (the
+# binary alone, for swarm pilots; not the package), packed as a read-only
+# squashfs that the agent mounts (virtio-blk) under a tmpfs overlay:
 #   OUTDIR/debian.sqfs           the image (squashfs, lz4)
 #   OUTDIR/debian.sqfs.sha256    "HASH  debian.sqfs" (sha256sum -c format)
-#   OUTDIR/debian.manifest       "PACKAGE VERSION" of every package inside
+#   OUTDIR/debian.manifest       "PACKAGE VERSION" of every package inside,
+#                                and coop-computing-tools (the worker's)
 #   OUTDIR/debian.stamp          the inputs it was built from (see below)
 # Packages come from the host's own Debian apt sources for bookworm (main,
-# bookworm-updates, bookworm-security); no other network access.
+# bookworm-updates, bookworm-security): mmdebstrap's, and the one .deb
+# apt-get download fetches for the worker (the host's candidate, checked to
+# come from those mirrors and against the lists' SHA-256); no other network
+# access.
 #
 # The same inputs (this script, the sources, the same package versions, the
 # same mmdebstrap and mksquashfs) give a byte-identical debian.sqfs.
@@ -65,7 +70,8 @@ path-exclude=/usr/share/locale/*
 path-include=/usr/share/locale/locale.alias
 path-exclude=/usr/share/lintian/*'
 
-for t in mmdebstrap mksquashfs unsquashfs apt-cache dpkg sha256sum awk chroot; do
+for t in mmdebstrap mksquashfs unsquashfs apt-cache apt-get dpkg dpkg-deb tar install \
+	sha256sum awk chroot; do
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
 [ -d "$mergedusr" ] || die "$mergedusr: missing (mmdebstrap too old?)"
@@ -150,12 +156,32 @@ done < <(host_sources)
 # None found (empty array): mmdebstrap's default, deb.debian.org with
 # updates and security.
 
+# The Work Queue worker: only /usr/bin/work_queue_worker (and the package's
+# copyright file) of Debian's coop-computing-tools goes into the image, not
+# the package: installing it would pull in openmpi, globus, fuse, sqlite...,
+# while the binary links only libc, libm and libz, which the tree has. It is
+# the same version as the host's manager (python3-workqueue, makeflow).
+# (Debian's 9.9 build calls itself "8.0.0 DEVELOPMENT" in --version, the
+# manager's tools too: the manifest's version is the package's.)
+# Its version: the host's candidate; without package lists, the one the
+# image was built with (kept, as for the other packages; a rebuild then
+# fails at the download).
+wq_pkg=coop-computing-tools
+wq_show=$(apt-cache show --no-all-versions "$wq_pkg" 2>/dev/null) || wq_show=
+wq_ver=$(awk '/^Version:/ { print $2; exit }' <<<"$wq_show")
+wq_sha=$(awk '/^SHA256:/ { print $2; exit }' <<<"$wq_show")
+if [ -z "$wq_ver" ] || [ -z "$wq_sha" ]; then
+	read -r _ _ wq_ver wq_sha < <(awk -v p="$wq_pkg" '$1 == "worker" && $2 == p' \
+		"$out/debian.stamp" 2>/dev/null) || true
+fi
+
 {
 	echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
 	echo "suite $suite variant $variant packages $packages epoch $build_epoch"
 	echo "comp ${comp[*]}"
 	echo "nodoc $nodoc"
 	for m in "${mirrors[@]}"; do echo "mirror $m"; done
+	echo "worker $wq_pkg ${wq_ver:-} ${wq_sha:-}"
 	echo "mmdebstrap $(mmdebstrap --version 2>&1 | head -n1)"
 	echo "mksquashfs $(mksquashfs -version 2>&1 | head -n1)"
 } >"$work/stamp"
@@ -188,6 +214,45 @@ if up_to_date; then
 fi
 
 # --- 2. the root file system ------------------------------------------------
+
+# The worker's .deb first (a failure costs no mmdebstrap run): from the
+# host's apt sources, but only from one of the mirrors mmdebstrap uses.
+if [ -z "${wq_ver:-}" ] || [ -z "${wq_sha:-}" ]; then
+	die "cannot resolve $wq_pkg in the host's package lists (apt-cache show; run apt-get update?)"
+fi
+apt-get download --print-uris "$wq_pkg=$wq_ver" >"$work/uris" 2>"$work/apt.log" ||
+	die_log "$work/apt.log" "apt-get download --print-uris $wq_pkg=$wq_ver failed"
+wq_uri=$(awk 'NR == 1 { gsub(/\047/, "", $1); print $1 }' "$work/uris")
+wq_bases=()
+for m in "${mirrors[@]}"; do
+	read -r _ u _ <<<"$m"
+	wq_bases+=("${u%/}/")
+done
+[ ${#wq_bases[@]} -gt 0 ] ||
+	wq_bases=(http://deb.debian.org/debian/ http://deb.debian.org/debian-security/)
+for b in "${wq_bases[@]}"; do
+	case $wq_uri in "$b"*) break ;; esac
+	b=
+done
+[ -n "$b" ] || die "$wq_pkg $wq_ver would come from ${wq_uri:-nowhere}, not from the image's mirrors"
+# apt drops privileges to _apt for downloads: give it a writable dir.
+chmod 0755 "$work"
+mkdir "$work/apt"
+chown _apt "$work/apt" 2>/dev/null || true
+(cd "$work/apt" && apt-get -q download "$wq_pkg=$wq_ver") >"$work/apt.log" 2>&1 ||
+	die_log "$work/apt.log" "apt-get download $wq_pkg=$wq_ver failed"
+wq_deb=("$work"/apt/*.deb)
+if [ ${#wq_deb[@]} -ne 1 ] || [ ! -f "${wq_deb[0]}" ]; then
+	die_log "$work/apt.log" "apt-get download $wq_pkg: no .deb produced"
+fi
+echo "$wq_sha  ${wq_deb[0]}" | sha256sum -c --status ||
+	die "apt-get download $wq_pkg: SHA-256 mismatch"
+mkdir "$work/wq"
+dpkg-deb --fsys-tarfile "${wq_deb[0]}" >"$work/wq.tar" 2>"$work/dpkg.log" ||
+	die_log "$work/dpkg.log" "dpkg-deb --fsys-tarfile ${wq_deb[0]##*/} failed"
+tar -x -f "$work/wq.tar" -C "$work/wq" ./usr/bin/work_queue_worker \
+	"./usr/share/doc/$wq_pkg/copyright" >"$work/tar.log" 2>&1 ||
+	die_log "$work/tar.log" "${wq_deb[0]##*/}: no usr/bin/work_queue_worker or copyright file"
 
 root=$work/root
 printf '%s\n' "$nodoc" >"$work/nodoc.cfg"
@@ -223,6 +288,23 @@ if awk -v p="$work/" 'index($2, p) == 1 { found = 1 } END { exit !found }' /proc
 	die "mmdebstrap left file systems mounted under $work"
 fi
 [ -x "$root/usr/bin/python3" ] || die "mmdebstrap: no /usr/bin/python3 in the tree"
+
+# The worker binary, root's, 0755; its copyright file with its packaged
+# time (as dpkg would; it counts for the image's date, step 3). It must run
+# with the tree's own libraries.
+[ ! -e "$root/usr/bin/work_queue_worker" ] || die "the tree already has /usr/bin/work_queue_worker"
+if ! install -o 0 -g 0 -m 0755 "$work/wq/usr/bin/work_queue_worker" \
+	"$root/usr/bin/work_queue_worker" ||
+	! install -d -o 0 -g 0 -m 0755 "$root/usr/share/doc/$wq_pkg" ||
+	! install -p -o 0 -g 0 -m 0644 "$work/wq/usr/share/doc/$wq_pkg/copyright" \
+		"$root/usr/share/doc/$wq_pkg/copyright"; then
+	die "cannot put work_queue_worker into the tree"
+fi
+if ! chroot "$root" /usr/bin/ldd /usr/bin/work_queue_worker >"$work/wq.log" 2>&1 ||
+	grep -q 'not found' "$work/wq.log" ||
+	! chroot "$root" /usr/bin/work_queue_worker --version >>"$work/wq.log" 2>&1; then
+	die_log "$work/wq.log" "work_queue_worker ($wq_pkg $wq_ver) does not run in the tree: its libraries do not resolve there"
+fi
 
 # py3compile wrote checked hash-based .pyc files (SOURCE_DATE_EPOCH being
 # set): Python would read and hash each module's source at every import.
@@ -270,9 +352,14 @@ done <"$work/applets"
 find "$root/dev" -mindepth 1 -delete
 # Mount points for the agent: the job's directory tree.
 mkdir -p "$root/job/input" "$root/job/output"
+# The manifest: the installed packages, and coop-computing-tools, of which
+# only the worker binary (and copyright file) is in the image: listed so
+# that a newer candidate rebuilds it (step 1), unknown to the tree's dpkg.
 # shellcheck disable=SC2016 # dpkg-query's format, not the shell's
-chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' | sort >"$work/manifest" ||
-	die "dpkg-query in the tree failed"
+{
+	chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' &&
+		echo "$wq_pkg $wq_ver"
+} | sort >"$work/manifest" || die "dpkg-query in the tree failed"
 
 # --- 3. the image -----------------------------------------------------------
 
