@@ -135,8 +135,8 @@ $(DEBIAN_IMAGE): guest/mkdebian.sh FORCE
 FORCE:
 
 # libFuzzer harnesses: each fuzzes one parser of untrusted input (the
-# shared libraries and the pure policy logic).
-FUZZ_SRCS := $(SHARED_SRCS) $(wildcard policy/*.c)
+# shared libraries, the pure policy logic, the consumer's providers file).
+FUZZ_SRCS := $(SHARED_SRCS) $(wildcard policy/*.c) consumer/providers.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard */*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)

@@ -14,6 +14,7 @@ static const struct {
 } verbs[] = {
 	{ "keygen", keygen_main, "Create an identity (Ed25519 key) file" },
 	{ "submit", submit_main, "Run a job on a provider, over a WireGuard tunnel of our own" },
+	{ "swarm", swarm_main, "Keep Work Queue workers running as jobs on many providers" },
 	{ "vpn", vpn_main, "Show this machine's job tunnels ('vpn status')" },
 };
 

@@ -8,19 +8,14 @@
  * (consumer/files.c). The tunnel goes on every way out, Ctrl-C included
  * (the job is cancelled first).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -84,80 +79,12 @@ static void usage(FILE *f)
 		"cancelled).\n");
 }
 
-static int parse_u(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi) {
-		fprintf(stderr, "submit: %s must be a number from %u to %u: '%s'\n", opt, lo, hi, s);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Our address on the way to the provider: where the VM should send its UDP. */
-static int local_ip_towards(const uint8_t ip[4], uint16_t port, uint8_t out[4])
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(port) }, me;
-	socklen_t len = sizeof(me);
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), e = 0;
-
-	memcpy(&to.sin_addr, ip, 4);
-	if (s < 0)
-		return -errno;
-	if (connect(s, (struct sockaddr *)&to, sizeof(to)) < 0 ||
-	    getsockname(s, (struct sockaddr *)&me, &len) < 0)
-		e = -errno;
-	else
-		memcpy(out, &me.sin_addr, 4);
-	close(s);
-	return e;
-}
-
-/* A 10.77.X.0/24 that no interface here uses. */
-static int pick_subnet(uint8_t *x)
-{
-	struct ifaddrs *ifa, *i;
-	int tries, used;
-	uint8_t r;
-
-	if (getifaddrs(&ifa) < 0)
-		return -errno;
-	for (tries = 0; tries < 64; tries++) {
-		if (getrandom(&r, 1, 0) != 1)
-			break;
-		used = 0;
-		for (i = ifa; i && !used; i = i->ifa_next) {
-			const uint8_t *a;
-
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
-				continue;
-			a = (const uint8_t *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr;
-			used = a[0] == 10 && a[1] == 77 && a[2] == r;
-		}
-		if (!used) {
-			freeifaddrs(ifa);
-			*x = r;
-			return 0;
-		}
-	}
-	freeifaddrs(ifa);
-	return -EADDRINUSE;
-}
-
 static void say_refusal(const struct cli_resp *r)
 {
-	const char *e = r->body ? strstr(r->body, "\"error\":\"") : NULL;
+	char why[400];
 
-	if (e)
-		fprintf(stderr, "omerta: refused by the provider (HTTP %ld): %.*s\n", r->status,
-			(int)strcspn(e + 9, "\""), e + 9);
-	else
-		fprintf(stderr, "omerta: the provider answered HTTP %ld\n", r->status);
+	cli_refusal_text(r, why, sizeof(why));
+	fprintf(stderr, "omerta: refused by the provider (%s)\n", why);
 }
 
 struct session {
@@ -169,15 +96,9 @@ struct session {
 
 static void cancel(struct session *s)
 {
-	struct cli_resp r;
-	char path[64], err[300];
+	char err[300];
 
-	if (!s->job[0])
-		return;
-	snprintf(path, sizeof(path), "/v1/jobs/%s", s->job);
-	if (cli_request(&s->http, "DELETE", path, NULL, &r, err, sizeof(err)) == 0)
-		cli_resp_free(&r);
-	else
+	if (s->job[0] && cli_job_cancel(&s->http, s->job, err, sizeof(err)))
 		fprintf(stderr, "omerta: cancel job %s: %s\n", s->job, err);
 }
 
@@ -379,15 +300,15 @@ static int parse_options(int argc, char **argv, struct args *a, struct omt_job_r
 			a->script_path = optarg;
 			break;
 		case 'c':
-			if (parse_u("--cpus", optarg, 1, 64, &req->cpus))
+			if (cli_parse_uint("submit", "--cpus", optarg, 1, 64, &req->cpus))
 				return OMT_EXIT_USAGE;
 			break;
 		case 'm':
-			if (parse_u("--memory", optarg, 64, 65536, &req->memory_mib))
+			if (cli_parse_uint("submit", "--memory", optarg, 64, 65536, &req->memory_mib))
 				return OMT_EXIT_USAGE;
 			break;
 		case 't':
-			if (parse_u("--timeout", optarg, 1, 604800, &req->timeout_s))
+			if (cli_parse_uint("submit", "--timeout", optarg, 1, 604800, &req->timeout_s))
 				return OMT_EXIT_USAGE;
 			break;
 		case 'i':
@@ -474,12 +395,6 @@ static int check_options(struct args *a, const struct omt_job_request *req, int 
 /* The provider to talk to, its key or where it is pinned, and our identity. 0 or the exit status. */
 static int load_keys(const struct args *a, struct cli_http *h)
 {
-	const char *identity = a->identity;
-	char err[600], idpath[600];
-	int e;
-
-	if (sodium_init() < 0 || cli_http_init())
-		return OMT_EXIT_FAIL;
 	snprintf(h->hostport, sizeof(h->hostport), "%s", a->provider);
 	if (a->pkey) {
 		if (omt_key_from_b64(a->pkey, h->provider)) {
@@ -488,22 +403,8 @@ static int load_keys(const struct args *a, struct cli_http *h)
 			return OMT_EXIT_USAGE;
 		}
 		h->have_provider = 1;
-	} else if ((e = cli_config_path("known_providers", h->known_file, sizeof(h->known_file)))) {
-		fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
-		return OMT_EXIT_FAIL;
 	}
-	if (!identity) {
-		if ((e = cli_config_path("identity", idpath, sizeof(idpath)))) {
-			fprintf(stderr, "submit: no config directory: %s\n", strerror(-e));
-			return OMT_EXIT_FAIL;
-		}
-		identity = idpath;
-	}
-	if (omt_key_load(identity, h->sk, h->pk, err, sizeof(err))) {
-		fprintf(stderr, "submit: %s (create one with 'omerta keygen')\n", err);
-		return OMT_EXIT_FAIL;
-	}
-	return 0;
+	return cli_load_identity("submit", a->identity, h);
 }
 
 /*
@@ -550,14 +451,14 @@ static int plan_addresses(const struct args *a, struct omt_job_request *req)
 	uint8_t x = 0;
 
 	if (a->endpoint_ip ? omt_parse_ipv4(a->endpoint_ip, req->vpn.endpoint_ip) :
-			     local_ip_towards(a->prov_ip, a->prov_port, req->vpn.endpoint_ip)) {
+			     cli_local_ip_towards(a->prov_ip, a->prov_port, req->vpn.endpoint_ip)) {
 		fprintf(stderr, "submit: %s: '%s'\n",
 			a->endpoint_ip ? "--endpoint-ip is not an IPv4 address" :
 					 "no route to the provider",
 			a->endpoint_ip ? a->endpoint_ip : a->provider);
 		return -1;
 	}
-	if (pick_subnet(&x)) {
+	if (cli_pick_subnet(&x)) {
 		fprintf(stderr, "submit: no free 10.77.X.0/24 for the tunnel\n");
 		return -1;
 	}
@@ -567,32 +468,6 @@ static int plan_addresses(const struct args *a, struct omt_job_request *req)
 	req->vpn.allowed_ips[0].prefix = 24;
 	req->vpn.n_allowed_ips = 1;
 	memcpy(req->vpn.consumer_address, (uint8_t[4]){ 10, 77, x, 1 }, 4);
-	return 0;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/* A WireGuard interface of a random name (ifname, 16 bytes). 0, or -1 having said why. */
-static int tunnel_create(struct session *s, char *ifname)
-{
-	uint8_t r4[4];
-	int e;
-
-	getrandom(r4, 4, 0);
-	snprintf(ifname, 16, "omtc%02x%02x%02x%02x", r4[0], r4[1], r4[2], r4[3]);
-	if ((e = omt_wg_up(ifname, &s->wg))) {
-		fprintf(stderr, "submit: WireGuard interface %s: %s\n", ifname, strerror(-e));
-		return -1;
-	}
-	s->wg_up = 1;
 	return 0;
 }
 
@@ -713,9 +588,10 @@ int submit_main(int argc, char **argv)
 		goto out_script;
 
 	/* The tunnel, before anything is sent. */
-	catch_signals();
-	if (tunnel_create(&s, ifname))
+	cli_catch_signals(on_signal);
+	if (cli_tunnel_create("submit", "omtc", ifname, &s.wg))
 		goto out_script;
+	s.wg_up = 1;
 	if (tunnel_setup(&s, ifname, &req, server_priv, &wc) ||
 	    send_request(&s, &req, ifname, &acc) || admit_vm(&s, ifname, &req, &acc, &wc))
 		goto out;

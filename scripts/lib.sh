@@ -130,13 +130,14 @@ omt_tunnel_wait() {
 
 omt_topo_down() {
 	set +e
-	local p
+	local p ns
 	for p in "${OMT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${OMT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	OMT_PIDS=()
 	ip netns del "$OMT_NS_G" 2>/dev/null
 	ip netns del "$OMT_NS_R" 2>/dev/null
 	ip netns del "$OMT_NS_C" 2>/dev/null
+	for ns in "${OMT_NS_P[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	rm -f /var/run/wireguard/"$OMT_G_WG".sock /var/run/wireguard/"$OMT_C_WG".sock
 	[ -n "$OMT_TMP" ] && rm -rf "$OMT_TMP"
 	OMT_TMP=
@@ -238,6 +239,72 @@ omt_daemon_start() {
 	OMT_DAEMON_PID=$OMT_SPAWNED
 	omt_wait_for "$OMT_TMP/daemon.log" 'listening on|error' || true
 	grep -q "listening on" "$OMT_TMP/daemon.log" || omt_fail "daemon did not start: $(cat "$OMT_TMP/daemon.log")"
+}
+
+# Two providers and a consumer, as three machines would be (omerta swarm):
+#   provider ns P1 10.201.1.1 = 10.201.1.2 consumer ns C 10.201.2.2 = 10.201.2.1 P2
+# Each provider is a daemon in its own network namespace and its own mount
+# namespace (a /run and a bpffs of its own), its API on 10.201.I.1:7360,
+# its files in $OMT_TMP/pI/ (omerta.ini, provider.key, audit.jsonl,
+# daemon.log). The consumer ($OMT_TMP/consumer as OMERTA_HOME) is allowed
+# by both; $OMT_TMP/providers lists both, for 'omerta swarm --providers'.
+OMT_NS_P=(omtp1$OMT_ID omtp2$OMT_ID)
+omt_swarm_up() {
+	OMT_TMP=$(mktemp -d /tmp/omt-test.XXXXXX)
+	mkdir -p "$OMT_TMP/consumer"
+	OMT_CONSUMER_KEY=$(OMERTA_HOME=$OMT_TMP/consumer "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
+	ip netns add "$OMT_NS_C"
+	omt_in "$OMT_NS_C" ip link set lo up
+	omt_in "$OMT_NS_C" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	: >"$OMT_TMP/providers"
+	local i ns d
+	for i in 1 2; do
+		ns=${OMT_NS_P[i - 1]} d=$OMT_TMP/p$i
+		ip netns add "$ns"
+		ip link add "omtpc$i$OMT_ID" netns "$ns" type veth peer name "omtcp$i$OMT_ID" \
+			netns "$OMT_NS_C"
+		omt_in "$ns" ip addr add "10.201.$i.1/24" dev "omtpc$i$OMT_ID"
+		omt_in "$OMT_NS_C" ip addr add "10.201.$i.2/24" dev "omtcp$i$OMT_ID"
+		omt_in "$ns" ip link set lo up
+		omt_in "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		omt_in "$ns" sysctl -qw net.ipv4.ip_forward=1
+		omt_in "$ns" ip link set "omtpc$i$OMT_ID" up
+		omt_in "$OMT_NS_C" ip link set "omtcp$i$OMT_ID" up
+		mkdir "$d"
+		"$OMT_ROOT/build/bin/omerta" keygen "$d/provider.key" >/dev/null 2>&1
+		cat >"$d/omerta.ini" <<-EOC
+			[provider]
+			listen = 10.201.$i.1:7360
+			key = $d/provider.key
+			max_vms = 2
+			audit_log = $d/audit.jsonl
+
+			[network "default"]
+			priority = 0
+
+			[consumer "$OMT_CONSUMER_KEY"]
+			allow = yes
+			network = default
+			priority = 10
+			max_cpus = 2
+			max_memory_mib = 512
+			max_jobs = 4
+		EOC
+		omt_swarm_provider_start "$i"
+		echo "10.201.$i.1:7360" >>"$OMT_TMP/providers"
+	done
+}
+
+# Provider I's daemon, in its own mount namespace: its /run and its pins
+# are its own, and go with it.
+omt_swarm_provider_start() { # I
+	local d=$OMT_TMP/p$1
+	omt_spawn "${OMT_NS_P[$1 - 1]}" /dev/null "$d/daemon.log" \
+		unshare --mount --propagation private sh -c \
+		'mount -t tmpfs -o mode=0755 omt-run /run && mount -t bpf omt-bpf /sys/fs/bpf && exec "$@"' \
+		sh "$OMT_LOADER" run --config "$d/omerta.ini"
+	omt_wait_for "$d/daemon.log" 'listening on|error' || true
+	grep -q "listening on" "$d/daemon.log" || omt_fail "provider $1 did not start: $(cat "$d/daemon.log")"
 }
 
 # omerta submit in the consumer namespace, as the test consumer.
