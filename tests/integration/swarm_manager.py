@@ -8,8 +8,10 @@ stdout, a line each, flushed (the tests wait for these lines).
                   it into DIR/out.I after sleeping SLEEP seconds (env, 2);
                   exits 0 when all came back, 1 after DEADLINE seconds (env,
                   600) or on a failed task.
-  none SECONDS    one task that no worker may run: exits 0 if no worker
-                  joined in SECONDS, 1 if one did.
+  none SECONDS [PASSWORD-FILE]
+                  one task that no worker may run: exits 0 if no worker
+                  joined in SECONDS, 1 if one did. With PASSWORD-FILE, it
+                  asks workers for that password instead of the swarm's.
 """
 import os
 import sys
@@ -18,9 +20,9 @@ import time
 import work_queue as wq
 
 
-def manager():
+def manager(password_file=None):
     q = wq.WorkQueue(port=int(os.environ["OMERTA_SWARM_PORT"]))
-    q.specify_password_file(os.environ["OMERTA_SWARM_PASSWORD_FILE"])
+    q.specify_password_file(password_file or os.environ["OMERTA_SWARM_PASSWORD_FILE"])
     print("manager on port", q.port, "address", os.environ["OMERTA_SWARM_ADDRESS"], flush=True)
     return q
 
@@ -55,8 +57,8 @@ def tasks(n, d):
     return 0
 
 
-def none(seconds):
-    q = manager()
+def none(seconds, password_file):
+    q = manager(password_file)
     t = wq.Task("true")
     q.submit(t)
     end = time.time() + seconds
@@ -72,4 +74,4 @@ def none(seconds):
 if __name__ == "__main__":
     if sys.argv[1] == "tasks":
         sys.exit(tasks(int(sys.argv[2]), sys.argv[3]))
-    sys.exit(none(int(sys.argv[2])))
+    sys.exit(none(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))

@@ -76,3 +76,72 @@ test_swarm_tasks_survive_a_killed_pilot() {
 	grep -E ' job [0-9a-f]{8} (cancelled|ended)' "$OMT_TMP/swarm.err" >/dev/null
 	swarm_clean
 }
+
+# A worker outside the tunnel, with the right password, can't reach the
+# manager (the swarm's nftables table drops the port there; another port
+# at the same address answers), and a pilot inside the tunnel with a wrong
+# password can't join. Then SIGTERM: exit 143, the pilot cancelled, nothing left.
+test_swarm_outsiders_cannot_join() {
+	omt_swarm_up
+	echo "the swarm's password" >"$OMT_TMP/pw.swarm"
+	echo "the manager's password" >"$OMT_TMP/pw.manager"
+	swarm_spawn --workers 1 --password-file "$OMT_TMP/pw.swarm" \
+		-- /usr/bin/python3 "$MANAGER" none 600 "$OMT_TMP/pw.manager"
+	omt_wait_for "$OMT_TMP/manager.out" '^manager on port 9123' 60
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/control.out" "$OMT_TMP/control.err" \
+		python3 "$OMT_ROOT/tests/integration/netpoke.py" tcp-sink 9124 "$OMT_TMP/control"
+	local connect='import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 3)'
+	for _ in $(seq 50); do
+		omt_in "${OMT_NS_P[0]}" python3 -c "$connect" 10.201.1.2 9124 2>/dev/null && break
+		sleep 0.1
+	done
+	omt_in "${OMT_NS_P[0]}" python3 -c "$connect" 10.201.1.2 9124 ||
+		omt_fail "control: provider 1 can't reach the consumer at all"
+	! omt_in "${OMT_NS_P[0]}" python3 -c "$connect" 10.201.1.2 9123 2>/dev/null ||
+		omt_fail "the manager's port answered outside the tunnel"
+	omt_in "${OMT_NS_P[0]}" timeout 30 work_queue_worker --password "$OMT_TMP/pw.manager" \
+		--single-shot --connect-timeout 10 10.201.1.2 9123 >"$OMT_TMP/outsider.out" 2>&1 || true
+	! grep -q "connected to manager" "$OMT_TMP/outsider.out" ||
+		omt_fail "a worker outside the tunnel connected: $(cat "$OMT_TMP/outsider.out")"
+	omt_wait_for "$OMT_TMP/swarm.err" 'worker 10\.77\.[0-9]+\.2:[0-9]+ presented the wrong password' 400 ||
+		omt_fail "the pilot never knocked: $(cat "$OMT_TMP/swarm.err")"
+	! grep -q "a worker joined" "$OMT_TMP/manager.out" || omt_fail "a worker joined"
+	local job
+	job=$(grep -oE '^omerta: swarm: [0-9.:]+ job [0-9a-f]{8} running' "$OMT_TMP/swarm.err" |
+		tail -n1 | cut -d' ' -f5)
+	kill -TERM "$OMT_SWARM_PID"
+	swarm_wait
+	[ "$OMT_SWARM_RC" = 143 ] || omt_fail "swarm exited $OMT_SWARM_RC on SIGTERM, not 143"
+	grep -q "job $job cancelled" "$OMT_TMP/swarm.err" || omt_fail "pilot $job not cancelled: $(cat "$OMT_TMP/swarm.err")"
+	# The provider stops the VM and audits its end.
+	for _ in $(seq 300); do
+		cat "$OMT_TMP"/p[12]/audit.jsonl | jq -s -e --arg j "$job" \
+			'any(.[]; .event == "outcome" and .job == $j)' >/dev/null && break
+		sleep 0.1
+	done
+	cat "$OMT_TMP"/p[12]/audit.jsonl | jq -s -e --arg j "$job" \
+		'any(.[]; .event == "outcome" and .job == $j)' >/dev/null ||
+		omt_fail "no outcome for $job in the audit logs"
+	swarm_clean
+}
+
+# Makeflow's Work Queue mode through a swarm: a small workflow, its files back.
+test_swarm_makeflow() {
+	omt_swarm_up
+	mkdir "$OMT_TMP/mf"
+	printf 'one\ntwo\nthree\n' >"$OMT_TMP/mf/words.txt"
+	# Makeflow's commands start with a tab.
+	printf '%s:%s\n\t%s\n' \
+		upper.txt words.txt 'tr a-z A-Z < words.txt > upper.txt' \
+		count.txt upper.txt 'wc -l < upper.txt > count.txt' \
+		rev.txt words.txt 'rev < words.txt > rev.txt' \
+		all.txt 'upper.txt count.txt rev.txt' 'cat upper.txt count.txt rev.txt > all.txt' \
+		>"$OMT_TMP/mf/wf.mf"
+	swarm_spawn --workers 1 -- sh -c 'cd "$1" && exec makeflow -T wq \
+		--port "$OMERTA_SWARM_PORT" --password "$OMERTA_SWARM_PASSWORD_FILE" wf.mf' sh "$OMT_TMP/mf"
+	swarm_wait
+	[ "$OMT_SWARM_RC" = 0 ] || omt_fail "swarm exited $OMT_SWARM_RC: $(cat "$OMT_TMP/swarm.err" "$OMT_TMP/manager.out")"
+	[ "$(cat "$OMT_TMP/mf/all.txt")" = "$(printf 'ONE\nTWO\nTHREE\n3\neno\nowt\neerht')" ] ||
+		omt_fail "all.txt: $(cat "$OMT_TMP/mf/all.txt")"
+	swarm_clean
+}
