@@ -158,7 +158,10 @@ static void nap(struct swarm *s, unsigned int ms)
 		usleep(100000);
 }
 
-/* The provider with the fewest pilots and no back-off, counted in; NULL once stopping. */
+/*
+ * The provider with the fewest pilots, not in back-off nor being tried
+ * after a failure, counted in; NULL once stopping.
+ */
 static struct provider *choose(struct swarm *s)
 {
 	struct provider *best = NULL;
@@ -177,6 +180,9 @@ static struct provider *choose(struct swarm *s)
 				soonest = p->not_before_ms < soonest ? p->not_before_ms : soonest;
 				continue;
 			}
+			/* After a failure, one try at a time until a pilot runs there. */
+			if (p->failures && p->live)
+				continue;
 			if (!best || p->live < best->live)
 				best = p;
 		}
@@ -199,6 +205,15 @@ static struct provider *choose(struct swarm *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return best;
+}
+
+/* A pilot of p's runs: p works again, whatever failed there before. */
+static void pilot_running(struct swarm *s, struct provider *p)
+{
+	pthread_mutex_lock(&s->lock);
+	p->failures = 0;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* A pilot of p's is over: ran_ms it ran (0: never). Back-off unless it ran long. */
@@ -396,6 +411,7 @@ static uint64_t follow(struct pilot *pl)
 		if (st.state == OMT_JOB_RUNNING && !started) {
 			started = heard;
 			say(pl, "running", NULL);
+			pilot_running(pl->s, pl->p);
 		}
 		if (st.state >= OMT_JOB_DONE) {
 			last_words(pl, words, sizeof(words));

@@ -145,3 +145,32 @@ test_swarm_makeflow() {
 		omt_fail "all.txt: $(cat "$OMT_TMP/mf/all.txt")"
 	swarm_clean
 }
+
+# Providers that refuse (more CPUs than the policy gives) and one that can't
+# be reached: each tried again later and later, never in a tight loop; no
+# manager, so SIGINT ends it (130) with nothing left.
+test_swarm_refusals_back_off() {
+	omt_swarm_up
+	echo "10.201.3.1:7360  # no route to it" >>"$OMT_TMP/providers"
+	swarm_spawn --workers 3 --cpus 4
+	omt_wait_for "$OMT_TMP/swarm.err" '10\.201\.3\.1:7360 job - unreachable' 30
+	sleep 8
+	kill -INT "$OMT_SWARM_PID"
+	swarm_wait
+	[ "$OMT_SWARM_RC" = 130 ] || omt_fail "swarm exited $OMT_SWARM_RC on SIGINT, not 130"
+	local i n
+	for i in 1 2; do
+		grep -qE "^omerta: swarm: 10\.201\.$i\.1:7360 job - refused: HTTP 403: .*cpus" \
+			"$OMT_TMP/swarm.err" || omt_fail "provider $i: no refusal: $(cat "$OMT_TMP/swarm.err")"
+	done
+	# 1 + 2 + 4 s of back-off fit in ~9 s: at most 4 tries each.
+	for i in 1 2 3; do
+		n=$(grep -c "10\.201\.$i\.1:7360 job - " "$OMT_TMP/swarm.err")
+		[ "$n" -le 4 ] || omt_fail "provider $i tried $n times in 9 s: $(cat "$OMT_TMP/swarm.err")"
+	done
+	for i in 1 2; do
+		! jq -s -e 'any(.[]; .decision == "admit")' "$OMT_TMP/p$i/audit.jsonl" >/dev/null ||
+			omt_fail "provider $i admitted a pilot"
+	done
+	swarm_clean
+}
