@@ -38,6 +38,7 @@
 #include "../lib/clock.h"
 #include "../lib/file.h"
 #include "../lib/text.h"
+#include "../lib/utf8.h"
 #include "../nl/nft.h"
 #include "../nl/rtnl.h"
 #include "../vpn/wg.h"
@@ -49,6 +50,8 @@
 #define DEFAULT_PORT 9123
 #define PASSWORD_INPUT "swarm-password"	/* the pilot's /job/input/ name */
 #define PASSWORD_MAX 4096
+/* --description, after the pilots' own words (at most 96 bytes) */
+#define DESCRIPTION_MAX (OMT_JOB_MAX_DESCRIPTION - 96)
 #define POLL_MS 1000			/* a pilot's job state, asked this often */
 #define LOST_MS 60000			/* its provider silent this long: the pilot is lost */
 #define LONG_RUN_MS 60000		/* a pilot that ran this long ended well enough */
@@ -496,6 +499,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	char q[OMT_QUOTE_SIZE(60)];
+	const char *p;
 	int c, e = 0;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1 && !e) {
@@ -539,6 +544,23 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		return OMT_EXIT_USAGE;
 	if (!o->providers || !o->workers) {
 		fprintf(stderr, "swarm: %s is required\n", o->providers ? "--workers" : "--providers");
+		return OMT_EXIT_USAGE;
+	}
+	/* What the providers would refuse, said once here rather than by each of them. */
+	for (p = o->description; p && *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			fprintf(stderr, "swarm: --description contains a control character: %s\n",
+				omt_quote(q, o->description, 60));
+			return OMT_EXIT_USAGE;
+		}
+	}
+	if (o->description && strlen(o->description) > DESCRIPTION_MAX) {
+		fprintf(stderr, "swarm: --description is over %d bytes\n", DESCRIPTION_MAX);
+		return OMT_EXIT_USAGE;
+	}
+	if (o->description && !omt_utf8_valid(o->description, strlen(o->description))) {
+		fprintf(stderr, "swarm: --description is not UTF-8: %s\n",
+			omt_quote(q, o->description, 60));
 		return OMT_EXIT_USAGE;
 	}
 	return GO_ON;
@@ -744,38 +766,6 @@ static int manager_wait(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
-/* N pilot threads, our signals blocked in them (the main thread takes them). */
-static struct pilot *pilots_start(struct swarm *s)
-{
-	struct pilot *pl = calloc(s->workers, sizeof(*pl));
-	pthread_condattr_t ca;
-	sigset_t block, old;
-	unsigned int i;
-
-	if (!pl)
-		return NULL;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&s->lock, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (i = 0; i < s->workers; i++) {
-		pl[i].s = s;
-		pl[i].slot = i;
-		if (pthread_create(&pl[i].thread, NULL, pilot_loop, &pl[i])) {
-			pl[i].s = NULL;
-			break;
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return pl;
-}
-
 /* Every pilot cancelled (each thread does its own) and its thread gone. */
 static void pilots_stop(struct swarm *s, struct pilot *pl)
 {
@@ -789,6 +779,44 @@ static void pilots_stop(struct swarm *s, struct pilot *pl)
 		if (pl[i].s)
 			pthread_join(pl[i].thread, NULL);
 	free(pl);
+}
+
+/* N pilot threads, our signals blocked in them (the main thread takes them); NULL having said why. */
+static struct pilot *pilots_start(struct swarm *s)
+{
+	struct pilot *pl = calloc(s->workers, sizeof(*pl));
+	pthread_condattr_t ca;
+	sigset_t block, old;
+	unsigned int i;
+	int e = 0;
+
+	if (!pl) {
+		fprintf(stderr, "swarm: out of memory\n");
+		return NULL;
+	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->lock, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < s->workers && !e; i++) {
+		pl[i].s = s;
+		pl[i].slot = i;
+		if ((e = pthread_create(&pl[i].thread, NULL, pilot_loop, &pl[i])))
+			pl[i].s = NULL;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		fprintf(stderr, "swarm: a thread for pilot %u: %s\n", i, strerror(e));
+		pilots_stop(s, pl);
+		return NULL;
+	}
+	return pl;
 }
 
 /* What was set up: each undo is safe when its step never ran. */
@@ -859,13 +887,13 @@ int swarm_main(int argc, char **argv)
 	s.memory_mib = o.memory_mib;
 	s.timeout_s = o.timeout_s;
 	s.port = o.port;
+	cli_catch_signals(on_signal);
 	ret = load_providers(&s, &o);
 	if (!ret)
 		ret = password_setup(&s, o.password_file, tmpdir, password_path);
 	if (ret)
 		goto out;
 	ret = OMT_EXIT_FAIL;
-	cli_catch_signals(on_signal);
 	if (setup(&s, &o, &table))
 		goto out;
 	fprintf(stderr, "omerta: swarm: tunnel %s, manager at 10.77.%u.1:%u, password file %s, "
@@ -874,13 +902,13 @@ int swarm_main(int argc, char **argv)
 	if (optind < argc && (manager = manager_start(&s, argv + optind, password_path)) < 0)
 		goto out;
 	pl = pilots_start(&s);
-	if (!pl) {
-		fprintf(stderr, "swarm: out of memory\n");
-		ret = manager > 0 ? (kill(manager, SIGTERM), manager_wait(manager)) : OMT_EXIT_FAIL;
-		goto out;
+	if (pl) {
+		ret = manager_wait(manager);
+		pilots_stop(&s, pl);
+	} else if (manager > 0) {
+		kill(manager, SIGTERM);
+		manager_wait(manager);
 	}
-	ret = manager_wait(manager);
-	pilots_stop(&s, pl);
 out:
 	teardown(&s, table, tmpdir, password_path);
 	return ret;
