@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* omerta vpn status: the job tunnels (omtc*) of this machine and their state. */
+/* omerta vpn status: the tunnels of submit (omtc*) and swarm (omts*) here, and their state. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -18,7 +18,8 @@ int vpn_main(int argc, char **argv)
 	if (argc != 2 || strcmp(argv[1], "status")) {
 		if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 			printf("Usage: omerta vpn status\n\nThe WireGuard servers 'omerta submit' runs "
-			       "for its jobs (interfaces omtc*),\nwith their listen port, last "
+			       "for its jobs (interfaces omtc*)\nand 'omerta swarm' for its pilots "
+			       "(omts*), with their listen port, and their\nfirst peer's last "
 			       "handshake and traffic.\n");
 			return OMT_EXIT_OK;
 		}
@@ -34,7 +35,7 @@ int vpn_main(int argc, char **argv)
 		uint16_t port = 0;
 		int e;
 
-		if (strncmp(i->if_name, "omtc", 4))
+		if (strncmp(i->if_name, "omtc", 4) && strncmp(i->if_name, "omts", 4))
 			continue;
 		snprintf(d.ifname, sizeof(d.ifname), "%s", i->if_name);
 		snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", i->if_name);
