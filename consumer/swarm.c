@@ -853,7 +853,7 @@ static int setup(struct swarm *s, const struct opts *o, int *table)
 	if (port_free(s->port) || tunnel_up(s))
 		return -1;
 	table_name(s, name);
-	if ((e = omt_nft_add_port_only_on(name, s->ifname, s->port))) {
+	if ((e = omt_nft_add_tunnel_port_only(name, s->ifname, s->port))) {
 		fprintf(stderr, "swarm: nftables table %s: %s\n", name, strerror(-e));
 		return -1;
 	}

@@ -162,30 +162,46 @@ cleanup:
 	return ret;
 }
 
-/* A new table holding one base chain and its rules, in one batch. */
-static int add_base_chain(const struct base_chain *c, struct nftnl_rule *const *rules,
-			  unsigned int n_rules)
+/* A base chain and its rules, for add_table(). */
+struct chain_rules {
+	const struct base_chain *c;
+	struct nftnl_rule *const *rules;
+	unsigned int n;
+};
+
+/* A new table (the first chain's) holding these base chains and their rules, in one batch. */
+static int add_table(const struct chain_rules *chains, unsigned int n_chains)
 {
+	const struct base_chain *t = chains[0].c;
 	struct batch b;
 	struct nlmsghdr *nlh;
-	unsigned int i;
+	unsigned int i, k;
 	int ret;
 
 	ret = batch_start(&b);
 	if (ret)
 		return ret;
-	ret = put_table(&b, c->family, c->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
-	if (!ret)
-		ret = put_chain(&b, c);
-	for (i = 0; !ret && i < n_rules; i++) {
-		nlh = batch_msg(&b, NFT_MSG_NEWRULE, c->family, NLM_F_CREATE | NLM_F_APPEND);
-		nftnl_rule_nlmsg_build_payload(nlh, rules[i]);
-		ret = batch_next(&b);
+	ret = put_table(&b, t->family, t->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+	for (k = 0; !ret && k < n_chains; k++) {
+		ret = put_chain(&b, chains[k].c);
+		for (i = 0; !ret && i < chains[k].n; i++) {
+			nlh = batch_msg(&b, NFT_MSG_NEWRULE, t->family, NLM_F_CREATE | NLM_F_APPEND);
+			nftnl_rule_nlmsg_build_payload(nlh, chains[k].rules[i]);
+			ret = batch_next(&b);
+		}
 	}
 	if (!ret)
 		ret = batch_send(&b);
 	mnl_nlmsg_batch_stop(b.b);
 	return ret;
+}
+
+static int add_base_chain(const struct base_chain *c, struct nftnl_rule *const *rules,
+			  unsigned int n_rules)
+{
+	const struct chain_rules one = { c, rules, n_rules };
+
+	return add_table(&one, 1);
 }
 
 static struct nftnl_rule *rule_new(const struct base_chain *c)
@@ -354,30 +370,35 @@ cleanup:
 	return ret;
 }
 
-int omt_nft_add_port_only_on(const char *table, const char *ifname, uint16_t dport)
+int omt_nft_add_tunnel_port_only(const char *table, const char *ifname, uint16_t dport)
 {
-	const struct base_chain c = {
+	const struct base_chain in = {
 		.family = NFPROTO_INET, .table = table, .name = "input",
 		.type = "filter", .hook = NF_INET_LOCAL_IN, .prio = 0,
+	}, fwd = {
+		.family = NFPROTO_INET, .table = table, .name = "forward",
+		.type = "filter", .hook = NF_INET_FORWARD, .prio = 0,
 	};
-	struct nftnl_rule *rules[2] = { rule_new(&c), rule_new(&c) };
+	struct nftnl_rule *r[4] = { rule_new(&in), rule_new(&in), rule_new(&in), rule_new(&fwd) };
+	const struct chain_rules chains[2] = { { &in, r, 3 }, { &fwd, r + 3, 1 } };
 	char name[IFNAMSIZ];
-	int ret = ifname_buf(ifname, name);
+	int i, ret = ifname_buf(ifname, name);
 
 	if (ret)
 		goto cleanup;
 	ret = -ENOMEM;
-	if (!rules[0] || !rules[1] ||
-	    match_ifname(rules[0], NFT_META_IIFNAME, name) ||
-	    match_dport(rules[0], IPPROTO_TCP, dport) || verdict(rules[0], NF_ACCEPT) ||
-	    match_dport(rules[1], IPPROTO_TCP, dport) || verdict(rules[1], NF_DROP))
+	if (!r[0] || !r[1] || !r[2] || !r[3] ||
+	    match_ifname(r[0], NFT_META_IIFNAME, name) ||
+	    match_dport(r[0], IPPROTO_TCP, dport) || verdict(r[0], NF_ACCEPT) ||
+	    match_ifname(r[1], NFT_META_IIFNAME, name) || verdict(r[1], NF_DROP) ||
+	    match_dport(r[2], IPPROTO_TCP, dport) || verdict(r[2], NF_DROP) ||
+	    match_ifname(r[3], NFT_META_IIFNAME, name) || verdict(r[3], NF_DROP))
 		goto cleanup;
-	ret = add_base_chain(&c, rules, 2);
+	ret = add_table(chains, 2);
 cleanup:
-	if (rules[0])
-		nftnl_rule_free(rules[0]);
-	if (rules[1])
-		nftnl_rule_free(rules[1]);
+	for (i = 0; i < 4; i++)
+		if (r[i])
+			nftnl_rule_free(r[i]);
 	return ret;
 }
 

@@ -22,12 +22,17 @@ int omt_nft_add_masquerade(const char *table, const uint8_t src[4], const uint8_
  * -EINVAL if ifname does not fit IFNAMSIZ. */
 int omt_nft_add_egress_only(const char *table, const char *ifname, const uint8_t dst[4],
 			    uint16_t dport);
-/* Consumer side (omerta swarm). table inet <table> { chain input { type
- * filter hook input priority filter; policy accept;
- *   iifname IFNAME tcp dport PORT accept
- *   tcp dport PORT drop } }
+/* Consumer side (omerta swarm): through IFNAME only the TCP port, and the
+ * port only through IFNAME.
+ * table inet <table> {
+ *   chain input { type filter hook input priority filter; policy accept;
+ *     iifname IFNAME tcp dport PORT accept
+ *     iifname IFNAME drop
+ *     tcp dport PORT drop }
+ *   chain forward { type filter hook forward priority filter; policy accept;
+ *     iifname IFNAME drop } }
  * -EINVAL if ifname does not fit IFNAMSIZ. */
-int omt_nft_add_port_only_on(const char *table, const char *ifname, uint16_t dport);
+int omt_nft_add_tunnel_port_only(const char *table, const char *ifname, uint16_t dport);
 /* family NFPROTO_IPV4 or NFPROTO_INET. -ENOENT if there is no such table. */
 int omt_nft_del_table(int family, const char *table);
 /* Calls cb for each table of family whose name starts with prefix. The

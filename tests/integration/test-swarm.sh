@@ -125,24 +125,42 @@ test_swarm_outsiders_cannot_join() {
 	swarm_clean
 }
 
-# Makeflow's Work Queue mode through a swarm: a small workflow, its files back.
+# Makeflow's Work Queue mode through a swarm: a small workflow, its files
+# back. One rule probes, from the pilot, our other ports: a listener on
+# 9124 here is out of the tunnel's reach, the manager's port is not.
 test_swarm_makeflow() {
 	omt_swarm_up
 	mkdir "$OMT_TMP/mf"
 	printf 'one\ntwo\nthree\n' >"$OMT_TMP/mf/words.txt"
+	cat >"$OMT_TMP/mf/probe.py" <<-'EOF2'
+		import socket, sys
+		def reach(port):
+		    s = socket.socket()
+		    s.settimeout(3)
+		    return "%d:%s" % (port, "open" if s.connect_ex((sys.argv[1], port)) == 0 else "closed")
+		print(reach(int(sys.argv[2])), reach(9124))
+	EOF2
 	# Makeflow's commands start with a tab.
 	printf '%s:%s\n\t%s\n' \
 		upper.txt words.txt 'tr a-z A-Z < words.txt > upper.txt' \
 		count.txt upper.txt 'wc -l < upper.txt > count.txt' \
 		rev.txt words.txt 'rev < words.txt > rev.txt' \
 		all.txt 'upper.txt count.txt rev.txt' 'cat upper.txt count.txt rev.txt > all.txt' \
-		>"$OMT_TMP/mf/wf.mf"
-	swarm_spawn --workers 1 -- sh -c 'cd "$1" && exec makeflow -T wq \
-		--port "$OMERTA_SWARM_PORT" --password "$OMERTA_SWARM_PASSWORD_FILE" wf.mf' sh "$OMT_TMP/mf"
+		probe.txt probe.py 'python3 probe.py ADDRESS PORT > probe.txt' \
+		>"$OMT_TMP/mf/wf.in"
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/control.out" "$OMT_TMP/control.err" \
+		python3 "$OMT_ROOT/tests/integration/netpoke.py" tcp-sink 9124 "$OMT_TMP/control"
+	omt_wait_for "$OMT_TMP/control" ready
+	swarm_spawn --workers 1 -- sh -c 'cd "$1" &&
+		sed "s/ADDRESS/$OMERTA_SWARM_ADDRESS/; s/PORT/$OMERTA_SWARM_PORT/" wf.in >wf.mf &&
+		exec makeflow -T wq --port "$OMERTA_SWARM_PORT" \
+			--password "$OMERTA_SWARM_PASSWORD_FILE" wf.mf' sh "$OMT_TMP/mf"
 	swarm_wait
 	[ "$OMT_SWARM_RC" = 0 ] || omt_fail "swarm exited $OMT_SWARM_RC: $(cat "$OMT_TMP/swarm.err" "$OMT_TMP/manager.out")"
 	[ "$(cat "$OMT_TMP/mf/all.txt")" = "$(printf 'ONE\nTWO\nTHREE\n3\neno\nowt\neerht')" ] ||
 		omt_fail "all.txt: $(cat "$OMT_TMP/mf/all.txt")"
+	[ "$(cat "$OMT_TMP/mf/probe.txt")" = "9123:open 9124:closed" ] ||
+		omt_fail "from the pilot: $(cat "$OMT_TMP/mf/probe.txt")"
 	swarm_clean
 }
 

@@ -385,7 +385,13 @@ static const char port_only_text[] =
 	"\tchain input {\n"
 	"\t\ttype filter hook input priority filter; policy accept;\n"
 	"\t\tiifname \"omts1\" tcp dport 9123 accept\n"
+	"\t\tiifname \"omts1\" drop\n"
 	"\t\ttcp dport 9123 drop\n"
+	"\t}\n"
+	"\n"
+	"\tchain forward {\n"
+	"\t\ttype filter hook forward priority filter; policy accept;\n"
+	"\t\tiifname \"omts1\" drop\n"
 	"\t}\n"
 	"}\n";
 
@@ -410,7 +416,7 @@ static int tcp_connects(uint16_t port)
 }
 
 /* The port only through the named interface: loopback (any other) is dropped. */
-static void test_port_only_on(void **state)
+static void test_tunnel_port_only(void **state)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9123) };
 	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -422,13 +428,13 @@ static void test_port_only_on(void **state)
 	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(l, 8), 0);
 	assert_int_equal(tcp_connects(9123), 1);
-	assert_int_equal(omt_nft_add_port_only_on("omtswarm", "omts1", 9123), 0);
+	assert_int_equal(omt_nft_add_tunnel_port_only("omtswarm", "omts1", 9123), 0);
 	assert_string_equal(nft_list("inet", "omtswarm"), port_only_text);
-	assert_int_equal(omt_nft_add_port_only_on("omtswarm", "omts1", 9123), -EEXIST);
+	assert_int_equal(omt_nft_add_tunnel_port_only("omtswarm", "omts1", 9123), -EEXIST);
 	assert_int_equal(tcp_connects(9123), 0);
 	assert_int_equal(omt_nft_del_table(NFPROTO_INET, "omtswarm"), 0);
 	assert_int_equal(tcp_connects(9123), 1);
-	assert_int_equal(omt_nft_add_port_only_on("omtswarm", "omt-name-too-long0", 1), -EINVAL);
+	assert_int_equal(omt_nft_add_tunnel_port_only("omtswarm", "omt-name-too-long0", 1), -EINVAL);
 	assert_string_equal(nft_list("inet", "omtswarm"), "");
 	close(l);
 }
@@ -585,7 +591,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_route, reset),
 		cmocka_unit_test_teardown(test_masquerade, reset),
 		cmocka_unit_test_teardown(test_egress_only_rules, reset),
-		cmocka_unit_test_teardown(test_port_only_on, reset),
+		cmocka_unit_test_teardown(test_tunnel_port_only, reset),
 		cmocka_unit_test_teardown(test_list_tables, reset),
 		cmocka_unit_test_teardown(test_egress_only_drops, reset),
 		cmocka_unit_test(test_genl_family),
