@@ -204,18 +204,16 @@ omt_provider_up() { # [wrong-key]
 # and a file server on C's every address, port 8000 ($OMT_TMP/www/file).
 # Extra policy text may follow as arguments (one line each).
 OMT_API=10.201.1.1:7360
-omt_daemon_up() { # [MAX_VMS]
-	omt_two_ns_up
-	mkdir -p "$OMT_TMP/consumer" "$OMT_TMP/www"
-	echo "hello from the consumer" >"$OMT_TMP/www/file"
-	"$OMT_ROOT/build/bin/omerta" keygen "$OMT_TMP/provider.key" >/dev/null 2>&1
-	OMT_CONSUMER_KEY=$(OMERTA_HOME=$OMT_TMP/consumer "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
-	cat >"$OMT_TMP/omerta.ini" <<-EOC
+
+# DIR/omerta.ini: a provider listening on LISTEN with DIR/provider.key,
+# its audit log in DIR/audit.jsonl, allowing $OMT_CONSUMER_KEY.
+omt_provider_ini() { # DIR LISTEN MAX_VMS
+	cat >"$1/omerta.ini" <<-EOC
 		[provider]
-		listen = $OMT_API
-		key = $OMT_TMP/provider.key
-		max_vms = ${1:-2}
-		audit_log = $OMT_TMP/audit.jsonl
+		listen = $2
+		key = $1/provider.key
+		max_vms = $3
+		audit_log = $1/audit.jsonl
 
 		[network "default"]
 		priority = 0
@@ -228,6 +226,14 @@ omt_daemon_up() { # [MAX_VMS]
 		max_memory_mib = 512
 		max_jobs = 4
 	EOC
+}
+omt_daemon_up() { # [MAX_VMS]
+	omt_two_ns_up
+	mkdir -p "$OMT_TMP/consumer" "$OMT_TMP/www"
+	echo "hello from the consumer" >"$OMT_TMP/www/file"
+	"$OMT_ROOT/build/bin/omerta" keygen "$OMT_TMP/provider.key" >/dev/null 2>&1
+	OMT_CONSUMER_KEY=$(OMERTA_HOME=$OMT_TMP/consumer "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
+	omt_provider_ini "$OMT_TMP" "$OMT_API" "${1:-2}"
 	omt_spawn "$OMT_NS_C" "$OMT_TMP/www.log" "$OMT_TMP/www.err" python3 \
 		"$OMT_ROOT/tests/integration/netpoke.py" http-sink 0.0.0.0 8000 "$OMT_TMP/www"
 	omt_wait_for "$OMT_TMP/www.log" ready
@@ -272,24 +278,7 @@ omt_swarm_up() {
 		omt_in "$OMT_NS_C" ip link set "omtcp$i$OMT_ID" up
 		mkdir "$d"
 		"$OMT_ROOT/build/bin/omerta" keygen "$d/provider.key" >/dev/null 2>&1
-		cat >"$d/omerta.ini" <<-EOC
-			[provider]
-			listen = 10.201.$i.1:7360
-			key = $d/provider.key
-			max_vms = 2
-			audit_log = $d/audit.jsonl
-
-			[network "default"]
-			priority = 0
-
-			[consumer "$OMT_CONSUMER_KEY"]
-			allow = yes
-			network = default
-			priority = 10
-			max_cpus = 2
-			max_memory_mib = 512
-			max_jobs = 4
-		EOC
+		omt_provider_ini "$d" "10.201.$i.1:7360" 2
 		omt_swarm_provider_start "$i"
 		echo "10.201.$i.1:7360" >>"$OMT_TMP/providers"
 	done
