@@ -2,7 +2,9 @@
 # The demo: a guest and a consumer in namespaces of their own, a real
 # WireGuard tunnel between them, the guard on the guest's link. The tunnel
 # works; everything else the guest tries is dropped in the kernel and shows
-# up as an event and in the pinned maps. Nothing is left behind.
+# up as an event and in the pinned maps. Then jobs in microVMs, a provider
+# daemon with a consumer, and a swarm of Work Queue workers on two
+# providers. Nothing is left behind.
 set -eu
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -129,3 +131,80 @@ jq -c '{ts, event, decision, reason, description, job, outcome, exit_status, rog
 
 say "The daemon's log"
 sed 's/^/    /' "$OMT_TMP/daemon.log"
+omt_test_teardown
+
+# ---------------------------------------------------------------- a swarm
+say "Part 4: a swarm. Two providers, each a daemon in a namespace of its own; Work Queue workers as their jobs"
+omt_swarm_up
+echo "the providers file ($OMT_TMP/providers): IPv4:PORT [PROVIDER-KEY] a line"
+sed 's/^/    /' "$OMT_TMP/providers"
+mkdir "$OMT_TMP/work"
+cat >"$OMT_TMP/manager.py" <<'EOF'
+import os, sys, time
+import work_queue as wq
+
+q = wq.WorkQueue(port=int(os.environ["OMERTA_SWARM_PORT"]))
+q.specify_password_file(os.environ["OMERTA_SWARM_PASSWORD_FILE"])
+print("manager listening on port", q.port, flush=True)
+work = sys.argv[1]
+for i in range(6):
+    with open(f"{work}/in.{i}", "w") as f:
+        f.writelines(f"{k}\n" for k in range(1, 1000 * (i + 1) + 1))
+    t = wq.Task("awk '{ s += $1 } END { print s }' in.txt > out.txt")
+    t.specify_input_file(f"{work}/in.{i}", "in.txt", cache=False)
+    t.specify_output_file(f"{work}/out.{i}", "out.txt", cache=False)
+    t.specify_tag(str(i))
+    q.submit(t)
+deadline = time.time() + 420
+while not q.empty():
+    if time.time() > deadline:
+        sys.exit("no workers in time")
+    t = q.wait(5)
+    if t and (t.result != wq.WORK_QUEUE_RESULT_SUCCESS or t.return_status != 0):
+        sys.exit(f"task {t.tag} failed: result {t.result}, status {t.return_status}")
+    if t:
+        print(f"task {t.tag} done by the worker at {t.host}", flush=True)
+EOF
+echo "the manager, $OMT_TMP/manager.py (Python on Debian's work_queue module):"
+sed 's/^/    /' "$OMT_TMP/manager.py"
+
+say "omerta swarm --providers providers --workers 2 --description 'demo: six sums' -- /usr/bin/python3 manager.py work"
+omt_spawn "$OMT_NS_C" "$OMT_TMP/manager.out" "$OMT_TMP/swarm.err" \
+	env OMERTA_HOME="$OMT_TMP/consumer" "$OMT_ROOT/build/bin/omerta" swarm \
+	--providers "$OMT_TMP/providers" --workers 2 --description "demo: six sums" \
+	-- /usr/bin/python3 "$OMT_TMP/manager.py" "$OMT_TMP/work"
+swarm=$OMT_SPAWNED
+omt_wait_for "$OMT_TMP/swarm.err" ' running$' 300 || { cat "$OMT_TMP/swarm.err"; exit 1; }
+table=$(omt_in "$OMT_NS_C" nft list tables | awk '/omerta_swarm_/ { print $3 }')
+echo "while it runs: through the swarm's WireGuard interface only the manager's port, and that"
+echo "port through no other interface (nft list table inet $table):"
+omt_in "$OMT_NS_C" nft list table inet "$table" | sed 's/^/    /'
+omt_in "${OMT_NS_P[0]}" python3 "$POKE" tcp 10.201.1.2 9123 ||
+	echo "provider 1, outside the tunnel, to the consumer's 10.201.1.2:9123: no answer (dropped)"
+rc=0
+wait "$swarm" || rc=$?
+echo "omerta swarm exited $rc (the manager's exit status)"
+
+say "The swarm's lines on stderr: a pilot per provider queued, running, then ended or cancelled"
+sed 's/^/    /' "$OMT_TMP/swarm.err"
+say "The manager's output"
+sed 's/^/    /' "$OMT_TMP/manager.out"
+say "The results, brought back as files"
+for i in $(seq 0 5); do
+	n=$((1000 * (i + 1)))
+	echo "    out.$i: $(cat "$OMT_TMP/work/out.$i")   (1 + ... + $n = $((n * (n + 1) / 2)))"
+done
+
+say "What each provider saw: ordinary jobs, in its audit log"
+for i in 1 2; do
+	echo "provider $i:"
+	jq -c 'select(.event == "decision" or .event == "outcome") |
+		{event, decision, description, job, outcome, exit_status} | with_entries(select(.value != null))' \
+		"$OMT_TMP/p$i/audit.jsonl" | sed 's/^/    /'
+done
+
+say "Nothing of the swarm is left: its interface, its nftables table, its password file"
+omt_in "$OMT_NS_C" ip -o link show | grep ': omts' || echo "no omts* interface"
+omt_in "$OMT_NS_C" nft list tables | grep omerta_swarm || echo "no omerta_swarm_* table"
+ls -d /tmp/omerta-swarm.* 2>/dev/null || echo "no /tmp/omerta-swarm.* directory"
+omt_test_teardown
