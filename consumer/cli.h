@@ -50,7 +50,5 @@ int cli_load_identity(const char *verb, const char *identity, struct cli_http *h
 void cli_catch_signals(void (*handler)(int));
 /* A WireGuard interface named PREFIX and 8 random hex digits. 0, or -1 having said why. */
 int cli_tunnel_create(const char *verb, const char *prefix, char ifname[16], struct omt_wg_dev *d);
-/* DELETE /v1/jobs/JOB. 0 or -errno with err set. */
-int cli_job_cancel(struct cli_http *h, const char *job, char *err, size_t errlen);
 
 #endif

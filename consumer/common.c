@@ -143,16 +143,3 @@ int cli_tunnel_create(const char *verb, const char *prefix, char ifname[16], str
 	}
 	return 0;
 }
-
-int cli_job_cancel(struct cli_http *h, const char *job, char *err, size_t errlen)
-{
-	struct cli_resp r;
-	char path[64];
-	int e;
-
-	snprintf(path, sizeof(path), "/v1/jobs/%s", job);
-	e = cli_request(h, "DELETE", path, NULL, &r, err, errlen);
-	if (!e)
-		cli_resp_free(&r);
-	return e;
-}

@@ -127,14 +127,32 @@ static int request(struct provider *p, const char *method, const char *path, con
 	return e;
 }
 
-static int cancel(struct pilot *pl, char *err, size_t errlen)
+/*
+ * The pilot's script: a Work Queue worker for our manager, with the VM's
+ * resources, named for its tunnel address ip. NULL when out of memory.
+ */
+static char *pilot_script(const struct swarm *s, const uint8_t ip[4])
 {
-	int e;
+	/* It leaves before the job's timeout, so the manager hears of it. */
+	unsigned int wall = s->timeout_s > 120 ? s->timeout_s - 60 : s->timeout_s / 2;
+	char *out = NULL;
 
-	pthread_mutex_lock(&pl->p->http_lock);
-	e = cli_job_cancel(&pl->p->http, pl->job, err, errlen);
-	pthread_mutex_unlock(&pl->p->http_lock);
-	return e;
+	if (asprintf(&out,
+		     "# An Omerta swarm pilot: a Work Queue worker for the manager at our\n"
+		     "# consumer's end of this job's tunnel; no catalog server is ever asked.\n"
+		     "# A name the worker can resolve (it reports it to the manager).\n"
+		     "name=omerta-pilot-%u-%u-%u-%u\n"
+		     "hostname \"$name\" && printf '127.0.1.1\\t%%s\\n' \"$name\" >>/etc/hosts\n"
+		     "mem=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)\n"
+		     "# Work Queue checks the disk it is promised against its own measure.\n"
+		     "disk=$(df -Pm /tmp | awk 'NR == 2 { print int($4 * 0.9) }')\n"
+		     "exec work_queue_worker --password /job/input/" PASSWORD_INPUT " \\\n"
+		     "\t--cores \"$(nproc)\" --memory \"$mem\" --disk \"$disk\" --workdir /tmp \\\n"
+		     "\t--single-shot --max-backoff 5 --connect-timeout 300 --wall-time %u \\\n"
+		     "\t\"$OMERTA_CONSUMER_IP\" %u\n", ip[0], ip[1], ip[2], ip[3], wall ? wall : 1,
+		     s->port) < 0)
+		return NULL;
+	return out;
 }
 
 /* The pilot's request to p: the script, the password as an input, our tunnel. */
@@ -144,14 +162,16 @@ static int pilot_request(struct pilot *pl, char **body, char *err, size_t errlen
 	struct omt_job_input in = { .name = PASSWORD_INPUT, .data = (uint8_t *)s->password,
 				    .len = s->password_len };
 	struct omt_job_request req = {
-		.description = s->description, .script = s->script, .script_len = strlen(s->script),
-		.cpus = s->cpus, .memory_mib = s->memory_mib, .timeout_s = s->timeout_s,
-		.image = OMT_JOB_IMAGE_DEBIAN, .language = OMT_JOB_LANGUAGE_SH, .inputs = &in, .n_inputs = 1,
+		.description = s->description, .cpus = s->cpus, .memory_mib = s->memory_mib,
+		.timeout_s = s->timeout_s, .image = OMT_JOB_IMAGE_DEBIAN,
+		.language = OMT_JOB_LANGUAGE_SH, .inputs = &in, .n_inputs = 1,
 	};
 	struct omt_job_vpn *v = &req.vpn;
 	int e;
 
-	if ((e = cli_local_ip_towards(pl->p->where.ip, pl->p->where.port, v->endpoint_ip))) {
+	if (s->has_endpoint_ip)
+		memcpy(v->endpoint_ip, s->endpoint_ip, 4);
+	else if ((e = cli_local_ip_towards(pl->p->where.ip, pl->p->where.port, v->endpoint_ip))) {
 		snprintf(err, errlen, "no route: %s", strerror(-e));
 		return e;
 	}
@@ -164,14 +184,46 @@ static int pilot_request(struct pilot *pl, char **body, char *err, size_t errlen
 	memcpy(v->allowed_ips[0].ip, v->consumer_address, 4);
 	v->allowed_ips[0].prefix = 32;
 	v->n_allowed_ips = 1;
+	req.script = pilot_script(s, v->vm_address.ip);
+	if (!req.script) {
+		snprintf(err, errlen, "the request: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	req.script_len = strlen(req.script);
 	if ((e = omt_job_request_format(&req, body)))
 		snprintf(err, errlen, "the request: %s", strerror(-e));
+	free(req.script);
+	return e;
+}
+
+/*
+ * GET (its state) or DELETE (cancel it) the pilot's job: 0 with *st its
+ * state in the answer, or -1 with err set.
+ */
+static int job_call(struct pilot *pl, const char *method, struct omt_job_status *st, char *err,
+		    size_t errlen)
+{
+	struct cli_resp r;
+	char path[64];
+	int e;
+
+	snprintf(path, sizeof(path), "/v1/jobs/%s", pl->job);
+	if (request(pl->p, method, path, NULL, &r, err, errlen))
+		return -1;
+	if (r.status != 200) {
+		cli_refusal_text(&r, err, errlen);
+		e = -1;
+	} else {
+		e = omt_job_status_parse(r.body, r.len, st, err, errlen) ? -1 : 0;
+	}
+	cli_resp_free(&r);
 	return e;
 }
 
 /* Submits a pilot to pl->p: 0 with pl->job and its VM our peer, or -1 having said why. */
 static int submit(struct pilot *pl)
 {
+	struct omt_job_status st;
 	struct omt_job_accept acc;
 	struct cli_resp r;
 	char err[600], *body = NULL;
@@ -208,32 +260,12 @@ static int submit(struct pilot *pl)
 	if (e) {
 		snprintf(err, sizeof(err), "add its peer to %s: %s", pl->s->ifname, strerror(-e));
 		say(pl, "cancelled", err);
-		cancel(pl, err, sizeof(err));
+		job_call(pl, "DELETE", &st, err, sizeof(err));
 		return -1;
 	}
 	pl->peer = 1;
 	say(pl, "queued", NULL);
 	return 0;
-}
-
-/* The job's state, into *st: 0, or -1 with err set. */
-static int job_state(struct pilot *pl, struct omt_job_status *st, char *err, size_t errlen)
-{
-	struct cli_resp r;
-	char path[64];
-	int e;
-
-	snprintf(path, sizeof(path), "/v1/jobs/%s", pl->job);
-	if (request(pl->p, "GET", path, NULL, &r, err, errlen))
-		return -1;
-	if (r.status != 200) {
-		cli_refusal_text(&r, err, errlen);
-		e = -1;
-	} else {
-		e = omt_job_status_parse(r.body, r.len, st, err, errlen) ? -1 : 0;
-	}
-	cli_resp_free(&r);
-	return e;
 }
 
 /*
@@ -269,22 +301,55 @@ static void last_words(struct pilot *pl, char *out, size_t size)
 	free(o);
 }
 
+/* "ended: OUTCOME (exit status N); its last words: '...'" */
+static void say_ended(struct pilot *pl, const struct omt_job_status *st)
+{
+	char why[1400], words[OMT_QUOTE_SIZE(200) + 20];
+
+	last_words(pl, words, sizeof(words));
+	if (st->exit_status >= 0)
+		snprintf(why, sizeof(why), "%s (exit status %d)%s", st->outcome, st->exit_status,
+			 words);
+	else
+		snprintf(why, sizeof(why), "%s%s", st->outcome[0] ? st->outcome : "over", words);
+	say(pl, "ended", why);
+}
+
+/*
+ * The swarm stops: the pilot's job cancelled, or said to have ended when
+ * it had (its worker leaves with the manager).
+ */
+static void cancel(struct pilot *pl)
+{
+	struct omt_job_status st;
+	char err[600], why[700];
+
+	if (job_call(pl, "DELETE", &st, err, sizeof(err))) {
+		snprintf(why, sizeof(why), "can't cancel it: %s", err);
+		say(pl, "lost", why);
+	} else if (st.state >= OMT_JOB_DONE && strcmp(st.outcome, "cancelled")) {
+		say_ended(pl, &st);
+	} else {
+		say(pl, "cancelled", NULL);
+	}
+}
+
 /* Follows the pilot's job until it ends or the swarm stops; how long it ran (ms). */
 static uint64_t follow(struct pilot *pl)
 {
 	struct omt_job_status st;
 	uint64_t started = 0, heard = omt_mono_ms();
-	char err[600], why[1400], words[OMT_QUOTE_SIZE(200) + 20];
+	char err[600];
 
 	while (!stopping(pl->s)) {
 		nap(pl->s, POLL_MS);
 		if (stopping(pl->s))
 			break;
-		if (job_state(pl, &st, err, sizeof(err))) {
+		if (job_call(pl, "GET", &st, err, sizeof(err))) {
 			if (omt_mono_ms() - heard < LOST_MS)
 				continue;
 			say(pl, "lost", err);
-			cancel(pl, err, sizeof(err));
+			job_call(pl, "DELETE", &st, err, sizeof(err));
 			pl->job[0] = '\0';
 			break;
 		}
@@ -295,20 +360,13 @@ static uint64_t follow(struct pilot *pl)
 			pilot_running(pl->s, pl->p);
 		}
 		if (st.state >= OMT_JOB_DONE) {
-			last_words(pl, words, sizeof(words));
-			if (st.exit_status >= 0)
-				snprintf(why, sizeof(why), "%s (exit status %d)%s", st.outcome,
-					 st.exit_status, words);
-			else
-				snprintf(why, sizeof(why), "%s%s", st.outcome[0] ? st.outcome : "over",
-					 words);
-			say(pl, "ended", why);
+			say_ended(pl, &st);
 			pl->job[0] = '\0';
 			break;
 		}
 	}
 	if (pl->job[0])
-		say(pl, "cancelled", cancel(pl, err, sizeof(err)) ? err : NULL);
+		cancel(pl);
 	return started ? omt_mono_ms() - started : 0;
 }
 

@@ -96,9 +96,15 @@ struct session {
 
 static void cancel(struct session *s)
 {
-	char err[300];
+	struct cli_resp r;
+	char path[64], err[300];
 
-	if (s->job[0] && cli_job_cancel(&s->http, s->job, err, sizeof(err)))
+	if (!s->job[0])
+		return;
+	snprintf(path, sizeof(path), "/v1/jobs/%s", s->job);
+	if (cli_request(&s->http, "DELETE", path, NULL, &r, err, sizeof(err)) == 0)
+		cli_resp_free(&r);
+	else
 		fprintf(stderr, "omerta: cancel job %s: %s\n", s->job, err);
 }
 

@@ -29,6 +29,7 @@
 #include "../api/keys.h"
 #include "../lib/clock.h"
 #include "../lib/file.h"
+#include "../lib/parse.h"
 #include "../lib/text.h"
 #include "../lib/utf8.h"
 #include "../nl/nft.h"
@@ -59,7 +60,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: omerta swarm --providers FILE --workers N [--cpus N] [--memory MIB]\n"
 		"                    [--timeout SEC] [--description TEXT] [--port PORT]\n"
-		"                    [--password-file FILE] [--identity FILE]\n"
+		"                    [--password-file FILE] [--identity FILE] [--endpoint-ip IP]\n"
 		"                    [-- MANAGER-COMMAND [ARG...]]\n\n"
 		"Keeps N Work Queue workers (pilots) running as Omerta jobs on the providers\n"
 		"of FILE, each dialling the manager on PORT at our end of one WireGuard\n"
@@ -81,7 +82,9 @@ static void usage(FILE *f)
 		"  --port PORT           the manager's port (default %d)\n"
 		"  --password-file FILE  the workers' password (Work Queue's); default: a new\n"
 		"                        random one. It reaches the pilots as an input file\n"
-		"  --identity FILE       our key (default: the config directory's identity)\n\n"
+		"  --identity FILE       our key (default: the config directory's identity)\n"
+		"  --endpoint-ip IP      the address the pilots reach us at, on every provider\n"
+		"                        (default: ours towards each provider)\n\n"
 		"Lines on stderr: 'omerta: swarm: IP:PORT job ID STATE[: REASON]', STATE one\n"
 		"of queued, running, ended, refused, unreachable, lost, cancelled.\n\n"
 		"Exit status: the manager's (128+N when a signal ended it), 1 failed, 2 bad\n"
@@ -89,45 +92,8 @@ static void usage(FILE *f)
 		MAX_WORKERS, DEFAULT_PORT);
 }
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/* The pilot's script: a Work Queue worker for our manager, with the VM's resources. */
-static char *pilot_script(const struct swarm *s)
-{
-	/* It leaves before the job's timeout, so the manager hears of it. */
-	unsigned int wall = s->timeout_s > 120 ? s->timeout_s - 60 : s->timeout_s / 2;
-	char *out = NULL;
-
-	if (wall < 1)
-		wall = 1;
-	if (asprintf(&out,
-		     "# An Omerta swarm pilot: a Work Queue worker for the manager at our\n"
-		     "# consumer's end of this job's tunnel; no catalog server is ever asked.\n"
-		     "mem=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)\n"
-		     "# Work Queue checks the disk it is promised against its own measure.\n"
-		     "disk=$(df -Pm /tmp | awk 'NR == 2 { print int($4 * 0.9) }')\n"
-		     "exec work_queue_worker --password /job/input/" PASSWORD_INPUT " \\\n"
-		     "\t--cores \"$(nproc)\" --memory \"$mem\" --disk \"$disk\" --workdir /tmp \\\n"
-		     "\t--single-shot --max-backoff 5 --connect-timeout 300 --wall-time %u \\\n"
-		     "\t\"$OMERTA_CONSUMER_IP\" %u\n", wall, s->port) < 0)
-		return NULL;
-	return out;
-}
-
 struct opts {
-	const char *providers, *description, *password_file, *identity;
+	const char *providers, *description, *password_file, *identity, *endpoint_ip;
 	unsigned int workers, cpus, memory_mib, timeout_s, port;
 };
 
@@ -145,10 +111,12 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		{ "port", required_argument, NULL, 'p' },
 		{ "password-file", required_argument, NULL, 'W' },
 		{ "identity", required_argument, NULL, 'i' },
+		{ "endpoint-ip", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	char q[OMT_QUOTE_SIZE(60)];
+	uint8_t endpoint[4];
 	const char *p;
 	int c, e = 0;
 
@@ -165,6 +133,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			break;
 		case 'i':
 			o->identity = optarg;
+			break;
+		case 'e':
+			o->endpoint_ip = optarg;
 			break;
 		case 'w':
 			e = cli_parse_uint("swarm", "--workers", optarg, 1, MAX_WORKERS, &o->workers);
@@ -193,6 +164,11 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		return OMT_EXIT_USAGE;
 	if (!o->providers || !o->workers) {
 		fprintf(stderr, "swarm: %s is required\n", o->providers ? "--workers" : "--providers");
+		return OMT_EXIT_USAGE;
+	}
+	if (o->endpoint_ip && omt_parse_ipv4(o->endpoint_ip, endpoint)) {
+		fprintf(stderr, "swarm: --endpoint-ip is not an IPv4 address: %s\n",
+			omt_quote(q, o->endpoint_ip, 60));
 		return OMT_EXIT_USAGE;
 	}
 	/* What the providers would refuse, said once here rather than by each of them. */
@@ -415,8 +391,6 @@ static int manager_wait(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
-
-
 /* What was set up: each undo is safe when its step never ran. */
 static void teardown(struct swarm *s, int table, const char *tmpdir, const char *password_path)
 {
@@ -435,14 +409,13 @@ static void teardown(struct swarm *s, int table, const char *tmpdir, const char 
 	if (s->password)
 		sodium_memzero(s->password, s->password_len);
 	free(s->password);
-	free(s->script);
 	free(s->description);
 	for (i = 0; i < s->n_providers; i++)
 		sodium_memzero(&s->providers[i].http, sizeof(s->providers[i].http));
 	free(s->providers);
 }
 
-/* The interface, the table, the pilots' script and description. 0, or -1 having said why. */
+/* The interface, the table, the pilots' description. 0, or -1 having said why. */
 static int setup(struct swarm *s, const struct opts *o, int *table)
 {
 	char name[64];
@@ -456,12 +429,11 @@ static int setup(struct swarm *s, const struct opts *o, int *table)
 		return -1;
 	}
 	*table = 1;
-	s->script = pilot_script(s);
 	if (asprintf(&s->description, "omerta swarm pilot: a Work Queue worker for the manager "
 		     "at 10.77.%u.1:%u%s%s", s->subnet, s->port, o->description ? ": " : "",
 		     o->description ? o->description : "") < 0)
 		s->description = NULL;
-	if (!s->script || !s->description) {
+	if (!s->description) {
 		fprintf(stderr, "swarm: out of memory\n");
 		return -1;
 	}
@@ -485,6 +457,10 @@ int swarm_main(int argc, char **argv)
 	s.memory_mib = o.memory_mib;
 	s.timeout_s = o.timeout_s;
 	s.port = o.port;
+	if (o.endpoint_ip) {
+		omt_parse_ipv4(o.endpoint_ip, s.endpoint_ip);
+		s.has_endpoint_ip = 1;
+	}
 	cli_catch_signals(on_signal);
 	ret = load_providers(&s, &o);
 	if (!ret)

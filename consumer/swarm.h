@@ -41,7 +41,9 @@ struct swarm {
 	size_t n_providers;
 	unsigned int workers, cpus, memory_mib, timeout_s;
 	uint16_t port;
-	char *description, *script;
+	uint8_t endpoint_ip[4];		/* --endpoint-ip, when has_endpoint_ip */
+	int has_endpoint_ip;
+	char *description;
 	char *password;
 	size_t password_len;
 	struct omt_wg_dev wg;

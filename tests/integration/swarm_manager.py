@@ -52,7 +52,7 @@ def tasks(n, d):
                   flush=True)
             return 1
         done += 1
-        print("task", t.tag, "done", flush=True)
+        print("task", t.tag, "done on", ascii(t.hostname), flush=True)
     print("all", n, "tasks done; workers joined", q.stats.workers_joined, flush=True)
     return 0
 

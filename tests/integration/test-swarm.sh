@@ -65,6 +65,9 @@ test_swarm_tasks_survive_a_killed_pilot() {
 		[ "$(cat "$OMT_TMP/work/out.$i")" = "TASK $i" ] || omt_fail "task $i: '$(cat "$OMT_TMP/work/out.$i")'"
 	done
 	grep -q '^all 12 tasks done' "$OMT_TMP/manager.out" || omt_fail "manager: $(cat "$OMT_TMP/manager.out")"
+	# Each pilot is named for its tunnel address.
+	[ "$(grep -c "^task [0-9]* done on 'omerta-pilot-10-77-[0-9]*-[23]'$" "$OMT_TMP/manager.out")" = 12 ] ||
+		omt_fail "pilots' names: $(cat "$OMT_TMP/manager.out")"
 	# A replacement pilot was started after the killed one.
 	sed -n "/job $job ended/,\$p" "$OMT_TMP/swarm.err" | grep -qE ' job [0-9a-f]{8} queued$' ||
 		omt_fail "no pilot after $job: $(cat "$OMT_TMP/swarm.err")"
