@@ -28,5 +28,8 @@ echo
 echo "== python3 on the debian image against true on minimal"
 bench/workload.sh
 echo
+echo "== Work Queue through omerta swarm against local workers"
+bench/swarm.sh
+echo
 echo "== the debian image: build time and size"
 bench/image.sh 1
