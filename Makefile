@@ -122,14 +122,15 @@ $(BUILD)/bin/omerta: $(CONSUMER_OBJS)
 
 # The guest image: Debian's cloud kernel (apt-get download), its modules,
 # busybox and the agent (guest/mkimage.sh; cached in $(BUILD)/guest/cache).
-$(GUEST_IMAGE): $(BUILD)/bin/omerta-guest guest/mkimage.sh guest/modules.txt guest/modules-disk.txt
+$(GUEST_IMAGE): $(BUILD)/bin/omerta-guest guest/mkimage.sh guest/lib.sh guest/modules.txt \
+		guest/modules-disk.txt
 	$(call msg,IMAGE,$@)
 	$(Q)guest/mkimage.sh $(BUILD)/guest $(BUILD)/bin/omerta-guest
 
 # The debian image: Debian 12 with python3 (mmdebstrap), a squashfs the VM
 # gets as a read-only disk. Rebuilt only when its inputs change (the script
 # checks the package versions too: FORCE).
-$(DEBIAN_IMAGE): guest/mkdebian.sh FORCE
+$(DEBIAN_IMAGE): guest/mkdebian.sh guest/lib.sh FORCE
 	$(call msg,IMAGE,$@)
 	$(Q)guest/mkdebian.sh $(BUILD)/guest
 FORCE:

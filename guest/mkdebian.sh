@@ -30,8 +30,8 @@ umask 022
 export LC_ALL=C
 
 prog=${0##*/}
-die() { echo "$prog: $*" >&2; exit 1; }
-die_log() { local log=$1; shift; [ -s "$log" ] && sed 's/^/  /' "$log" >&2; die "$@"; }
+# shellcheck source=guest/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ $# -eq 1 ] || die "usage: $prog OUTDIR"
 [ "$(id -u)" -eq 0 ] || die "must run as root"
@@ -177,6 +177,7 @@ fi
 
 {
 	echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
+	echo "lib $(sha256sum <"$(dirname "$0")/lib.sh" | cut -d' ' -f1)"
 	echo "suite $suite variant $variant packages $packages epoch $build_epoch"
 	echo "comp ${comp[*]}"
 	echo "nodoc $nodoc"
@@ -235,24 +236,14 @@ for b in "${wq_bases[@]}"; do
 	b=
 done
 [ -n "$b" ] || die "$wq_pkg $wq_ver would come from ${wq_uri:-nowhere}, not from the image's mirrors"
-# apt drops privileges to _apt for downloads: give it a writable dir.
-chmod 0755 "$work"
-mkdir "$work/apt"
-chown _apt "$work/apt" 2>/dev/null || true
-(cd "$work/apt" && apt-get -q download "$wq_pkg=$wq_ver") >"$work/apt.log" 2>&1 ||
-	die_log "$work/apt.log" "apt-get download $wq_pkg=$wq_ver failed"
-wq_deb=("$work"/apt/*.deb)
-if [ ${#wq_deb[@]} -ne 1 ] || [ ! -f "${wq_deb[0]}" ]; then
-	die_log "$work/apt.log" "apt-get download $wq_pkg: no .deb produced"
-fi
-echo "$wq_sha  ${wq_deb[0]}" | sha256sum -c --status ||
-	die "apt-get download $wq_pkg: SHA-256 mismatch"
+fetch_deb "$work" "$wq_pkg" "$wq_ver" "$wq_sha"
+wq_deb=$FETCHED_DEB
 mkdir "$work/wq"
-dpkg-deb --fsys-tarfile "${wq_deb[0]}" >"$work/wq.tar" 2>"$work/dpkg.log" ||
-	die_log "$work/dpkg.log" "dpkg-deb --fsys-tarfile ${wq_deb[0]##*/} failed"
+dpkg-deb --fsys-tarfile "$wq_deb" >"$work/wq.tar" 2>"$work/dpkg.log" ||
+	die_log "$work/dpkg.log" "dpkg-deb --fsys-tarfile ${wq_deb##*/} failed"
 tar -x -f "$work/wq.tar" -C "$work/wq" ./usr/bin/work_queue_worker \
 	"./usr/share/doc/$wq_pkg/copyright" >"$work/tar.log" 2>&1 ||
-	die_log "$work/tar.log" "${wq_deb[0]##*/}: no usr/bin/work_queue_worker or copyright file"
+	die_log "$work/tar.log" "${wq_deb##*/}: no usr/bin/work_queue_worker or copyright file"
 
 root=$work/root
 printf '%s\n' "$nodoc" >"$work/nodoc.cfg"

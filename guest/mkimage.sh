@@ -16,9 +16,8 @@ umask 022
 export LC_ALL=C
 
 prog=${0##*/}
-die() { echo "$prog: $*" >&2; exit 1; }
-# Show a captured log on stderr, then fail.
-die_log() { local log=$1; shift; [ -s "$log" ] && sed 's/^/  /' "$log" >&2; die "$@"; }
+# shellcheck source=guest/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ $# -eq 2 ] || die "usage: $prog OUTDIR AGENT_BINARY"
 out=$1
@@ -84,19 +83,8 @@ if [ "$(cat "$kdir/.stamp" 2>/dev/null)" != "$stamp_want" ] ||
 	[ -n "${arch:-}" ] || die "cached kernel incomplete and $pkg not resolvable"
 	deb=$cache/${pkg}_${ver//:/%3a}_${arch}.deb
 	if [ ! -f "$deb" ] || ! echo "$sha  $deb" | sha256sum -c --status; then
-		# apt drops privileges to _apt for downloads: give it a writable dir.
-		chmod 0755 "$work"
-		mkdir "$work/apt"
-		chown _apt "$work/apt" 2>/dev/null || true
-		(cd "$work/apt" && apt-get -q download "$pkg=$ver") >"$work/apt.log" 2>&1 ||
-			die_log "$work/apt.log" "apt-get download $pkg=$ver failed"
-		got=("$work"/apt/*.deb)
-		if [ ${#got[@]} -ne 1 ] || [ ! -f "${got[0]}" ]; then
-			die_log "$work/apt.log" "apt-get download $pkg: no .deb produced"
-		fi
-		echo "$sha  ${got[0]}" | sha256sum -c --status ||
-			die "apt-get download $pkg: SHA-256 mismatch"
-		{ cp "${got[0]}" "$deb.tmp" && mv -f "$deb.tmp" "$deb"; } ||
+		fetch_deb "$work" "$pkg" "$ver" "$sha"
+		{ cp "$FETCHED_DEB" "$deb.tmp" && mv -f "$deb.tmp" "$deb"; } ||
 			die "cannot store $deb"
 		rm -rf "$work/apt"
 	fi
