@@ -97,8 +97,8 @@ struct opts {
 	unsigned int workers, cpus, memory_mib, timeout_s, port;
 };
 
-/* The options into o: GO_ON, or the exit status (usage said why, or --help). */
 #define GO_ON -1
+/* The options into o: GO_ON, or the exit status (usage said why, or --help). */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
@@ -115,9 +115,6 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	char q[OMT_QUOTE_SIZE(60)];
-	uint8_t endpoint[4];
-	const char *p;
 	int c, e = 0;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1 && !e) {
@@ -160,8 +157,16 @@ static int parse_options(int argc, char **argv, struct opts *o)
 			return OMT_EXIT_USAGE;
 		}
 	}
-	if (e)
-		return OMT_EXIT_USAGE;
+	return e ? OMT_EXIT_USAGE : GO_ON;
+}
+
+/* What the options say together: GO_ON, or OMT_EXIT_USAGE having said why. */
+static int check_options(const struct opts *o)
+{
+	char q[OMT_QUOTE_SIZE(60)];
+	uint8_t endpoint[4];
+	const char *p;
+
 	if (!o->providers || !o->workers) {
 		fprintf(stderr, "swarm: %s is required\n", o->providers ? "--workers" : "--providers");
 		return OMT_EXIT_USAGE;
@@ -450,6 +455,8 @@ int swarm_main(int argc, char **argv)
 	pid_t manager = -1;
 
 	ret = parse_options(argc, argv, &o);
+	if (ret == GO_ON)
+		ret = check_options(&o);
 	if (ret != GO_ON)
 		return ret;
 	s.workers = o.workers;
