@@ -63,6 +63,7 @@ struct job_host {
 	struct ring_buffer *rb;		/* both guards' rogue events */
 	struct omt_vmnet net;
 	int ctl_fd;
+	int owner_fd;			/* the job directory's lock (omt_jobdir_hold) */
 };
 
 /* The VM: what it boots from, and its QEMU. */

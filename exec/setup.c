@@ -108,6 +108,7 @@ static int make_jobdir(struct job *j, char *err, size_t errlen)
 
 	omt_jobdir_reap_stale();
 	if ((e = omt_jobdir_create(j->args.job_id, h->id, h->dir, sizeof(h->dir))) ||
+	    (e = h->owner_fd = omt_jobdir_hold(h->dir)) < 0 ||
 	    (e = omt_jobdir_write_pid(h->dir, "loader.pid", getpid()))) {
 		snprintf(err, errlen, "job directory under %s: %s", OMT_JOBS_DIR, strerror(-e));
 		return e;
@@ -122,6 +123,7 @@ static void remove_jobdir(struct job *j)
 {
 	if (j->host.dir[0])
 		omt_jobdir_remove(j->host.dir);
+	close_fd(&j->host.owner_fd);
 }
 
 static void close_image(struct job *j)
@@ -246,7 +248,12 @@ static void close_control(struct job *j)
 
 static int bring_up_tap(struct job *j, char *err, size_t errlen)
 {
-	return omt_vmnet_tap_up(&j->host.net, j->host.id, err, errlen);
+	int e = omt_vmnet_tap_up(&j->host.net, j->host.id, err, errlen);
+
+	/* cleanup leaves the guard of a tap a live job records. */
+	if (!e && (e = omt_jobdir_write_text(j->host.dir, "tap", j->host.net.tap)))
+		snprintf(err, errlen, "%s/tap: %s", j->host.dir, strerror(-e));
+	return e;
 }
 
 static void take_down_tap(struct job *j)

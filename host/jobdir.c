@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -105,19 +107,30 @@ int omt_jobdir_remove(const char *dir)
 	return e == -ENOENT ? 0 : e;
 }
 
-static pid_t read_pid(const char *dir, const char *name)
+/* The file name in dir as text, at most size - 1 bytes. 0 or -errno. */
+static int read_text(const char *dir, const char *name, char *buf, size_t size)
 {
-	char path[300], val[32] = "";
+	char path[300];
+	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	if (read(fd, val, sizeof(val) - 1) < 0)
-		val[0] = '\0';
+		return -errno;
+	n = read(fd, buf, size - 1);
 	close(fd);
-	return atoi(val);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static pid_t read_pid(const char *dir, const char *name)
+{
+	char val[32];
+
+	return read_text(dir, name, val, sizeof(val)) ? 0 : atoi(val);
 }
 
 /* Is pid alive and running a command line that contains needle? */
@@ -155,19 +168,62 @@ static void remove_stale_pins(const char *job)
 	}
 }
 
-/*
- * A sibling exec creates its directory, then writes loader.pid: in between
- * the directory must not look abandoned.
- */
-static int just_made(const char *dir)
+int omt_jobdir_hold(const char *dir)
+{
+	char path[320], locked[320];
+	int fd;
+
+	/* Locked before it has its name: an "owner" file is never unlocked while we live. */
+	snprintf(locked, sizeof(locked), "%s/owner.new", dir);
+	snprintf(path, sizeof(path), "%s/owner", dir);
+	fd = open(locked, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(locked, path) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int omt_jobdir_owned(const char *dir)
 {
 	char path[320];
 	struct stat st;
+	int fd, owned;
 
-	snprintf(path, sizeof(path), "%s/loader.pid", dir);
-	if (access(path, F_OK) == 0 || stat(dir, &st) < 0)
+	snprintf(path, sizeof(path), "%s/owner", dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		/* A sibling exec makes its directory, then takes the lock. */
+		return errno == ENOENT && stat(dir, &st) == 0 && time(NULL) - st.st_mtime < 10;
+	}
+	owned = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return owned;
+}
+
+int omt_jobdir_live_tap(const char *ifname)
+{
+	char dir[300], tap[IFNAMSIZ + 1];
+	struct dirent *d;
+	int found = 0;
+	DIR *dd;
+
+	dd = opendir(OMT_JOBS_DIR);
+	if (!dd)
 		return 0;
-	return time(NULL) - st.st_mtime < 10;
+	while (!found && (d = readdir(dd))) {
+		if (omt_job_id_validate(d->d_name))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, d->d_name);
+		found = read_text(dir, "tap", tap, sizeof(tap)) == 0 && !strcmp(tap, ifname) &&
+			omt_jobdir_owned(dir);
+	}
+	closedir(dd);
+	return found;
 }
 
 int omt_jobdir_reap_stale(void)
@@ -187,7 +243,7 @@ int omt_jobdir_reap_stale(void)
 			continue;
 		memcpy(id, d->d_name, sizeof(id));
 		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, id);
-		if (runs(read_pid(dir, "loader.pid"), "omerta-loader") || just_made(dir))
+		if (omt_jobdir_owned(dir))
 			continue;
 		snprintf(tag, sizeof(tag), "omerta-%s", id);
 		qemu = read_pid(dir, "qemu.pid");

@@ -24,6 +24,19 @@
 int omt_jobdir_create(const char *want, char id[OMT_JOB_ID_LEN + 1], char *dir, size_t size);
 /* A fresh random job id. */
 int omt_jobdir_new_id(char id[OMT_JOB_ID_LEN + 1]);
+/*
+ * Ownership: the job's loader holds an exclusive lock on DIR/owner for
+ * as long as it lives (the returned fd, close-on-exec, so that QEMU does
+ * not inherit it). 0 <= fd, or -errno.
+ */
+int omt_jobdir_hold(const char *dir);
+/*
+ * 1 if a live loader holds dir's lock, or the directory is so new that its
+ * loader may not have taken it yet; 0 if nobody owns it.
+ */
+int omt_jobdir_owned(const char *dir);
+/* 1 if a live job's tap (the "tap" record of an owned job directory) is named ifname. */
+int omt_jobdir_live_tap(const char *ifname);
 /* Records a pid under name ("loader.pid", "qemu.pid") in the job's directory. */
 int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid);
 /* Writes text as the file name in the job's directory (for status). */
@@ -31,7 +44,7 @@ int omt_jobdir_write_text(const char *dir, const char *name, const char *text);
 /* Removes the directory and everything in it (lib/tree.h). 0 also when it is gone already. */
 int omt_jobdir_remove(const char *dir);
 /*
- * Removes every job whose loader is gone: its QEMU (if somehow alive), NAT
+ * Removes every job that no live loader owns (omt_jobdir_owned): its QEMU (if somehow alive), NAT
  * table (in this network namespace), cgroups and directory. Returns how
  * many were removed.
  */

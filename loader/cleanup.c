@@ -4,6 +4,8 @@
  * programs on any interface of this network namespace (only programs named
  * omt_*), their map entries, everything pinned under OMT_PIN_DIR, and the
  * jobs of loaders that are gone (QEMU, NAT table, cgroups, job directory).
+ * Whatever a live loader owns (its lock held: host/jobdir.h for jobs,
+ * guard_lock_live for the guard verb) stays.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -67,7 +69,8 @@ int cleanup_main(int argc, char **argv)
 	};
 	struct omt_guard_maps maps;
 	struct if_nameindex *ifs, *i;
-	int c, ret = OMT_EXIT_OK;
+	char guard_dev[IFNAMSIZ + 1];
+	int c, guard_live, ret = OMT_EXIT_OK;
 	__u32 key, next;
 	int err;
 
@@ -76,11 +79,15 @@ int cleanup_main(int argc, char **argv)
 		case 'h':
 			printf("Usage: omerta-loader cleanup\n\n"
 			       "Removes what killed loaders left: Omerta's guards (programs named\n"
-			       "omt_*) on every interface of this network namespace, everything\n"
-			       "pinned under %s, and the jobs under %s whose\n"
-			       "loader is gone (QEMU, NAT table, cgroups, directory). Run it in the\n"
-			       "network namespace the guard or the job ran in.\n",
-			       OMT_PIN_DIR, OMT_JOBS_DIR);
+			       "omt_*) on the interfaces of this network namespace, what is pinned\n"
+			       "under %s, and the jobs under %s that no\n"
+			       "live loader owns (QEMU, NAT table, cgroups, pins, directory). What a\n"
+			       "live loader owns stays: a running job's guard, pins, tap, cgroups\n"
+			       "and NAT table, and a running 'guard' verb's guard and pins. Owning\n"
+			       "is a lock the loader holds (a job's directory's 'owner' file, the\n"
+			       "guard's %s/guard.lock), not a name. Safe to run at any\n"
+			       "time; run it in the network namespace the guard or the job ran in.\n",
+			       OMT_PIN_DIR, OMT_JOBS_DIR, OMT_RUN_DIR);
 			return OMT_EXIT_OK;
 		default:
 			return OMT_EXIT_USAGE;
@@ -96,8 +103,10 @@ int cleanup_main(int argc, char **argv)
 	maps.totals = open_pinned("omt_totals");
 	maps.ratelimit = open_pinned("omt_ratelimit");
 
+	/* A live standalone guard's interface and pins stay; so do live jobs'. */
+	guard_live = guard_lock_live(guard_dev, sizeof(guard_dev));
 	/* Interfaces named in the policy: the clsact flag lives there. */
-	if (maps.policy >= 0) {
+	if (maps.policy >= 0 && !guard_live) {
 		err = bpf_map_get_next_key(maps.policy, NULL, &key);
 		while (!err) {
 			err = bpf_map_get_next_key(maps.policy, &key, &next);
@@ -110,9 +119,12 @@ int cleanup_main(int argc, char **argv)
 	}
 	/* Any other interface that still carries one of our programs. */
 	ifs = if_nameindex();
-	for (i = ifs; i && i->if_index; i++)
+	for (i = ifs; i && i->if_index; i++) {
+		if ((guard_live && !strcmp(i->if_name, guard_dev)) || omt_jobdir_live_tap(i->if_name))
+			continue;
 		if (omt_guard_detach(&maps, i->if_index))
 			ret = OMT_EXIT_FAIL;
+	}
 	if_freenameindex(ifs);
 
 	if (maps.policy >= 0)
@@ -124,7 +136,7 @@ int cleanup_main(int argc, char **argv)
 	if (maps.ratelimit >= 0)
 		close(maps.ratelimit);
 	omt_jobdir_reap_stale();
-	if (remove_pins())
+	if (!guard_live && remove_pins())
 		ret = OMT_EXIT_FAIL;
 	return ret;
 }

@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM. Prints one line per rogue event on stdout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <linux/ethtool.h>
@@ -14,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +26,9 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../host/jobdir.h"
 #include "../lib/clock.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "../lib/parse.h"
 #include "../proto/exit.h"
@@ -226,6 +231,47 @@ static int parse_options(int argc, char **argv, struct guard_ctx *ctx, struct om
 	return GO_ON;
 }
 
+#define GUARD_LOCK OMT_RUN_DIR "/guard.lock"
+
+int guard_lock_hold(const char *dev)
+{
+	int fd, e = 0;
+
+	if (mkdir(OMT_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(GUARD_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || ftruncate(fd, 0) < 0)
+		e = -errno;
+	if (!e)
+		e = omt_write_all(fd, dev, strlen(dev));
+	if (e) {
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int guard_lock_live(char *dev, size_t size)
+{
+	ssize_t n;
+	int fd, live;
+
+	dev[0] = '\0';
+	fd = open(GUARD_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	live = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	n = live ? read(fd, dev, size - 1) : -1;
+	dev[n > 0 ? n : 0] = '\0';
+	/* A killed guard's: ours now, removed. */
+	if (!live)
+		unlink(GUARD_LOCK);
+	close(fd);
+	return live;
+}
+
 /*
  * Loads and attaches the guard, prints its events until SIGINT/SIGTERM,
  * then detaches and unloads it. The exit status.
@@ -236,14 +282,22 @@ static int run_guard(struct guard_ctx *ctx, struct omt_policy *pol, __u32 ifinde
 	struct omt_guard_maps maps;
 	struct guard_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	int err, ret = OMT_EXIT_FAIL;
+	int err, lock, ret = OMT_EXIT_FAIL;
 
 	if (omt_bpffs_ensure())
 		return OMT_EXIT_FAIL;
+	/* Held while we run: cleanup leaves a live guard alone. */
+	lock = guard_lock_hold(ctx->dev);
+	if (lock < 0) {
+		pr_err("%s: %s", GUARD_LOCK, lock == -EWOULDBLOCK ? "another guard runs" :
+			strerror(-lock));
+		return OMT_EXIT_FAIL;
+	}
 	err = omt_guard_load(&skel, OMT_PIN_DIR);
 	if (err) {
 		if (err != -EEXIST)
 			pr_err("load the guard: %s", strerror(-err));
+		close(lock);
 		return OMT_EXIT_FAIL;
 	}
 	omt_guard_maps_of(skel, &maps);
@@ -276,6 +330,8 @@ detach:
 	pr_info("detached from %s", ctx->dev);
 out:
 	omt_guard_unload(skel, OMT_PIN_DIR);
+	unlink(GUARD_LOCK);
+	close(lock);
 	return ret;
 }
 

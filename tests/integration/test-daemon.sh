@@ -155,6 +155,31 @@ test_daemon_sigkill_mid_job() {
 	[ -z "$(ls /run/omerta/daemon/ | grep -v lock)" ] || omt_fail "VM configs left: $(ls /run/omerta/daemon)"
 }
 
+# omerta-loader cleanup while a job runs: what the job's live loader owns
+# stays (its guard on its tap, its pins), and the job ends well.
+test_daemon_cleanup_spares_a_running_job() {
+	omt_daemon_up
+	local tap rc=0
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description "outlives a cleanup" \
+		-- sh -c 'echo up; sleep 15; echo finished'
+	local submit=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/a.out" '^up$' 120
+	tap=$(omt_in "$OMT_NS_R" ip -o link show | grep -oE ': omt[0-9a-f]{8}:' | tr -d ': ')
+	[ -n "$tap" ] || omt_fail "no tap"
+	omt_in "$OMT_NS_R" ip link show dev "$tap" | grep -q xdp || omt_fail "no guard on $tap to start with"
+	omt_net "$OMT_NS_R" "$OMT_LOADER" cleanup >"$OMT_TMP/cleanup.log" 2>&1 ||
+		omt_fail "cleanup failed: $(cat "$OMT_TMP/cleanup.log")"
+	omt_in "$OMT_NS_R" ip link show dev "$tap" | grep -q xdp ||
+		omt_fail "cleanup took the guard off a running job's tap: $(cat "$OMT_TMP/cleanup.log")"
+	ls -d /sys/fs/bpf/omerta/jobs/* >/dev/null 2>&1 || omt_fail "cleanup removed a running job's pins"
+	wait "$submit" || rc=$?
+	[ "$rc" = 0 ] || omt_fail "the job exited $rc after cleanup: $(cat "$OMT_TMP/a.err" "$OMT_TMP/cleanup.log")"
+	grep -qx finished "$OMT_TMP/a.out" || omt_fail "output: $(cat "$OMT_TMP/a.out")"
+	consumer_clean
+	omt_assert_no_jobs
+}
+
 test_daemon_hostile_job_killed() {
 	omt_daemon_up
 	local rc=0

@@ -95,6 +95,10 @@ test_sigkill_fails_closed() {
 	omt_tunnel_wait || omt_fail "tunnel did not come up"
 	sinks_up
 	omt_guard_start --hook xdp --peer-ip "$OMT_G_IP"
+	# While it runs, cleanup leaves it and its pins alone.
+	omt_net "$OMT_NS_R" "$OMT_LOADER" cleanup || omt_fail "cleanup failed"
+	[ -e "$OMT_PIN_DIR/omt_policy" ] || omt_fail "cleanup removed a live guard's pins"
+	omt_in "$OMT_NS_R" ip link show "$OMT_R_DEV" | grep -q xdp || omt_fail "cleanup detached a live guard"
 	kill -KILL "$OMT_GUARD_PID"
 	wait "$OMT_GUARD_PID" 2>/dev/null || true
 
@@ -120,6 +124,7 @@ test_sigkill_fails_closed() {
 	# The clean-up verb removes it all, and the rogue path opens again.
 	omt_net "$OMT_NS_R" "$OMT_LOADER" cleanup || omt_fail "cleanup failed"
 	[ ! -e "$OMT_PIN_DIR" ] || omt_fail "pins left after cleanup"
+	[ ! -e /run/omerta/guard.lock ] || omt_fail "the dead guard's lock file left after cleanup"
 	! omt_in "$OMT_NS_R" ip link show "$OMT_R_DEV" | grep -q xdp || omt_fail "XDP left after cleanup"
 	[ -z "$(omt_in "$OMT_NS_R" tc qdisc show dev "$OMT_R_DEV" | grep clsact)" ] ||
 		omt_fail "clsact qdisc left after cleanup"
