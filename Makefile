@@ -182,6 +182,7 @@ install: all
 		install -D -m 0644 /dev/stdin $(DESTDIR)/etc/systemd/system/omerta-loader.service
 	$(Q)install -D -m 0644 dist/omerta.ini.example $(DESTDIR)/etc/omerta/omerta.ini.example
 	$(Q)install -d -m 0750 $(DESTDIR)/var/log/omerta
+	$(Q)install -d -m 0755 $(DESTDIR)/var/lib/omerta
 	$(Q)[ -n "$(DESTDIR)" ] || ./scripts/setup-host.sh
 
 uninstall:

@@ -110,3 +110,15 @@ int omt_cg_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return omt_cg_sock_addr(ctx, OMT_HOOK_CGROUP_SENDMSG, 0);
 }
+
+/* QEMU's network is its tap: it has no use for an inet socket of its own. */
+SEC("cgroup/sock_create")
+int omt_cg_sock_create(struct bpf_sock *sk)
+{
+	struct omt_event e = { .hook = OMT_HOOK_CGROUP_SOCK_CREATE, .proto = sk->protocol };
+
+	e.pid = bpf_get_current_pid_tgid() >> 32;
+	e.ethertype = sk->family == 10 /* AF_INET6 */ ? 0x86DD : 0x0800;
+	omt_cg_deny(&e, bpf_get_current_cgroup_id());
+	return 0;
+}

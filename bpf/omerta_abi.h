@@ -53,6 +53,7 @@ enum omt_hook {
 	OMT_HOOK_CGROUP_SKB = 3,
 	OMT_HOOK_CGROUP_CONNECT = 4,
 	OMT_HOOK_CGROUP_SENDMSG = 5,
+	OMT_HOOK_CGROUP_SOCK_CREATE = 6,
 };
 
 enum omt_policy_flags {

@@ -148,6 +148,7 @@ static int exec_argv(const struct djob *j, struct exec_cmd *x)
 	a.result = j->result_path;
 	a.stdout_fd = 3;
 	a.stderr_fd = 4;
+	a.vm_uids = d.policy.vm_uids;
 	a.vm.image = j->req.image;
 	a.vm.cpus = j->req.cpus;
 	a.vm.memory_mib = j->req.memory_mib;

@@ -131,6 +131,8 @@ unsigned int jobs_of(const uint8_t key[32]);
  */
 struct djob *job_new(const uint8_t key[32], const struct omt_decision *dec,
 		     struct omt_job_request *req);
+/* Queued jobs that have room to run: waiting only for a uid (schedule_jobs tries again). */
+bool jobs_waiting(void);
 /* Queued, the table trimmed and the state file written. */
 void job_queue(struct djob *j);
 /* Cancels a queued job now, or has a running one's exec stop it (once). */

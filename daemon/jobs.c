@@ -6,6 +6,7 @@
  * consumers to collect. Everything here runs with d.lock held.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "../api/keys.h"
+#include "../host/vmuid.h"
 #include "../lib/log.h"
 #include "../lib/tree.h"
 #include "internal.h"
@@ -187,7 +189,37 @@ void write_state(void)
 	json_object_put(a);
 }
 
-/* Starts the best queued jobs while there is room. */
+/*
+ * Whether a uid of vm_uids is free for the next VM: others (hand-run
+ * execs, other daemons) may hold them all. Said once per spell of waiting.
+ */
+static bool vm_uid_free(void)
+{
+	static bool said;
+	int e = omt_vm_uid_any_free(&d.policy.vm_uids);
+
+	if (e < 0)
+		pr_err("vm_uids: %s: %s", OMT_VM_UID_LOCK, strerror(-e));
+	else if (e == 0 && !said)
+		pr_warn("every uid of vm_uids %u-%u is taken on this host: jobs stay queued "
+			"until one is free", d.policy.vm_uids.first, d.policy.vm_uids.last);
+	said = e == 0;
+	return e > 0;
+}
+
+bool jobs_waiting(void)
+{
+	struct djob *j;
+
+	if (d.stopping || d.running >= d.policy.max_vms)
+		return false;
+	for (j = d.jobs; j; j = j->next)
+		if (j->state == J_QUEUED)
+			return true;
+	return false;
+}
+
+/* Starts the best queued jobs while there is room (and a uid for each VM). */
 void schedule_jobs(void)
 {
 	struct djob *j, *best;
@@ -197,7 +229,7 @@ void schedule_jobs(void)
 		for (j = d.jobs; j; j = j->next)
 			if (j->state == J_QUEUED && (!best || omt_queue_cmp(&j->qkey, &best->qkey) < 0))
 				best = j;
-		if (!best)
+		if (!best || !vm_uid_free())
 			break;
 		spawn_exec(best);
 	}

@@ -31,6 +31,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "../api/keys.h"
+#include "../host/vmuid.h"
 #include "../lib/log.h"
 #include "../lib/parse.h"
 #include "../lib/signals.h"
@@ -103,8 +104,16 @@ static int load_policy(const char *path, struct omt_policy_cfg *out)
 {
 	char err[512];
 
+	char why[200];
+
 	if (omt_policy_load(path, out, err, sizeof(err))) {
 		pr_err("%s", err);
+		return -EINVAL;
+	}
+	if (omt_vm_uid_check_unowned(&out->vm_uids, why, sizeof(why))) {
+		pr_err("%s: vm_uids %u-%u: %s; the range must own nothing on the host", path,
+		       out->vm_uids.first, out->vm_uids.last, why);
+		omt_policy_free(out);
 		return -EINVAL;
 	}
 	return 0;
@@ -288,6 +297,8 @@ static void main_loop(int ep, int sfd, int tfd)
 					continue;
 				pthread_mutex_lock(&d.lock);
 				power_tick();
+				if (jobs_waiting())
+					schedule_jobs();
 				pthread_mutex_unlock(&d.lock);
 			} else if (fd == d.wake) {
 				eventfd_read(d.wake, &v);

@@ -26,11 +26,10 @@ static void job_init(struct job *j)
 	j->t.loader_start_ns = omt_mono_ns();
 	j->vm.agent_fd = j->vm.qmp_fd = j->vm.console_fd = j->vm.kernel_fd = -1;
 	j->vm.initrd_fd = j->vm.pidfd = j->vm.image_fd = -1;
-	j->host.ctl_fd = j->host.owner_fd = j->ep = -1;
+	j->host.ctl_fd = j->host.owner_fd = j->host.vm_uid_fd = j->ep = -1;
 	j->host.net.tap_fd = -1;
 	j->host.image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") :
 							 OMT_IMAGE_DIR;
-	j->host.qemu_user = "omerta";
 	j->t.mono_to_real_ns = omt_clock_ns(CLOCK_REALTIME) - omt_clock_ns(CLOCK_MONOTONIC);
 }
 

@@ -51,28 +51,33 @@ struct job_files {
 	int n_inputs;			/* entries in inputs */
 };
 
+/* The cgroup guard's programs (bpf/cgroup.bpf.c), each attached to the job's cgroup. */
+#define OMT_CG_PROGS 6
+
 /* The host's side of the job: its directory, cgroup, guards, tap, socket. */
 struct job_host {
 	char id[OMT_JOB_ID_LEN + 1], dir[300], pin_dir[128];
-	const char *image_dir, *qemu_user;
+	const char *image_dir;
 	struct omt_cgroup cg;
 	uint64_t cgroup_id;
 	struct guard_bpf *guard;
 	struct cgroup_bpf *cgguard;
-	struct bpf_link *cg_links[5];
+	struct bpf_link *cg_links[OMT_CG_PROGS];
 	struct ring_buffer *rb;		/* both guards' rogue events */
 	struct omt_vmnet net;
 	int ctl_fd;
 	int owner_fd;			/* the job directory's lock (omt_jobdir_hold) */
+	int vm_uid_fd;			/* the lock on QEMU's uid (host/vmuid.h) */
 };
 
 /* The VM: what it boots from, and its QEMU. */
 struct job_vm {
 	const char *accel;		/* "kvm" or "tcg" */
-	uid_t uid;			/* QEMU's user */
+	uid_t uid;			/* QEMU's uid, of --vm-uids; its gid the same */
 	gid_t gid;
 	int kernel_fd, initrd_fd, image_fd, console_fd;	/* image_fd: the debian disk, or -1 */
 	char image_sha256[65];
+	char jail[320];			/* JOBDIR/jail: QEMU's root (vmctl/qemu.h) */
 	struct omt_vm_spec spec;	/* how QEMU was started: a restore starts it the same way */
 	pid_t qemu;
 	int pidfd, agent_fd, qmp_fd;

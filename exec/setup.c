@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,7 @@
 
 #include "../guard/guard_bpf.h"
 #include "../host/control.h"
+#include "../host/vmuid.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../owner/activity.h"
@@ -60,19 +61,47 @@ static int choose_accel(struct job *j, char *err, size_t errlen)
 	return 0;
 }
 
-static int find_qemu_user(struct job *j, char *err, size_t errlen)
+/*
+ * QEMU's uid and gid: one of --vm-uids that no other live VM on the host
+ * has (host/vmuid.h), held until the job is gone. All taken: the job
+ * waits for one (a daemon keeps its jobs queued instead), until a signal.
+ */
+static int take_vm_uid(struct job *j, char *err, size_t errlen)
 {
-	struct passwd *pw = getpwnam(j->host.qemu_user);
+	const struct omt_uid_range *r = &j->args.vm_uids;
+	char why[200];
+	sigset_t pending;
+	int fd, i, said = 0;
 
-	if (!pw) {
-		snprintf(err, errlen, "no user '%s' to run QEMU as; create it: "
-				      "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
-			 j->host.qemu_user, j->host.qemu_user);
-		return -ENOENT;
+	if ((fd = omt_vm_uid_check_unowned(r, why, sizeof(why)))) {
+		snprintf(err, errlen, "--vm-uids %u-%u: %s; the range must own nothing on the host",
+			 r->first, r->last, why);
+		return fd;
 	}
-	j->vm.uid = pw->pw_uid;
-	j->vm.gid = pw->pw_gid;
+	while ((fd = omt_vm_uid_take(r, &j->vm.uid, err, errlen)) == -EAGAIN) {
+		if (!said++)
+			pr_info("every uid of --vm-uids %u-%u is taken: waiting for one", r->first,
+				r->last);
+		sigpending(&pending);
+		for (i = 1; i < NSIG; i++)
+			if ((i == SIGINT || i == SIGTERM || i == SIGHUP) && sigismember(&pending, i)) {
+				snprintf(err, errlen, "interrupted while waiting for a free uid of "
+						      "--vm-uids %u-%u", r->first, r->last);
+				return -EINTR;
+			}
+		usleep(200 * 1000);
+	}
+	if (fd < 0)
+		return fd;
+	j->vm.gid = j->vm.uid;
+	j->host.vm_uid_fd = fd;
+	pr_debug("job: QEMU's uid and gid %u", (unsigned)j->vm.uid);
 	return 0;
+}
+
+static void give_back_vm_uid(struct job *j)
+{
+	close_fd(&j->host.vm_uid_fd);
 }
 
 static int check_forwarding(struct job *j, char *err, size_t errlen)
@@ -167,7 +196,7 @@ static void unload_guard(struct job *j)
 static int attach_cgroup_guard(struct job *j, char *err, size_t errlen)
 {
 	struct job_host *h = &j->host;
-	struct bpf_program *progs[5];
+	struct bpf_program *progs[OMT_CG_PROGS];
 	struct stat st;
 	int i, e = 0;
 
@@ -181,12 +210,13 @@ static int attach_cgroup_guard(struct job *j, char *err, size_t errlen)
 	progs[2] = h->cgguard->progs.omt_cg_sendmsg4;
 	progs[3] = h->cgguard->progs.omt_cg_connect6;
 	progs[4] = h->cgguard->progs.omt_cg_sendmsg6;
+	progs[5] = h->cgguard->progs.omt_cg_sock_create;
 	if (fstat(h->cg.v2_fd, &st) < 0) {
 		e = -errno;
 		goto fail;
 	}
 	h->cgroup_id = st.st_ino;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < OMT_CG_PROGS; i++) {
 		h->cg_links[i] = bpf_program__attach_cgroup(progs[i], h->cg.v2_fd);
 		if (!h->cg_links[i]) {
 			e = -errno;
@@ -203,7 +233,7 @@ static void detach_cgroup_guard(struct job *j)
 {
 	int i;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < OMT_CG_PROGS; i++)
 		bpf_link__destroy(j->host.cg_links[i]);
 	cgroup_bpf__destroy(j->host.cgguard);
 }
@@ -354,9 +384,16 @@ static int start_vm(struct job *j, char *err, size_t errlen)
 		.memory_mib = j->args.vm.memory_mib, .kernel_fd = vm->kernel_fd,
 		.initrd_fd = vm->initrd_fd, .tap_fd = j->host.net.tap_fd,
 		.console_fd = vm->console_fd, .uid = vm->uid, .gid = vm->gid, .cg = &j->host.cg,
-		.disk_fd = vm->image_fd,
+		.disk_fd = vm->image_fd, .jail = vm->jail,
 		.mac = { 0x52, 0x54, 0x00 },
 	};
+	/* The jail's root is mounted on it in QEMU's own mount namespace only. */
+	snprintf(vm->jail, sizeof(vm->jail), "%s/jail", j->host.dir);
+	if (mkdir(vm->jail, 0700) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "%s: %s", vm->jail, strerror(errno));
+		return e;
+	}
 	if (strcmp(vm->accel, "kvm") == 0) {
 		struct group *kvm = getgrnam("kvm");
 
@@ -383,6 +420,8 @@ static void stop_vm(struct job *j)
 			;
 		vm->qemu = 0;
 	}
+	/* QEMU is dead: its tap goes now, while the guard is still on it. */
+	omt_vmnet_tap_remove(&j->host.net);
 	close_fd(&vm->pidfd);
 	close_fd(&vm->agent_fd);
 	close_fd(&vm->qmp_fd);
@@ -402,7 +441,7 @@ static const struct step {
 	{ jobfiles_read_script, jobfiles_free_script },
 	{ jobfiles_read_inputs, jobfiles_free_inputs },
 	{ choose_accel, NULL },
-	{ find_qemu_user, NULL },
+	{ take_vm_uid, give_back_vm_uid },
 	{ check_forwarding, NULL },
 	{ load_kernel, close_kernel },
 

@@ -2,13 +2,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/netfilter.h>
+#include <linux/sockios.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -18,6 +22,7 @@
 #include "../lib/log.h"
 #include "../lib/tree.h"
 #include "../nl/nft.h"
+#include "../nl/rtnl.h"
 #include "../vmctl/cgroup.h"
 #include "jobdir.h"
 #include "vmnet.h"
@@ -226,6 +231,49 @@ int omt_jobdir_live_tap(const char *ifname)
 	return found;
 }
 
+/* The driver of ifname is tun (SIOCETHTOOL works on any socket). */
+static int is_tun(int sock, const char *ifname)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { .ifr_data = (void *)&info };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	return ioctl(sock, SIOCETHTOOL, &ifr) == 0 && strcmp(info.driver, "tun") == 0;
+}
+
+/*
+ * Every job tap (a tun device named omtJOB) of this network namespace whose
+ * job no live loader owns: made persistent from QEMU's fd, it would outlive
+ * its job, unguarded, for the next one to take over.
+ */
+static int reap_taps(void)
+{
+	char dir[300];
+	struct if_nameindex *ifs, *i;
+	int sock, removed = 0, e;
+
+	if (!(ifs = if_nameindex()))
+		return 0;
+	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (i = ifs; sock >= 0 && i->if_index; i++) {
+		if (strncmp(i->if_name, "omt", 3) || omt_job_id_validate(i->if_name + 3) ||
+		    !is_tun(sock, i->if_name))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, i->if_name + 3);
+		if (omt_jobdir_owned(dir))
+			continue;
+		if ((e = omt_rtnl_link_del(i->if_index)))
+			pr_warn("tap %s: %s", i->if_name, strerror(-e));
+		else
+			pr_info("removed tap %s, which no live job owns", i->if_name);
+		removed += !e;
+	}
+	if (sock >= 0)
+		close(sock);
+	if_freenameindex(ifs);
+	return removed;
+}
+
 int omt_jobdir_reap_stale(void)
 {
 	char dir[300], table[64], tag[64];
@@ -237,7 +285,7 @@ int omt_jobdir_reap_stale(void)
 
 	dd = opendir(OMT_JOBS_DIR);
 	if (!dd)
-		return 0;
+		return reap_taps();
 	while ((d = readdir(dd))) {
 		if (omt_job_id_validate(d->d_name))
 			continue;
@@ -258,5 +306,5 @@ int omt_jobdir_reap_stale(void)
 		removed++;
 	}
 	closedir(dd);
-	return removed;
+	return removed + reap_taps();
 }

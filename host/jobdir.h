@@ -44,9 +44,10 @@ int omt_jobdir_write_text(const char *dir, const char *name, const char *text);
 /* Removes the directory and everything in it (lib/tree.h). 0 also when it is gone already. */
 int omt_jobdir_remove(const char *dir);
 /*
- * Removes every job that no live loader owns (omt_jobdir_owned): its QEMU (if somehow alive), NAT
- * table (in this network namespace), cgroups and directory. Returns how
- * many were removed.
+ * Removes every job that no live loader owns (omt_jobdir_owned): its QEMU
+ * (if somehow alive), NAT table and tap (in this network namespace: any
+ * tun device named omtJOB whose job is not owned), cgroups and directory.
+ * Returns how many jobs and taps were removed.
  */
 int omt_jobdir_reap_stale(void);
 

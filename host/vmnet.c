@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/log.h"
 #include "../nl/conntrack.h"
 #include "../nl/nft.h"
 #include "../nl/rtnl.h"
@@ -154,10 +155,21 @@ void omt_vmnet_nat_down(struct omt_vmnet *n)
 	n->nat = 0;
 }
 
+void omt_vmnet_tap_remove(struct omt_vmnet *n)
+{
+	int e;
+
+	if (n->tap_fd < 0)
+		return;
+	/* Our fd keeps the tap, so the ifindex is still its own. */
+	if ((e = omt_rtnl_link_del(n->ifindex)) && e != -ENODEV)
+		pr_warn("remove tap %s: %s", n->tap, strerror(-e));
+	close(n->tap_fd);
+	n->tap_fd = -1;
+}
+
 void omt_vmnet_down(struct omt_vmnet *n)
 {
 	omt_vmnet_nat_down(n);
-	if (n->tap_fd >= 0)
-		close(n->tap_fd);
-	n->tap_fd = -1;
+	omt_vmnet_tap_remove(n);
 }

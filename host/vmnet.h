@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * A job VM's host networking: its tap (ioctl on /dev/net/tun; the tap lives
- * as long as a file descriptor to it does), the gateway address on it
+ * A job VM's host networking: its tap (ioctl on /dev/net/tun; deleted by
+ * rtnetlink at the end, not left to the last fd's close), the gateway address on it
  * (rtnetlink), and source NAT for the VM's WireGuard UDP towards the
  * endpoint in an nftables table of the job's own. Natively, no `ip`, no
  * `nft`.
@@ -42,7 +42,13 @@ int omt_vmnet_nat_up(struct omt_vmnet *n, const char *job, const uint8_t ep[4], 
 		     char *err, size_t errlen);
 /* Removes the NAT table and the VM address's conntrack entries. */
 void omt_vmnet_nat_down(struct omt_vmnet *n);
-/* omt_vmnet_nat_down, and closes the tap (gone once QEMU's fd is closed too). */
+/*
+ * Deletes the tap (rtnetlink) and closes our fd: gone even if it was made
+ * persistent (TUNSETPERSIST) through QEMU's fd. n->ifindex stays, for the
+ * guard's counters. Once QEMU is dead.
+ */
+void omt_vmnet_tap_remove(struct omt_vmnet *n);
+/* omt_vmnet_nat_down and omt_vmnet_tap_remove. */
 void omt_vmnet_down(struct omt_vmnet *n);
 /* The NAT table name of job. */
 void omt_vmnet_table_name(const char *job, char *out, size_t size);

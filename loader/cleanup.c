@@ -3,7 +3,8 @@
  * omerta-loader cleanup: removes what a killed loader left in place: our
  * programs on any interface of this network namespace (only programs named
  * omt_*), their map entries, everything pinned under OMT_PIN_DIR, and the
- * jobs of loaders that are gone (QEMU, NAT table, cgroups, job directory).
+ * jobs of loaders that are gone (QEMU, NAT table, tap, cgroups, job
+ * directory), a job tap that no live job owns among them.
  * Whatever a live loader owns (its lock held: host/jobdir.h for jobs,
  * guard_lock_live for the guard verb) stays.
  */
@@ -81,12 +82,14 @@ int cleanup_main(int argc, char **argv)
 			       "Removes what killed loaders left: Omerta's guards (programs named\n"
 			       "omt_*) on the interfaces of this network namespace, what is pinned\n"
 			       "under %s, and the jobs under %s that no\n"
-			       "live loader owns (QEMU, NAT table, cgroups, pins, directory). What a\n"
-			       "live loader owns stays: a running job's guard, pins, tap, cgroups\n"
-			       "and NAT table, and a running 'guard' verb's guard and pins. Owning\n"
-			       "is a lock the loader holds (a job's directory's 'owner' file, the\n"
-			       "guard's %s/guard.lock), not a name. Safe to run at any\n"
-			       "time; run it in the network namespace the guard or the job ran in.\n",
+			       "live loader owns (QEMU, NAT table, cgroups, pins, directory), and\n"
+			       "any job tap (a tun device omtJOB) whose job no live loader owns,\n"
+			       "persistent ones too. What a live loader owns stays: a running job's\n"
+			       "guard, pins, tap, cgroups and NAT table, and a running 'guard' verb's\n"
+			       "guard and pins. Owning is a lock the loader holds (a job's\n"
+			       "directory's 'owner' file, the guard's %s/guard.lock),\n"
+			       "not a name. Safe to run at any time; run it in the network and mount\n"
+			       "namespaces the guard or the job ran in.\n",
 			       OMT_PIN_DIR, OMT_JOBS_DIR, OMT_RUN_DIR);
 			return OMT_EXIT_OK;
 		default:

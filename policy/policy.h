@@ -6,7 +6,7 @@
  *   [provider]                  listen, key, audit_log (required); max_vms,
  *                               max_timeout_s, max_description, metrics_listen,
  *                               owner_priority, owner_idle_s, owner_source,
- *                               power_cap_vm_w, power_cap_total_w
+ *                               power_cap_vm_w, power_cap_total_w, vm_uids
  *   [network "NAME"]            priority, owner_priority
  *   [consumer "ED25519 KEY"]    allow (required), network, priority,
  *                               max_cpus, max_memory_mib, max_jobs
@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "../proto/owner_priority.h"	/* enum omt_owner_priority */
+#include "../proto/vm_uids.h"		/* struct omt_uid_range */
 
 #define OMT_POLICY_KEY_LEN 32
 #define OMT_POLICY_NAME_MAX 64		/* network names: 1..63 of [A-Za-z0-9_.-] */
@@ -72,6 +73,7 @@ struct omt_policy_cfg {
 	char owner_source[8];		/* "auto" (default), "logind", "input", "cpu" */
 	unsigned power_cap_vm_w;	/* 0..100000, default 0: none */
 	unsigned power_cap_total_w;	/* 0..100000, default 0: none */
+	struct omt_uid_range vm_uids;	/* FIRST-LAST, OMT_VM_UIDS_DEFAULT_*; at least max_vms uids */
 	struct omt_network *networks;
 	size_t n_networks;
 	struct omt_consumer *consumers;

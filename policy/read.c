@@ -340,6 +340,13 @@ static int parse(struct parser *p)
 		return p->failed;
 	if (!p->provider_line)
 		return policy_fail(p, "no [provider] section");
+	/* Each running VM has a uid of its own. */
+	if (omt_uid_range_size(&c->vm_uids) < c->max_vms)
+		return policy_fail_at(p, p->provider_line,
+				      "vm_uids %u-%u has %llu uids, fewer than max_vms %u",
+				      c->vm_uids.first, c->vm_uids.last,
+				      (unsigned long long)omt_uid_range_size(&c->vm_uids),
+				      c->max_vms);
 	for (i = 0; i < c->n_consumers; i++) {
 		struct omt_consumer *con = &c->consumers[i];
 
@@ -370,6 +377,7 @@ int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 	out->max_description = 512;
 	out->owner_idle_s = 60;
 	strcpy(out->owner_source, "auto");
+	out->vm_uids = (struct omt_uid_range){ OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST };
 	ret = parse(&p);
 	free(p.network_lines);
 	free(p.consumer_lines);

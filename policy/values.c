@@ -173,6 +173,15 @@ static int parse_owner_source(struct parser *p, const struct key *k, const char 
 	return i < 0 ? i : 0;
 }
 
+static int parse_vm_uids(struct parser *p, const struct key *k, const char *v)
+{
+	if (omt_uid_range_parse(v, &p->out->vm_uids))
+		return policy_fail(p, "%s must be FIRST-LAST, %u <= FIRST <= LAST <= %u, "
+				      "without 65534: %s", k->name, OMT_VM_UIDS_FIRST_MIN,
+				   OMT_VM_UIDS_LAST_MAX, policy_show(p, v));
+	return 0;
+}
+
 static int parse_power_cap_vm(struct parser *p, const struct key *k, const char *v)
 {
 	return parse_unsigned(p, k, v, 0, 100000, &p->out->power_cap_vm_w);
@@ -251,6 +260,7 @@ const struct key policy_keys[] = {
 	{ "owner_source", SEC_PROVIDER, 0, parse_owner_source },
 	{ "power_cap_vm_w", SEC_PROVIDER, 0, parse_power_cap_vm },
 	{ "power_cap_total_w", SEC_PROVIDER, 0, parse_power_cap_total },
+	{ "vm_uids", SEC_PROVIDER, 0, parse_vm_uids },
 	{ "priority", SEC_NETWORK, 0, parse_network_priority },
 	{ "owner_priority", SEC_NETWORK, 0, parse_network_owner_priority },
 	{ "allow", SEC_CONSUMER, POLICY_REQUIRED, parse_allow },

@@ -25,7 +25,7 @@ static void omt_exec_usage(FILE *f)
 		"           [--image minimal|debian] [--language sh|bash|python]\n"
 		"           [--input FILE]... [--output DIR] [--scratch MIB]\n"
 		"           [--owner-priority idle|pause|checkpoint|kill] [--owner-idle SEC]\n"
-		"           [--owner-source auto|logind|input|cpu]\n"
+		"           [--owner-source auto|logind|input|cpu] [--vm-uids FIRST-LAST]\n"
 		"           (--script FILE | -- COMMAND [ARG...])\n\n"
 		"Runs one job in a fresh QEMU microVM whose only network is the WireGuard\n"
 		"tunnel described by FILE (wg-quick format: the VM's [Interface] and the\n"
@@ -71,13 +71,18 @@ static void omt_exec_usage(FILE *f)
 		"  --env NAME=VALUE       set in the workload's environment (up to 16)\n"
 		"  --result FILE          write the job's outcome as JSON to FILE at the end\n"
 		"  --job-id ID            use ID (8 hex digits) instead of a random one\n"
-		"  --stdout-fd N, --stderr-fd N  the workload's output to these fds\n\n"
+		"  --stdout-fd N, --stderr-fd N  the workload's output to these fds\n"
+		"  --vm-uids FIRST-LAST   QEMU runs as a uid (and gid) of this range that no\n"
+		"                         other live VM on the host has; none free: wait for\n"
+		"                         one (default %u-%u; no user or group may\n"
+		"                         own one)\n\n"
 		"Exit status: the workload's (128+N if killed by signal N), or\n"
 		"  240 rogue traffic (VM killed)   241 VPN setup failed\n"
 		"  242 VPN lost during the job     243 timeout\n"
 		"  244 VM failed to boot           245 stopped for the owner\n"
 		"  246 --output refused            130/143 interrupted (SIGINT/SIGTERM)\n"
-		"  1 the job could not be set up   2 bad usage\n");
+		"  1 the job could not be set up   2 bad usage\n",
+		OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST);
 }
 
 void omt_exec_args_init(struct omt_exec_args *a)
@@ -90,6 +95,7 @@ void omt_exec_args_init(struct omt_exec_args *a)
 		.stdout_fd = 1, .stderr_fd = 2,
 		.owner_priority = OMT_OWNER_IDLE, .owner_idle = OMT_OWNER_DEFAULT_IDLE_S,
 		.owner_source = "auto",
+		.vm_uids = { OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST },
 	};
 }
 
@@ -196,7 +202,7 @@ enum {
 	O_HANDSHAKE_TIMEOUT = 'H', O_BOOT_TIMEOUT = 'B', O_JSON = 'j', O_JOB_ID = 'I',
 	O_RESULT = 'R', O_ENV = 'E', O_STDOUT_FD = 'O', O_STDERR_FD = 'Z', O_IMAGE = 'i',
 	O_LANGUAGE = 'L', O_INPUT = 'N', O_OUTPUT = 'U', O_SCRATCH = 'S',
-	O_OWNER_PRIORITY = 'P', O_OWNER_IDLE = 'D', O_OWNER_SOURCE = 'W',
+	O_OWNER_PRIORITY = 'P', O_OWNER_IDLE = 'D', O_OWNER_SOURCE = 'W', O_VM_UIDS = 'u',
 };
 
 static const struct option options[] = {
@@ -225,6 +231,7 @@ static const struct option options[] = {
 	{ "owner-priority", required_argument, NULL, O_OWNER_PRIORITY },
 	{ "owner-idle", required_argument, NULL, O_OWNER_IDLE },
 	{ "owner-source", required_argument, NULL, O_OWNER_SOURCE },
+	{ "vm-uids", required_argument, NULL, O_VM_UIDS },
 	{ "help", no_argument, NULL, 'h' },
 	{}
 };
@@ -343,6 +350,14 @@ static int parse_run(int c, const char *s, struct omt_exec_args *a)
 			return i;
 		a->owner_source = omt_owner_source_words[i];
 		return 0;
+	case O_VM_UIDS:
+		if (omt_uid_range_parse(s, &a->vm_uids)) {
+			fprintf(stderr, "exec: --vm-uids must be FIRST-LAST, %u <= FIRST <= LAST "
+					"<= %u, without 65534: '%s'\n", OMT_VM_UIDS_FIRST_MIN,
+				OMT_VM_UIDS_LAST_MAX, s);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	return 1;
 }
@@ -416,7 +431,7 @@ int omt_exec_args_parse(int argc, char **argv, struct omt_exec_args *a)
 struct builder {
 	char **argv;
 	size_t n;
-	char (*num)[12];
+	char (*num)[24];
 	size_t n_num;
 };
 
@@ -464,6 +479,12 @@ static void build_run(struct builder *b, const struct omt_exec_args *a)
 		opt(b, "--owner-source", a->owner_source);
 	if (a->json)
 		arg(b, "--json");
+	if (a->vm_uids.first != OMT_VM_UIDS_DEFAULT_FIRST ||
+	    a->vm_uids.last != OMT_VM_UIDS_DEFAULT_LAST) {
+		snprintf(b->num[b->n_num], sizeof(b->num[0]), "%u-%u", a->vm_uids.first,
+			 a->vm_uids.last);
+		opt(b, "--vm-uids", b->num[b->n_num++]);
+	}
 }
 
 static void build_workload(struct builder *b, const struct omt_exec_args *a)

@@ -17,6 +17,7 @@
 
 #include "limits.h"
 #include "owner_priority.h"
+#include "vm_uids.h"
 #include "workload.h"
 
 /* The VM's shape. */
@@ -59,6 +60,8 @@ struct omt_exec_args {
 	enum omt_owner_priority owner_priority;	/* --owner-priority: IDLE */
 	unsigned int owner_idle;	/* --owner-idle, s */
 	const char *owner_source;	/* --owner-source: "auto" */
+	/* The host's. */
+	struct omt_uid_range vm_uids;	/* --vm-uids: OMT_VM_UIDS_DEFAULT_* */
 };
 
 /* The defaults: what no option at all means. */

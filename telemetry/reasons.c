@@ -62,6 +62,8 @@ const char *omt_hook_name(unsigned int hook)
 		return "cgroup_connect";
 	case OMT_HOOK_CGROUP_SENDMSG:
 		return "cgroup_sendmsg";
+	case OMT_HOOK_CGROUP_SOCK_CREATE:
+		return "cgroup_sock_create";
 	}
 	return "unknown";
 }

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/kvm.h>
+#include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -191,7 +196,7 @@ static int omt_qemu_argv(const struct omt_vm_spec *s, char **argv, size_t max, c
 
 static __attribute__((noreturn)) void child_fail(int pipe_fd, const char *what)
 {
-	char msg[256];
+	char msg[512];
 	int e = errno, n;
 
 	n = snprintf(msg, sizeof(msg), "%d %s: %s", e, what, strerror(e));
@@ -206,13 +211,155 @@ static int lift(int fd)
 	return fcntl(fd, F_DUPFD_CLOEXEC, 100);
 }
 
-static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t parent)
+/* QEMU on PATH (or the usual places), its links resolved: the jail holds it there. */
+static int find_qemu(char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], cand[PATH_MAX], *dir, *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s", path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(cand, sizeof(cand), "%s/%s", dir, OMT_QEMU_BIN);
+		if (access(cand, X_OK) == 0 && realpath(cand, out) && strlen(out) < size)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* mkdir -p of the parents of rel (relative to the jail's root, our cwd). */
+static int make_parents(const char *rel)
+{
+	char p[PATH_MAX], *slash;
+
+	snprintf(p, sizeof(p), "%s", rel);
+	for (slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*slash = '/';
+	}
+	return 0;
+}
+
+/*
+ * The host's src at the same path in the jail (our cwd), read-only: a
+ * symbolic link is copied, a file or directory bind-mounted (alone, not
+ * what is mounted below it). Devices keep working; nothing else may be
+ * one, and no set-uid bit counts. Missing: nothing (-ENOENT).
+ */
+static int jail_add(const char *src, int device)
+{
+	const char *rel = src + 1;
+	char link[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (lstat(src, &st) < 0)
+		return -errno;
+	if (make_parents(rel) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(src, link, sizeof(link) - 1);
+		if (n < 0)
+			return -errno;
+		link[n] = '\0';
+		return symlink(link, rel) < 0 && errno != EEXIST ? -errno : 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(rel, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	} else if ((fd = open(rel, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		return -errno;
+	} else {
+		close(fd);
+	}
+	if (mount(src, rel, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, rel, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+			  (device ? MS_NOEXEC : MS_NODEV), NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Builds the jail on s->jail and makes it our root: a tmpfs, read-only at
+ * the end, with the QEMU binary, what it loads (libraries, modules next to
+ * it, firmware, the loader's cache), the devices it opens, /dev/fd and a
+ * /proc showing only our PID namespace's processes. Runs in the child, in
+ * its own mount namespace: the host's mounts are made private first, so
+ * nothing of this is seen outside.
+ */
+static void enter_jail(const struct omt_vm_spec *s, const char *qemu, int report)
+{
+	static const char *const libs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
+					    "/usr/share/qemu", "/usr/share/seabios",
+					    "/etc/ld.so.cache" };
+	char prefix[PATH_MAX], extra[2][PATH_MAX + 16], what[300], *slash;
+	size_t i;
+	int e;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail(report, "make the host's mounts private");
+	if (mount("omerta-jail", s->jail, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "mode=0755,size=64k,nr_inodes=256") < 0)
+		child_fail(report, "mount the jail's tmpfs");
+	if (chdir(s->jail) < 0)
+		child_fail(report, "enter the jail");
+	/* QEMU finds its modules and firmware next to itself: PREFIX/lib, PREFIX/share/qemu. */
+	snprintf(prefix, sizeof(prefix), "%s", qemu);
+	for (i = 0; i < 2 && (slash = strrchr(prefix, '/')); i++)
+		*slash = '\0';
+	snprintf(extra[0], sizeof(extra[0]), "%s/lib", prefix);
+	snprintf(extra[1], sizeof(extra[1]), "%s/share/qemu", prefix);
+	if ((e = jail_add(qemu, 0))) {
+		errno = -e;
+		child_fail(report, "put QEMU in the jail");
+	}
+	for (i = 0; i < sizeof(libs) / sizeof(libs[0]) + 2; i++) {
+		const char *src = i < 2 ? extra[i] : libs[i - 2];
+
+		if (i < 2 && strcmp(prefix, "/usr") == 0)
+			continue;	/* among libs already */
+		if ((e = jail_add(src, 0)) && e != -ENOENT) {
+			errno = -e;
+			snprintf(what, sizeof(what), "put %.256s in the jail", src);
+			child_fail(report, what);
+		}
+	}
+	if ((e = jail_add("/dev/null", 1)) || (e = jail_add("/dev/urandom", 1)) ||
+	    (strcmp(s->accel, "kvm") == 0 && (e = jail_add("/dev/kvm", 1)))) {
+		errno = -e;
+		child_fail(report, "put a device in the jail");
+	}
+	if (symlink("/proc/self/fd", "dev/fd") < 0 || mkdir("proc", 0555) < 0)
+		child_fail(report, "make /dev/fd and /proc in the jail");
+	/* pivot_root(".", "."): the old root lands beneath the new one, and is let go. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0)
+		child_fail(report, "pivot into the jail");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "hidepid=invisible,subset=pid") < 0)
+		child_fail(report, "mount the jail's /proc");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		child_fail(report, "make the jail read-only");
+}
+
+/* FD_PARENT: a pidfd of exec, to see that it is still there once PDEATHSIG is armed. */
+enum { FD_PARENT = FD_REPORT - 1 };
+
+static void child(const struct omt_vm_spec *s, char **argv, const char *qemu, int report,
+		  int parent)
 {
 	int fds[] = { s->kernel_fd, s->initrd_fd, s->tap_fd, s->agent_fd, s->qmp_fd, s->disk_fd };
+	char *const no_env[] = { NULL };
+	struct pollfd gone = { .fd = FD_PARENT, .events = POLLIN };
 	int i, null, con;
 
-	/* Lift everything out of the way, then place it: 0-2, 3-7 and the report pipe. */
+	/* Lift everything out of the way, then place it: 0-2, 3-8, the parent and the report. */
 	report = lift(report);
+	parent = lift(parent);
 	con = lift(s->console_fd);
 	null = open("/dev/null", O_RDONLY);
 	null = null < 0 ? -1 : lift(null);
@@ -222,58 +369,75 @@ static void child(const struct omt_vm_spec *s, char **argv, int report, pid_t pa
 		_exit(126);
 	report = FD_REPORT;
 	fcntl(report, F_SETFD, FD_CLOEXEC);
+	if (parent < 0 || dup2(parent, FD_PARENT) < 0)
+		child_fail(report, "keep the parent's pidfd");
+	fcntl(FD_PARENT, F_SETFD, FD_CLOEXEC);
 	if (con < 0 || null < 0 || dup2(null, 0) < 0 || dup2(con, 1) < 0 || dup2(con, 2) < 0)
 		child_fail(report, "stdio");
 	for (i = 0; i < 6; i++)
 		if ((fds[i] >= 0 || i < 5) && (fds[i] < 0 || dup2(fds[i], FD_KERNEL + i) < 0))
 			child_fail(report, "pass file descriptors");
 	/* Everything else is closed: QEMU gets what is listed above, nothing more. */
-	for (i = FD_FIRST_FREE; i < FD_REPORT; i++)
+	for (i = FD_FIRST_FREE; i < FD_PARENT; i++)
 		close(i);
 	if (syscall(SYS_close_range, FD_REPORT + 1, ~0U, 0) < 0)
 		child_fail(report, "close_range");
 	{
 		/* The console log lives on tmpfs: a chatty guest can't fill it. */
-		struct rlimit fsize = { 1 << 20, 1 << 20 };
-		sigset_t none;
+		struct rlimit fsize = { 1 << 20, 1 << 20 }, none = { 0, 0 },
+			      files = { OMT_QEMU_MAX_FILES, OMT_QEMU_MAX_FILES },
+			      threads = { OMT_QEMU_MAX_THREADS(s->cpus),
+					  OMT_QEMU_MAX_THREADS(s->cpus) };
+		sigset_t no_signals;
 
 		signal(SIGXFSZ, SIG_IGN);
-		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
-			child_fail(report, "RLIMIT_FSIZE");
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0 || setrlimit(RLIMIT_CORE, &none) < 0 ||
+		    setrlimit(RLIMIT_NOFILE, &files) < 0 || setrlimit(RLIMIT_NPROC, &threads) < 0)
+			child_fail(report, "set QEMU's limits");
+		sigemptyset(&no_signals);
+		sigprocmask(SIG_SETMASK, &no_signals, NULL);
 	}
 
-	if (omt_cgroup_join(s->cg, getpid()) < 0)
+	/* "0": ourselves, whatever our number in the new PID namespace. */
+	if (omt_cgroup_join(s->cg, 0) < 0)
 		child_fail(report, "join the job's cgroup");
 	/*
 	 * The owner first: every QEMU thread (vCPUs included, they inherit it)
 	 * runs only when nothing else wants the CPU.
 	 */
 	{
-		struct sched_param none = { 0 };
+		struct sched_param no_priority = { 0 };
 
-		if (sched_setscheduler(0, SCHED_IDLE, &none) < 0)
+		if (sched_setscheduler(0, SCHED_IDLE, &no_priority) < 0)
 			child_fail(report, "SCHED_IDLE");
 	}
+	enter_jail(s, qemu, report);
 	if (setgroups(s->kvm_gid ? 1 : 0, &s->kvm_gid) < 0 || setgid(s->gid) < 0 ||
 	    setuid(s->uid) < 0)
-		child_fail(report, "drop to the QEMU user");
+		child_fail(report, "drop to the VM's uid");
 	/* After setuid, which clears it; and the parent may be gone already. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(report, "PR_SET_PDEATHSIG");
-	if (getppid() != parent)
+	if (poll(&gone, 1, 0) != 0)
 		_exit(126);
-	execvp(argv[0], argv);
+	close(FD_PARENT);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(report, "no_new_privs");
+	execve(qemu, argv, no_env);
 	child_fail(report, "exec " OMT_QEMU_BIN);
 }
 
 int omt_qemu_spawn(const struct omt_vm_spec *s, pid_t *pid, int *pidfd, char *err,
 		   size_t errlen)
 {
-	char *argv[64], buf[4096], msg[300];
-	pid_t parent = getpid(), p;
-	int pipefd[2], e;
+	char *argv[64], buf[4096], msg[600], qemu[PATH_MAX];
+	struct clone_args ca = {
+		.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+			 CLONE_PIDFD,
+		.exit_signal = SIGCHLD,
+	};
+	int pipefd[2], parent, e;
+	pid_t p;
 	ssize_t n;
 
 	e = omt_qemu_argv(s, argv, 64, buf, sizeof(buf));
@@ -281,19 +445,35 @@ int omt_qemu_spawn(const struct omt_vm_spec *s, pid_t *pid, int *pidfd, char *er
 		snprintf(err, errlen, "QEMU command line too long");
 		return e;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	p = fork();
+	if (find_qemu(qemu, sizeof(qemu))) {
+		snprintf(err, errlen, "no %s on PATH (install qemu-system-x86)", OMT_QEMU_BIN);
+		return -ENOENT;
+	}
+	if ((parent = syscall(SYS_pidfd_open, getpid(), 0)) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+		return e;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		e = -errno;
+		close(parent);
+		return e;
+	}
+	ca.pidfd = (uintptr_t)pidfd;
+	p = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (p < 0) {
 		e = -errno;
+		snprintf(err, errlen, "clone3 into new namespaces: %s", strerror(errno));
 		close(pipefd[0]);
 		close(pipefd[1]);
+		close(parent);
 		return e;
 	}
 	if (p == 0) {
 		close(pipefd[0]);
-		child(s, argv, pipefd[1], parent);
+		child(s, argv, qemu, pipefd[1], parent);
 	}
+	close(parent);
 	close(pipefd[1]);
 	n = read(pipefd[0], msg, sizeof(msg) - 1);
 	close(pipefd[0]);
@@ -301,20 +481,13 @@ int omt_qemu_spawn(const struct omt_vm_spec *s, pid_t *pid, int *pidfd, char *er
 		msg[n] = '\0';
 		e = atoi(msg);
 		snprintf(err, errlen, "%s", strchr(msg, ' ') ? strchr(msg, ' ') + 1 : msg);
-		kill(p, SIGKILL);
+		syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, NULL, 0);
 		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
 			;
+		close(*pidfd);
+		*pidfd = -1;
 		return e > 0 ? -e : -EIO;
 	}
 	*pid = p;
-	*pidfd = syscall(SYS_pidfd_open, p, 0);
-	if (*pidfd < 0) {
-		e = -errno;
-		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
-		kill(p, SIGKILL);
-		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
-			;
-		return e;
-	}
 	return 0;
 }

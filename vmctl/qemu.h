@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Starting a job's QEMU microvm: accelerator choice, argv (no shell), and a
- * child that joins the job's cgroup, drops to the unprivileged QEMU user,
- * arms PR_SET_PDEATHSIG and execs QEMU under -sandbox with nothing but the
- * file descriptors it is handed.
+ * child in a jail of its own: new mount, PID, IPC, UTS and network
+ * namespaces (the tap's fd works from any; nothing else of the host's
+ * network is in reach, abstract UNIX sockets and netlink included), its
+ * root a read-only tmpfs holding only what QEMU loads (its binary, the
+ * libraries, its firmware, /dev/null, /dev/urandom, /dev/kvm under KVM)
+ * and a /proc of its own PID namespace, where it is PID 1. The child joins
+ * the job's cgroup, takes its limits (open files, threads, no core, no
+ * file over 1 MiB), drops to the VM's own uid and gid, arms
+ * PR_SET_PDEATHSIG, sets no_new_privs and execs QEMU under -sandbox with
+ * an empty environment and nothing but the file descriptors it is handed.
  */
 #ifndef OMERTA_QEMU_H
 #define OMERTA_QEMU_H
@@ -15,6 +22,9 @@
 #include "cgroup.h"
 
 #define OMT_QEMU_BIN "qemu-system-x86_64"
+/* What QEMU may have open at once, and its threads (vCPUs, I/O workers: up to 64). */
+#define OMT_QEMU_MAX_FILES 256
+#define OMT_QEMU_MAX_THREADS(cpus) (128 + (cpus))
 
 /*
  * want: "auto", "kvm" or "tcg". Sets *accel to "kvm" or "tcg" and why to
@@ -45,16 +55,18 @@ struct omt_vm_spec {
 	int console_fd;			/* QEMU's stdout/stderr: the serial console */
 	uint8_t mac[6];
 	unsigned long tsc_khz;		/* TCG: the host's TSC rate; 0: let the guest calibrate */
-	uid_t uid;
+	uid_t uid;			/* the VM's own (host/vmuid.h) */
 	gid_t gid;
 	gid_t kvm_gid;			/* supplementary group for /dev/kvm; 0: none */
+	const char *jail;		/* an empty directory: the jail's root is mounted on it */
 	const struct omt_cgroup *cg;
 	int incoming;			/* start paused, waiting for migrate-incoming (a restore) */
 };
 
 
 /*
- * Forks and execs QEMU. On success *pid and *pidfd (pidfd_open) are set.
+ * Starts QEMU in its jail. On success *pid (in our PID namespace) and
+ * *pidfd are set.
  * Failures in the child before exec come back as -errno with err set.
  */
 int omt_qemu_spawn(const struct omt_vm_spec *s, pid_t *pid, int *pidfd, char *err,

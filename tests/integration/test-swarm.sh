@@ -50,13 +50,20 @@ test_swarm_tasks_survive_a_killed_pilot() {
 	swarm_spawn --workers 2 --timeout 1200 --description "swarm test" \
 		-- env SLEEP=4 /usr/bin/python3 "$MANAGER" tasks 12 "$OMT_TMP/work"
 	# Provider 1's pilot has taken a task: its machine is taken back (the VM killed).
-	local job qemu i
+	local job qemu other i
 	omt_wait_for "$OMT_TMP/manager.out" '^task [0-9]+ done' 400 ||
 		omt_fail "no task done: $(cat "$OMT_TMP/swarm.err" "$OMT_TMP/manager.out")"
 	job=$(grep -oE '^omerta: swarm: 10\.201\.1\.1:7360 job [0-9a-f]{8} running' "$OMT_TMP/swarm.err" |
 		tail -n1 | cut -d' ' -f5)
 	[ -n "$job" ] || omt_fail "provider 1 runs no pilot: $(cat "$OMT_TMP/swarm.err")"
 	qemu=$(job_qemu "$job") || omt_fail "no QEMU for job $job"
+	# Two daemons, each in its own mount namespace: still a uid per VM on the host.
+	omt_wait_for "$OMT_TMP/swarm.err" '10\.201\.2\.1:7360 job [0-9a-f]{8} running' 400 ||
+		omt_fail "provider 2 runs no pilot: $(cat "$OMT_TMP/swarm.err")"
+	other=$(job_qemu "$(grep -oE '10\.201\.2\.1:7360 job [0-9a-f]{8} running' "$OMT_TMP/swarm.err" |
+		tail -n1 | cut -d' ' -f3)") || omt_fail "no QEMU for provider 2's pilot"
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$qemu/status")" != \
+	  "$(awk '/^Uid:/ {print $2}' "/proc/$other/status")" ] || omt_fail "two providers' QEMUs share a uid"
 	kill -9 "$qemu"
 	omt_wait_for "$OMT_TMP/swarm.err" "10\.201\.1\.1:7360 job $job ended" 60
 	swarm_wait

@@ -124,7 +124,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-enum attempt { TRY_CONNECT, TRY_SENDTO, TRY_SEND_CONNECTED_UDP, TRY_CONNECT6 };
+enum attempt { TRY_CONNECT, TRY_SENDTO, TRY_SEND_CONNECTED_UDP, TRY_CONNECT6, TRY_SOCKET };
 
 /*
  * Runs `what` in a child moved into the cgroup; returns the errno the
@@ -157,6 +157,8 @@ static int child_attempt(struct fixture *f, enum attempt what)
 			if (fd < 0)
 				_exit(99);
 			rc = connect(fd, (struct sockaddr *)&to6, sizeof(to6));
+		} else if (what == TRY_SOCKET) {
+			rc = socket(AF_INET, SOCK_DGRAM, 0);
 		} else if (what == TRY_CONNECT) {
 			fd = socket(AF_INET, SOCK_STREAM, 0);
 			to.sin_port = htons(f->tcp_port);
@@ -239,6 +241,21 @@ static void test_connect6_denied(void **state)
 	assert_int_equal(f->n_events, 1);
 	assert_int_equal(f->events[0].reason, OMT_R_QEMU_SOCKET);
 	assert_int_equal(f->events[0].ethertype, 0x86DD);
+}
+
+static void test_sock_create_denied(void **state)
+{
+	struct fixture *f = *state;
+
+	attach(f, f->skel->progs.omt_cg_sock_create);
+	assert_int_equal(child_attempt(f, TRY_SOCKET), EPERM);
+	f->n_events = 0;
+	ring_buffer__consume(f->rb);
+	assert_int_equal(f->n_events, 1);
+	assert_int_equal(f->events[0].reason, OMT_R_QEMU_SOCKET);
+	assert_int_equal(f->events[0].hook, OMT_HOOK_CGROUP_SOCK_CREATE);
+	assert_int_equal(f->events[0].proto, IPPROTO_UDP);
+	assert_int_equal(f->events[0].ethertype, 0x0800);
 }
 
 static void test_sendmsg_denied(void **state)
@@ -463,6 +480,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_connect_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect6_denied, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sock_create_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sendmsg_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_skb_egress_denied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outside_cgroup_unaffected, setup, teardown),

@@ -68,6 +68,8 @@ static void test_minimal(void **state)
 	assert_int_equal(c.max_vms, 1);
 	assert_int_equal(c.max_timeout_s, 3600);
 	assert_int_equal(c.max_description, 512);
+	assert_int_equal(c.vm_uids.first, 2000000000);
+	assert_int_equal(c.vm_uids.last, 2000000999);
 	assert_int_equal(c.n_networks, 1);
 	assert_string_equal(c.networks[0].name, "default");
 	assert_int_equal(c.networks[0].priority, 0);
@@ -108,6 +110,7 @@ static void test_full(void **state)
 		"metrics_listen = 127.0.0.1:9100\r\n"
 		"max_timeout_s = 604800\r\n"
 		"max_description: 65536\r\n"
+		"vm_uids = 3000000-3000255\r\n"
 		"\r\n"
 		"[ network \"default\" ]\r\n"
 		"[network \"fast-lane_2.0\"] ; fast\r\n"
@@ -141,6 +144,8 @@ static void test_full(void **state)
 	assert_string_equal(c.key_path, "/etc/omerta/provider key with spaces");
 	assert_string_equal(c.audit_log, "/var/log/omerta/audit.jsonl");
 	assert_int_equal(c.max_vms, 256);
+	assert_int_equal(c.vm_uids.first, 3000000);
+	assert_int_equal(c.vm_uids.last, 3000255);
 	assert_int_equal(c.has_metrics, 1);
 	assert_ip(c.metrics_ip, 127, 0, 0, 1);
 	assert_int_equal(c.metrics_port, 9100);
@@ -179,8 +184,8 @@ static void test_full(void **state)
 	assert_non_null(bad);
 	snprintf(bad, sizeof(text) + 32, "%s\r\nmax_jobs = 0\r\n", text);
 	assert_int_equal(parse(bad, &c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "policy.ini:35: max_jobs is given twice in this section "
-			    "(first on line 33)");
+	assert_string_equal(err, "policy.ini:36: max_jobs is given twice in this section "
+			    "(first on line 34)");
 	free(bad);
 }
 
@@ -333,6 +338,21 @@ static const struct {
 	  "policy.ini:9: a network name is 1 to 63 letters, digits, '_', '-' or '.': ''" },
 	/* Numbers */
 	{ PROVIDER "max_vms = lots\n", "policy.ini:5: max_vms must be a number from 1 to 256: 'lots'" },
+	/* vm_uids */
+	{ PROVIDER "vm_uids = 5000\n", "policy.ini:5: vm_uids must be FIRST-LAST, 1000 <= FIRST <= "
+	  "LAST <= 4294967293, without 65534: '5000'" },
+	{ PROVIDER "vm_uids = 5000-4999\n", "policy.ini:5: vm_uids must be FIRST-LAST, 1000 <= FIRST <= "
+	  "LAST <= 4294967293, without 65534: '5000-4999'" },
+	{ PROVIDER "vm_uids = 999-5000\n", "policy.ini:5: vm_uids must be FIRST-LAST, 1000 <= FIRST <= "
+	  "LAST <= 4294967293, without 65534: '999-5000'" },
+	{ PROVIDER "vm_uids = 60000-70000\n", "policy.ini:5: vm_uids must be FIRST-LAST, 1000 <= FIRST <= "
+	  "LAST <= 4294967293, without 65534: '60000-70000'" },
+	{ PROVIDER "vm_uids = 5000-4294967295\n", "policy.ini:5: vm_uids must be FIRST-LAST, 1000 <= "
+	  "FIRST <= LAST <= 4294967293, without 65534: '5000-4294967295'" },
+	{ PROVIDER "vm_uids = 5000 - 5001\n", "policy.ini:5: vm_uids must be FIRST-LAST, 1000 <= FIRST <= "
+	  "LAST <= 4294967293, without 65534: '5000 - 5001'" },
+	{ PROVIDER "max_vms = 3\nvm_uids = 5000-5001\n" NETDEF CONS1,
+	  "policy.ini:1: vm_uids 5000-5001 has 2 uids, fewer than max_vms 3" },
 	{ PROVIDER "max_vms = 0\n", "policy.ini:5: max_vms must be a number from 1 to 256: '0'" },
 	{ PROVIDER "max_vms = 257\n", "policy.ini:5: max_vms must be a number from 1 to 256: '257'" },
 	{ PROVIDER "max_vms = -1\n", "policy.ini:5: max_vms must be a number from 1 to 256: '-1'" },
