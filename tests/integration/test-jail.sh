@@ -158,20 +158,29 @@ test_jail_daemon_queues_without_a_free_uid() {
 	omt_assert_no_jobs
 }
 
-# The unit's capability bounding set and no_new_privs, exactly: the jail
-# needs nothing more (CAP_SYS_ADMIN for its mounts and pivot_root, no
-# CAP_SYS_CHROOT).
+# The daemon under the unit's capability bounding set and no_new_privs,
+# exactly: its jobs' jails need nothing more (CAP_SYS_ADMIN for the mounts
+# and pivot_root, no CAP_SYS_CHROOT).
 test_jail_under_the_units_capabilities() {
-	omt_provider_up
+	omt_daemon_up
+	kill "$OMT_DAEMON_PID"
+	wait "$OMT_DAEMON_PID" 2>/dev/null || true
 	local caps rc=0
 	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$OMT_ROOT/dist/omerta-loader.service" |
 		tr 'A-Z' 'a-z' | sed 's/cap_//g; s/ /,+/g')
 	[ -n "$caps" ] || omt_fail "no CapabilityBoundingSet in the unit"
-	omt_net "$OMT_NS_R" setpriv --bounding-set "-all,+$caps" --inh-caps "-all" --no-new-privs \
-		"$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" \
-		-- sh -c "wget -q -O - $URL/file" >"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
+	: >"$OMT_TMP/daemon.log"
+	omt_spawn "$OMT_NS_R" /dev/null "$OMT_TMP/daemon.log" setpriv --bounding-set "-all,+$caps" \
+		--inh-caps -all --no-new-privs "$OMT_LOADER" run --config "$OMT_TMP/omerta.ini"
+	OMT_DAEMON_PID=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/daemon.log" 'listening on|error' || true
+	grep -q "listening on" "$OMT_TMP/daemon.log" || omt_fail "daemon did not start: $(cat "$OMT_TMP/daemon.log")"
+	[ "$(awk '/^CapBnd:/ {print $2}' "/proc/$OMT_DAEMON_PID/status")" != \
+	  "$(awk '/^CapBnd:/ {print $2}' /proc/self/status)" ] || omt_fail "the daemon runs with every capability"
+	omt_submit --description "under the unit's capabilities" \
+		-- sh -c 'wget -q -O - http://$OMERTA_CONSUMER_IP:8000/file' >"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
 	[ "$rc" = 0 ] && grep -qx "hello from the consumer" "$OMT_TMP/out" ||
-		omt_fail "exit $rc under the unit's capabilities: $(cat "$OMT_TMP/err")"
+		omt_fail "exit $rc under the unit's capabilities: $(cat "$OMT_TMP/err" "$OMT_TMP/daemon.log")"
 	omt_assert_no_jobs
 }
 
