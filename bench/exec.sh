@@ -6,7 +6,10 @@
 #     (with `echo` for the first output) against the bare boot;
 #   - the loader's peak resident memory per VM;
 #   - rogue frame to QEMU dead (as the loader logs it), against SIGKILL of a
-#     bare QEMU to its death.
+#     bare QEMU to its death;
+#   - with OMT_BASELINE_LOADER (another build's omerta-loader, e.g. of an
+#     earlier commit), the same two exec measures of that loader, in the
+#     same rounds, and this loader's ratio to it.
 #   bench/exec.sh [ROUNDS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -29,15 +32,22 @@ BARE=(qemu-system-x86_64 -M microvm,accel=tcg -cpu max -m 256 -smp 1 -nodefaults
 	-initrd "$OMT_TMP/bare.cpio.gz" -append "console=ttyS0 quiet panic=-1 tsc_early_khz=$KHZ"
 	-serial stdio)
 EXEC=(nsenter --net=/var/run/netns/"$OMT_NS_R" "$OMT_LOADER" exec --vpn-config "$OMT_TMP/vm.conf" --image minimal)
+BASE=${OMT_BASELINE_LOADER:-}
+BASE_EXEC=(nsenter --net=/var/run/netns/"$OMT_NS_R" "$BASE" exec --vpn-config "$OMT_TMP/vm.conf" --image minimal)
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 col() { awk -v c="$1" '{print $c}'; }
 
 : >"$OMT_TMP/bare.txt"; : >"$OMT_TMP/echo.txt"; : >"$OMT_TMP/true.txt"; : >"$OMT_TMP/rogue.txt"
+: >"$OMT_TMP/base_echo.txt"; : >"$OMT_TMP/base_true.txt"
 for r in $(seq "$ROUNDS"); do
 	python3 bench/timecmd.py omt-first -- "${BARE[@]}" </dev/null >>"$OMT_TMP/bare.txt"
 	python3 bench/timecmd.py omt-first -- "${EXEC[@]}" -- echo omt-first >>"$OMT_TMP/echo.txt"
 	python3 bench/timecmd.py never -- "${EXEC[@]}" -- true >>"$OMT_TMP/true.txt"
+	if [ -n "$BASE" ]; then
+		python3 bench/timecmd.py omt-first -- "${BASE_EXEC[@]}" -- echo omt-first >>"$OMT_TMP/base_echo.txt"
+		python3 bench/timecmd.py never -- "${BASE_EXEC[@]}" -- true >>"$OMT_TMP/base_true.txt"
+	fi
 	"${EXEC[@]}" --guest-firewall off -- ping -c 3 10.201.1.2 >/dev/null 2>"$OMT_TMP/rogue.err" || true
 	grep -o 'rogue frame to QEMU dead: [0-9.]*' "$OMT_TMP/rogue.err" | awk '{print $NF}' >>"$OMT_TMP/rogue.txt"
 done
@@ -75,3 +85,11 @@ awk -v bf="$bare_first" -v bt="$bare_total" -v ef="$echo_first" -v tt="$true_tot
 	printf "  loader peak RSS per VM: %d KiB\n", h
 	printf "  rogue frame to QEMU dead: %.3f ms; SIGKILL to dead of a bare QEMU: %.3f ms (%.2fx)\n", rg, k, rg / k
 }'
+if [ -n "$BASE" ]; then
+	awk -v ef="$echo_first" -v tt="$true_total" -v bf="$(col 1 <"$OMT_TMP/base_echo.txt" | median)" \
+		-v bt="$(col 2 <"$OMT_TMP/base_true.txt" | median)" -v b="$BASE" 'BEGIN {
+	printf "  baseline loader %s:\n", b
+	printf "    echo: first output %6.3f s; this loader %5.2fx (%+.0f ms)\n", bf, ef / bf, (ef - bf) * 1000
+	printf "    true: whole job    %6.3f s; this loader %5.2fx (%+.0f ms)\n", bt, tt / bt, (tt - bt) * 1000
+}'
+fi

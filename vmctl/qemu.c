@@ -282,6 +282,24 @@ static int jail_add(const char *src, int device)
 	return 0;
 }
 
+#if defined(__x86_64__)
+#define OMT_MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define OMT_MULTIARCH "aarch64-linux-gnu"
+#else
+#error "the jail needs this architecture's multiarch directory name"
+#endif
+
+/*
+ * What QEMU loads besides itself: the dynamic loader, the shared libraries
+ * (the multiarch directories only, not the rest of /usr/lib), its modules
+ * (in the multiarch directory), its firmware, the loader's cache.
+ */
+static const char *const jail_loads[] = {
+	"/lib", "/lib64", "/lib/" OMT_MULTIARCH, "/usr/lib64", "/usr/lib/" OMT_MULTIARCH,
+	"/usr/share/qemu", "/usr/share/seabios", "/etc/ld.so.cache",
+};
+
 /*
  * Builds the jail on s->jail and makes it our root: a tmpfs, read-only at
  * the end, with the QEMU binary, what it loads (libraries, modules next to
@@ -292,9 +310,7 @@ static int jail_add(const char *src, int device)
  */
 static void enter_jail(const struct omt_vm_spec *s, const char *qemu, int report)
 {
-	static const char *const libs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64",
-					    "/usr/share/qemu", "/usr/share/seabios",
-					    "/etc/ld.so.cache" };
+	struct stat lib;
 	char prefix[PATH_MAX], extra[2][PATH_MAX + 16], what[300], *slash;
 	size_t i;
 	int e;
@@ -316,11 +332,17 @@ static void enter_jail(const struct omt_vm_spec *s, const char *qemu, int report
 		errno = -e;
 		child_fail(report, "put QEMU in the jail");
 	}
-	for (i = 0; i < sizeof(libs) / sizeof(libs[0]) + 2; i++) {
-		const char *src = i < 2 ? extra[i] : libs[i - 2];
+	/* A merged /usr has /lib as a link to usr/lib: then its libraries come with /usr's. */
+	if (lstat("/lib", &lib) < 0)
+		lib.st_mode = 0;
+	for (i = 0; i < sizeof(jail_loads) / sizeof(jail_loads[0]) + 2; i++) {
+		const char *src = i < 2 ? extra[i] : jail_loads[i - 2];
 
 		if (i < 2 && strcmp(prefix, "/usr") == 0)
-			continue;	/* among libs already */
+			continue;	/* among jail_loads already */
+		if ((strcmp(src, "/lib") == 0 && !S_ISLNK(lib.st_mode)) ||
+		    (strcmp(src, "/lib/" OMT_MULTIARCH) == 0 && S_ISLNK(lib.st_mode)))
+			continue;
 		if ((e = jail_add(src, 0)) && e != -ENOENT) {
 			errno = -e;
 			snprintf(what, sizeof(what), "put %.256s in the jail", src);

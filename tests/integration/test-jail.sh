@@ -62,6 +62,7 @@ test_jail_escaped_qemu() {
 	[ "$(wc -l <"$OMT_TMP/pids")" -le 2 ] || omt_fail "the jail's /proc shows: $(cat "$OMT_TMP/pids")"
 	# The host outside its jail.
 	refused "$qa" read /etc/passwd
+	refused "$qa" read /usr/lib/os-release
 	refused "$qa" read "$dir_b/description"
 	refused "$qa" read "$OMT_TMP/omerta.ini"
 	refused "$qa" read /sys/fs/cgroup/cgroup.procs
@@ -228,4 +229,22 @@ test_jail_under_kvm() {
 	[ "$rc" = 0 ] && grep -qx "hello from the consumer" "$OMT_TMP/out" ||
 		omt_fail "exit $rc under KVM: $(cat "$OMT_TMP/err")"
 	omt_assert_no_jobs
+}
+
+# A job tap that no live job owns (here: made persistent by hand, as an
+# escaped QEMU would through its fd) is deleted by cleanup; an interface of
+# the same name shape that is not a tun device stays. (A live job's tap
+# stays too: test_daemon_cleanup_spares_a_running_job.)
+test_jail_cleanup_deletes_orphan_taps() {
+	omt_two_ns_up
+	local orphan=omt0badf00d other=omt0ddba11e
+	omt_in "$OMT_NS_R" ip tuntap add "$orphan" mode tap
+	omt_in "$OMT_NS_R" ip link add "$other" type veth peer name omtpeer0
+	omt_net "$OMT_NS_R" "$OMT_LOADER" cleanup >"$OMT_TMP/cleanup.log" 2>&1 ||
+		omt_fail "cleanup failed: $(cat "$OMT_TMP/cleanup.log")"
+	! omt_in "$OMT_NS_R" ip link show "$orphan" >/dev/null 2>&1 ||
+		omt_fail "cleanup left the orphaned tap $orphan: $(cat "$OMT_TMP/cleanup.log")"
+	grep -q "removed tap $orphan, which no live job owns" "$OMT_TMP/cleanup.log" ||
+		omt_fail "cleanup did not say so: $(cat "$OMT_TMP/cleanup.log")"
+	omt_in "$OMT_NS_R" ip link show "$other" >/dev/null 2>&1 || omt_fail "cleanup removed a veth of the same name shape"
 }
