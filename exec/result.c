@@ -14,6 +14,7 @@
 #include "../guard/guard_bpf.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
+#include "../lib/text.h"
 #include "../proto/exit.h"
 #include "../telemetry/reasons.h"
 #include "guard.skel.h"
@@ -110,7 +111,10 @@ void job_log_console_tail(const struct job *j)
 	fclose(f);
 	pr_err("job %s: the VM ended without a result; the end of its console:", j->host.id);
 	for (i = n > 20 ? n - 20 : 0; i < n; i++) {
-		lines[i % 20][strcspn(lines[i % 20], "\r\n")] = '\0';
-		pr_err("console: %s", lines[i % 20]);
+		char *line = lines[i % 20], shown[OMT_QUOTE_SIZE(sizeof(lines[0]))];
+
+		/* The guest writes what it likes there: no escape sequence reaches a terminal. */
+		line[strcspn(line, "\r\n")] = '\0';
+		pr_err("console: %s", omt_quote_mem(shown, line, strlen(line), sizeof(lines[0]), 0));
 	}
 }

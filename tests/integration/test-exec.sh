@@ -141,6 +141,20 @@ test_exec_boot_failure() {
 	teardown_clean
 }
 
+# What the guest writes on its console reaches the operator's log escaped:
+# no terminal escape sequence gets through.
+test_exec_console_escaped() {
+	omt_provider_up
+	local rc=0
+	omt_exec --image minimal -- sh -c 'printf "\033]0;omt-owned\007\033[2Jomt-escape\n" >/dev/console
+		sleep 1; echo o >/proc/sysrq-trigger; sleep 30' || rc=$?
+	[ "$rc" = 244 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit $rc, not 244 (no result)"; }
+	grep -qF 'console: \x1b]0;omt-owned\x07\x1b[2Jomt-escape' "$OMT_TMP/err" ||
+		omt_fail "the console line is not there, escaped: $(cat -v "$OMT_TMP/err")"
+	! grep -q "$(printf '\033')" "$OMT_TMP/err" || omt_fail "an escape sequence reached the log: $(cat -v "$OMT_TMP/err")"
+	teardown_clean
+}
+
 test_exec_bad_input() {
 	omt_provider_up
 	omt_expect_exec 2 "'lots'" --vpn-config "$OMT_TMP/vm.conf" --cpus lots -- true
