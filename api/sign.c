@@ -279,124 +279,138 @@ int omt_verify_response(const uint8_t pk[32], int status, const char *req_nonce,
 	return crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, pk) ? -EKEYREJECTED : 0;
 }
 
-#define NIL UINT32_MAX
-
-struct nonce_entry {
+/* One key's nonces in the order they came: the oldest expire from the head. */
+struct key_nonces {
 	uint8_t pk[32];
-	uint8_t nonce[NONCE_BYTES];
-	int64_t expires;
-	uint32_t next;			/* in its bucket's chain */
+	unsigned int head, count, size;	/* size grows by doubling up to per_key */
+	struct nonce_seen {
+		uint8_t nonce[NONCE_BYTES];
+		int64_t expires;
+	} *e;
 };
 
 /*
- * A ring of entries in the order they came, so that the oldest expire from
- * its head, and a hash table of chains over it. SipHash with a random key:
- * the nonces are chosen by the clients.
+ * A ring per key, so that no key can take another's room: a key that has
+ * per_key nonces live is refused (-EBUSY) and only it. Keys get a ring when
+ * they first come and give it up once all its nonces expired and its place
+ * is wanted.
  */
 struct omt_nonce_cache {
 	pthread_mutex_t lock;
-	unsigned int capacity, window_s;
-	unsigned int head, count;
-	uint32_t mask;
-	struct nonce_entry *e;
-	uint32_t *bucket;
-	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	unsigned int per_key, max_keys, window_s, n_keys;
+	struct key_nonces *keys;
 };
 
-struct omt_nonce_cache *omt_nonce_cache_new(unsigned int capacity, unsigned int window_s)
+struct omt_nonce_cache *omt_nonce_cache_new(unsigned int per_key, unsigned int max_keys,
+					    unsigned int window_s)
 {
 	struct omt_nonce_cache *c;
-	uint32_t n = 1;
 
-	if (!capacity || capacity > NONCE_CACHE_MAX) {
+	if (!per_key || per_key > NONCE_CACHE_MAX || !max_keys || max_keys > NONCE_CACHE_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (sodium_init() < 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	while (n < capacity)
-		n <<= 1;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->e = calloc(capacity, sizeof(*c->e));
-	c->bucket = malloc(n * sizeof(*c->bucket));
-	if (!c->e || !c->bucket || pthread_mutex_init(&c->lock, NULL)) {
-		free(c->e);
-		free(c->bucket);
+	c->keys = calloc(max_keys, sizeof(*c->keys));
+	if (!c->keys || pthread_mutex_init(&c->lock, NULL)) {
+		free(c->keys);
 		free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(c->bucket, 0xff, n * sizeof(*c->bucket));
-	c->capacity = capacity;
+	c->per_key = per_key;
+	c->max_keys = max_keys;
 	c->window_s = window_s;
-	c->mask = n - 1;
-	crypto_shorthash_keygen(c->hash_key);
 	return c;
 }
 
-static uint32_t *chain(struct omt_nonce_cache *c, const uint8_t pk[32],
-		       const uint8_t nonce[NONCE_BYTES])
+static void expire(struct key_nonces *k, int64_t now)
 {
-	uint8_t in[32 + NONCE_BYTES], h[crypto_shorthash_BYTES];
-	uint32_t v;
-
-	memcpy(in, pk, 32);
-	memcpy(in + 32, nonce, NONCE_BYTES);
-	crypto_shorthash(h, in, sizeof(in), c->hash_key);
-	memcpy(&v, h, sizeof(v));
-	return &c->bucket[v & c->mask];
+	while (k->count && k->e[k->head].expires < now) {
+		k->head = (k->head + 1) % k->size;
+		k->count--;
+	}
 }
 
-static void expire(struct omt_nonce_cache *c, int64_t now)
+/* pk's ring: found, or a free place (never used, or all its nonces expired). NULL: none. */
+static struct key_nonces *key_of(struct omt_nonce_cache *c, const uint8_t pk[32], int64_t now)
 {
-	while (c->count && c->e[c->head].expires < now) {
-		struct nonce_entry *old = &c->e[c->head];
-		uint32_t *link = chain(c, old->pk, old->nonce);
+	struct key_nonces *free_one = NULL;
+	unsigned int i;
 
-		while (*link != c->head)
-			link = &c->e[*link].next;
-		*link = old->next;
-		c->head = (c->head + 1) % c->capacity;
-		c->count--;
+	for (i = 0; i < c->n_keys; i++) {
+		struct key_nonces *k = &c->keys[i];
+
+		expire(k, now);
+		if (!memcmp(k->pk, pk, 32))
+			return k;
+		if (!k->count && !free_one)
+			free_one = k;
 	}
+	if (!free_one && c->n_keys < c->max_keys)
+		free_one = &c->keys[c->n_keys++];
+	if (free_one) {
+		memcpy(free_one->pk, pk, 32);
+		free_one->head = 0;
+	}
+	return free_one;
+}
+
+/* Room for one more nonce in k: its ring doubled (up to per_key) when full. */
+static int make_room(struct omt_nonce_cache *c, struct key_nonces *k)
+{
+	struct nonce_seen *e;
+	unsigned int size, i;
+
+	if (k->count < k->size)
+		return 0;
+	if (k->size == c->per_key)
+		return -EBUSY;
+	size = k->size ? k->size * 2 : 16;
+	if (size > c->per_key)
+		size = c->per_key;
+	e = malloc(size * sizeof(*e));
+	if (!e)
+		return -EBUSY;
+	for (i = 0; i < k->count; i++)
+		e[i] = k->e[(k->head + i) % k->size];
+	free(k->e);
+	k->e = e;
+	k->size = size;
+	k->head = 0;
+	return 0;
 }
 
 int omt_nonce_check(struct omt_nonce_cache *c, const uint8_t pk[32], const char *nonce,
 		    int64_t now)
 {
 	uint8_t bin[NONCE_BYTES];
-	struct nonce_entry *e;
-	uint32_t *head, i;
+	struct nonce_seen *e;
+	struct key_nonces *k;
+	unsigned int i;
 	int ret = 0;
 
 	if (check_nonce(nonce))
 		return -EINVAL;
 	sodium_hex2bin(bin, sizeof(bin), nonce, OMT_NONCE_HEX_LEN, NULL, NULL, NULL);
 	pthread_mutex_lock(&c->lock);
-	expire(c, now);
-	head = chain(c, pk, bin);
-	for (i = *head; i != NIL; i = c->e[i].next) {
-		if (!memcmp(c->e[i].nonce, bin, sizeof(bin)) && !memcmp(c->e[i].pk, pk, 32)) {
-			ret = -EALREADY;
-			goto unlock;
-		}
-	}
-	if (c->count == c->capacity) {
+	if (!(k = key_of(c, pk, now))) {
 		ret = -EBUSY;
 		goto unlock;
 	}
-	i = (c->head + c->count++) % c->capacity;
-	e = &c->e[i];
-	memcpy(e->pk, pk, 32);
+	for (i = 0; i < k->count; i++)
+		if (!memcmp(k->e[(k->head + i) % k->size].nonce, bin, sizeof(bin))) {
+			ret = -EALREADY;
+			goto unlock;
+		}
+	if ((ret = make_room(c, k)))
+		goto unlock;
+	e = &k->e[(k->head + k->count++) % k->size];
 	memcpy(e->nonce, bin, sizeof(bin));
 	e->expires = now > INT64_MAX - 2 * (int64_t)c->window_s ? INT64_MAX :
 		     now + 2 * (int64_t)c->window_s;
-	e->next = *head;
-	*head = i;
 unlock:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
@@ -404,10 +418,13 @@ unlock:
 
 void omt_nonce_cache_free(struct omt_nonce_cache *c)
 {
+	unsigned int i;
+
 	if (!c)
 		return;
 	pthread_mutex_destroy(&c->lock);
-	free(c->e);
-	free(c->bucket);
+	for (i = 0; i < c->n_keys; i++)
+		free(c->keys[i].e);
+	free(c->keys);
 	free(c);
 }

@@ -80,17 +80,23 @@ int omt_verify_response(const uint8_t pk[32], int status, const char *req_nonce,
  * Replay protection: remembers each (key, nonce) it is shown. Give it the
  * window_s of omt_verify_request: a request first seen at now may carry a
  * timestamp up to now + window_s, which stays acceptable until now +
- * 2 * window_s, so that is how long an entry is kept. Memory is bounded by
- * capacity: when full it refuses new requests (-EBUSY) rather than forget
- * one that could still be replayed. Thread-safe.
+ * 2 * window_s, so that is how long an entry is kept. Each key has room
+ * of its own, per_key nonces at most (a ring that grows as it needs to):
+ * a key with per_key live nonces is refused new requests (-EBUSY) rather
+ * than forget one that could still be replayed, and no other key notices.
+ * At most max_keys keys at once (a key whose nonces all expired gives its
+ * place up); a new key beyond them is refused (-EBUSY). Memory: at most
+ * max_keys x per_key x 24 bytes. Thread-safe.
  */
 struct omt_nonce_cache;
 
-/* NULL with errno set (EINVAL: capacity 0 or above 1 << 24, ENOMEM). */
-struct omt_nonce_cache *omt_nonce_cache_new(unsigned int capacity, unsigned int window_s);
+/* NULL with errno set (EINVAL: per_key or max_keys 0 or above 1 << 24, ENOMEM). */
+struct omt_nonce_cache *omt_nonce_cache_new(unsigned int per_key, unsigned int max_keys,
+					    unsigned int window_s);
 /*
  * 0: fresh, now remembered; -EALREADY: seen within the last 2 * window_s;
- * -EBUSY: full; -EINVAL: nonce is not 32 lowercase hex digits.
+ * -EBUSY: this key's room is full (or there is no room for a new key);
+ * -EINVAL: nonce is not 32 lowercase hex digits.
  */
 int omt_nonce_check(struct omt_nonce_cache *c, const uint8_t pk[32], const char *nonce,
 		    int64_t now);

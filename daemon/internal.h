@@ -44,6 +44,13 @@
  */
 #define DAEMON_DIR OMT_RUN_DIR "/daemon"
 #define AUTH_WINDOW_S 60
+/*
+ * The replay cache: each listed consumer key has room for this many live
+ * nonces (2 x AUTH_WINDOW_S: 68 requests/s sustained), of its own; at most
+ * NONCE_KEYS keys at once. At most 8192 x 24 B = 192 KiB a key.
+ */
+#define NONCE_PER_KEY 8192
+#define NONCE_KEYS 1024
 #define OMT_MAX_VMS 256			/* the policy's max_vms bound */
 #define TICK_S 2			/* power.c's tick, from the main loop */
 

@@ -182,7 +182,7 @@ static int prepare(int *lock_fd)
 		pr_err("audit log: %s", err);
 		return e;
 	}
-	d.nonces = omt_nonce_cache_new(65536, AUTH_WINDOW_S);
+	d.nonces = omt_nonce_cache_new(NONCE_PER_KEY, NONCE_KEYS, AUTH_WINDOW_S);
 	d.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!d.nonces || d.wake < 0)
 		return -ENOMEM;

@@ -654,7 +654,7 @@ static void test_nonce_cache(void **state)
 	(void)state;
 	memset(a, 1, 32);
 	memset(b, 2, 32);
-	c = omt_nonce_cache_new(3, 10);
+	c = omt_nonce_cache_new(3, 4, 10);
 	assert_non_null(c);
 	assert_int_equal(omt_nonce_check(c, a, NONCE, 1000), 0);
 	assert_int_equal(omt_nonce_check(c, a, NONCE, 1000), -EALREADY);
@@ -674,9 +674,10 @@ static void test_nonce_cache(void **state)
 	omt_nonce_cache_free(NULL);
 
 	errno = 0;
-	assert_null(omt_nonce_cache_new(0, 10));
+	assert_null(omt_nonce_cache_new(0, 4, 10));
 	assert_int_equal(errno, EINVAL);
-	assert_null(omt_nonce_cache_new((1u << 24) + 1, 10));
+	assert_null(omt_nonce_cache_new(4, 0, 10));
+	assert_null(omt_nonce_cache_new((1u << 24) + 1, 4, 10));
 }
 
 static void nonce_of(char out[33], unsigned int i)
@@ -692,7 +693,7 @@ static void test_nonce_cache_full(void **state)
 	unsigned int i;
 
 	(void)state;
-	c = omt_nonce_cache_new(100, 5);
+	c = omt_nonce_cache_new(100, 1, 5);
 	assert_non_null(c);
 	for (i = 0; i < 100; i++) {
 		nonce_of(n, i);
@@ -731,6 +732,45 @@ static void test_nonce_cache_full(void **state)
 	omt_nonce_cache_free(c);
 }
 
+/* omt_nonce_check of the nonce numbered i. */
+static int check_n(struct omt_nonce_cache *c, const uint8_t pk[32], char n[33], unsigned int i,
+		   int64_t now)
+{
+	nonce_of(n, i);
+	return omt_nonce_check(c, pk, n, now);
+}
+
+/* One key flooding the cache fills its own room, not another's. */
+static void test_nonce_cache_fair(void **state)
+{
+	struct omt_nonce_cache *c;
+	uint8_t keys[3][32];
+	char n[33];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		memset(keys[i], i + 1, 32);
+	c = omt_nonce_cache_new(100, 2, 10);
+	assert_non_null(c);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(check_n(c, keys[0], n, i, 1000), 0);
+	/* Full for the flooder, as long as its nonces live; the others are served. */
+	assert_int_equal(check_n(c, keys[0], n, 100, 1000), -EBUSY);
+	assert_int_equal(check_n(c, keys[1], n, 0, 1000), 0);
+	assert_int_equal(check_n(c, keys[1], n, 1, 1005), 0);
+	/* Every nonce of it still remembered after its ring grew. */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(check_n(c, keys[0], n, i, 1010), -EALREADY);
+	/* Two keys at most: a third waits until one's nonces are gone... */
+	assert_int_equal(check_n(c, keys[2], n, 0, 1010), -EBUSY);
+	/* ...the flooder's, first seen at 1000, are gone after 1020; it gives its place up. */
+	assert_int_equal(check_n(c, keys[2], n, 0, 1021), 0);
+	assert_int_equal(check_n(c, keys[2], n, 0, 1021), -EALREADY);
+	assert_int_equal(check_n(c, keys[1], n, 1, 1021), -EALREADY);
+	omt_nonce_cache_free(c);
+}
+
 struct race {
 	struct omt_nonce_cache *c;
 	unsigned int fresh;
@@ -757,7 +797,7 @@ static void test_nonce_cache_threads(void **state)
 	struct race r[4];
 	pthread_t t[4];
 	unsigned int total = 0;
-	struct omt_nonce_cache *c = omt_nonce_cache_new(4096, 60);
+	struct omt_nonce_cache *c = omt_nonce_cache_new(4096, 1, 60);
 	int i;
 
 	(void)state;
@@ -1987,6 +2027,7 @@ int main(void)
 		cmocka_unit_test(test_req_auth_from_headers),
 		cmocka_unit_test(test_sign_response),
 		cmocka_unit_test(test_nonce_cache),
+		cmocka_unit_test(test_nonce_cache_fair),
 		cmocka_unit_test(test_nonce_cache_full),
 		cmocka_unit_test(test_nonce_cache_threads),
 	};
