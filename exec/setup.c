@@ -71,7 +71,7 @@ static int take_vm_uid(struct job *j, char *err, size_t errlen)
 	const struct omt_uid_range *r = &j->args.vm_uids;
 	char why[200];
 	sigset_t pending;
-	int fd, i, said = 0;
+	int fd, said = 0;
 
 	if ((fd = omt_vm_uid_check_unowned(r, why, sizeof(why)))) {
 		snprintf(err, errlen, "--vm-uids %u-%u: %s; the range must own nothing on the host",
@@ -83,12 +83,12 @@ static int take_vm_uid(struct job *j, char *err, size_t errlen)
 			pr_info("every uid of --vm-uids %u-%u is taken: waiting for one", r->first,
 				r->last);
 		sigpending(&pending);
-		for (i = 1; i < NSIG; i++)
-			if ((i == SIGINT || i == SIGTERM || i == SIGHUP) && sigismember(&pending, i)) {
-				snprintf(err, errlen, "interrupted while waiting for a free uid of "
-						      "--vm-uids %u-%u", r->first, r->last);
-				return -EINTR;
-			}
+		if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+		    sigismember(&pending, SIGHUP)) {
+			snprintf(err, errlen, "interrupted while waiting for a free uid of "
+					      "--vm-uids %u-%u", r->first, r->last);
+			return -EINTR;
+		}
 		usleep(200 * 1000);
 	}
 	if (fd < 0)

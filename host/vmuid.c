@@ -137,13 +137,13 @@ int omt_vm_uid_any_free(const struct omt_uid_range *r)
 	static struct busy b;
 	uint64_t u;
 	short type = F_WRLCK;
-	int fd, e, free_one = 0;
+	int fd, free_one = 0;
 
 	if ((fd = open_lock()) < 0)
 		return fd;
 	scan_processes(r, &b);
 	for (u = r->first; u <= r->last && !free_one; u++)
-		if (!is_busy(&b, u) && !(e = lock_byte(fd, u, F_OFD_GETLK, &type)))
+		if (!is_busy(&b, u) && !lock_byte(fd, u, F_OFD_GETLK, &type))
 			free_one = type == F_UNLCK;
 	close(fd);
 	return free_one;

@@ -7,7 +7,8 @@
  * inode, so everyone who reaches the file sees it, and it goes when the
  * taker's descriptor closes, also when the taker dies. A uid that some
  * process on the host still runs as (any of its real, effective, saved or
- * file system uids, read from /proc) is not handed out either.
+ * file system uids, read from /proc) is not handed out either. The calls
+ * share a scratch table of those uids: not for two threads at once.
  */
 #ifndef OMERTA_VMUID_H
 #define OMERTA_VMUID_H
