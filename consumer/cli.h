@@ -8,6 +8,9 @@
 
 #include "../proto/exit.h"
 
+/* What a verb's option parser returns to go on: not an exit status (those are 0..255). */
+#define GO_ON -1
+
 struct omt_job_files;
 struct omt_wg_dev;
 struct cli_http;

@@ -269,7 +269,6 @@ struct args {
 	uint16_t prov_port;
 };
 
-#define GO_ON -1
 
 /* The options into a and req: GO_ON, or the exit status (usage said why, or --help). */
 static int parse_options(int argc, char **argv, struct args *a, struct omt_job_request *req)

@@ -97,7 +97,6 @@ struct opts {
 	unsigned int workers, cpus, memory_mib, timeout_s, port;
 };
 
-#define GO_ON -1
 /* The options into o: GO_ON, or the exit status (usage said why, or --help). */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
