@@ -20,7 +20,7 @@ CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE \
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
 SHARED_LIBS := -ljson-c -lmnl -lnftnl -lsodium
-LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lsystemd -lpthread -lm $(SHARED_LIBS)
+LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lgnutls -lsystemd -lpthread -lm $(SHARED_LIBS)
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I$(BUILD)/include -D_GNU_SOURCE
 
@@ -118,7 +118,7 @@ $(BUILD)/bin/omerta-guest: $(GUEST_OBJS)
 $(BUILD)/bin/omerta: $(CONSUMER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(SHARED_LIBS) -lcurl
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(SHARED_LIBS) -lcurl -lssl -lcrypto
 
 # The guest image: Debian's cloud kernel (apt-get download), its modules,
 # busybox and the agent (guest/mkimage.sh; cached in $(BUILD)/guest/cache).

@@ -15,13 +15,13 @@
 #include "keys.h"
 #include "sign.h"
 
-#define REQ_PREFIX "omerta-v1 request\n"
-#define RESP_PREFIX "omerta-v1 response\n"
+#define REQ_PREFIX "omerta-v2 request\n"
+#define RESP_PREFIX "omerta-v2 response\n"
 #define HASH_HEX_LEN (2 * crypto_hash_sha256_BYTES)
 #define REQ_MSG_MAX (sizeof(REQ_PREFIX) + OMT_SIGN_MAX_METHOD + OMT_SIGN_MAX_PATH + \
-		     sizeof(((struct omt_req_auth *)0)->timestamp) + OMT_NONCE_HEX_LEN + \
-		     HASH_HEX_LEN + 8)
-#define RESP_MSG_MAX (sizeof(RESP_PREFIX) + 3 + OMT_NONCE_HEX_LEN + HASH_HEX_LEN + 8)
+		     OMT_KEY_B64_LEN + sizeof(((struct omt_req_auth *)0)->timestamp) + \
+		     OMT_NONCE_HEX_LEN + 20 + HASH_HEX_LEN + 8)
+#define RESP_MSG_MAX (sizeof(RESP_PREFIX) + 3 + 2 * HASH_HEX_LEN + 8)
 #define NONCE_BYTES (OMT_NONCE_HEX_LEN / 2)
 #define SHOWN_MAX 64			/* of a header value quoted in an error */
 #define NONCE_CACHE_MAX (1u << 24)
@@ -29,14 +29,15 @@
 _Static_assert(crypto_sign_BYTES == 64, "Ed25519 signatures are 64 bytes");
 _Static_assert(sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL) ==
 	       OMT_SIG_B64_LEN + 1, "a signature is 88 base64 characters");
+_Static_assert(HASH_HEX_LEN == OMT_SHA256_HEX_LEN, "a SHA-256 is 64 hex digits");
 
-/* The last line of what is signed: hex(SHA-256(body)), lowercase. body may be NULL if len is 0. */
-static void body_hash_hex(const void *body, size_t len, char hex[HASH_HEX_LEN + 1])
+/* hex(SHA-256(data)), lowercase. data may be NULL if len is 0. */
+static void sha256_hex(const void *data, size_t len, char hex[HASH_HEX_LEN + 1])
 {
 	static const uint8_t empty;
 	uint8_t h[crypto_hash_sha256_BYTES];
 
-	crypto_hash_sha256(h, body ? body : &empty, len);
+	crypto_hash_sha256(h, data ? data : &empty, len);
 	sodium_bin2hex(hex, HASH_HEX_LEN + 1, h, sizeof(h));
 }
 
@@ -65,11 +66,12 @@ static int check_path(const char *p)
 	return 0;
 }
 
-static int check_nonce(const char *s)
+/* Exactly n lowercase hex digits. */
+static int check_hex(const char *s, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < OMT_NONCE_HEX_LEN; i++)
+	for (i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return -EINVAL;
 	return s[i] ? -EINVAL : 0;
@@ -83,23 +85,25 @@ static int decode_sig(const char *s, uint8_t sig[64])
 	return 0;
 }
 
-static int request_msg(char *buf, const char *method, const char *path, const char *ts,
-		       const char *nonce, const void *body, size_t len)
+/* The signed text of a (its fields checked), and the request's digest from it. */
+static int request_msg(char *buf, struct omt_req_auth *a, const char *method, const char *path)
 {
-	char hex[HASH_HEX_LEN + 1];
+	int n = snprintf(buf, REQ_MSG_MAX, REQ_PREFIX "%s\n%s\n%s\n%s\n%s\n%" PRIu64 "\n%s",
+			 method, path, a->key, a->timestamp, a->nonce, a->length,
+			 a->content_sha256);
 
-	body_hash_hex(body, len, hex);
-	return snprintf(buf, REQ_MSG_MAX, REQ_PREFIX "%s\n%s\n%s\n%s\n%s", method, path, ts,
-			nonce, hex);
+	crypto_hash_sha256(a->digest, (const uint8_t *)buf, n);
+	return n;
 }
 
-static int response_msg(char *buf, int status, const char *nonce, const void *body,
+static int response_msg(char *buf, int status, const uint8_t req_digest[32], const void *body,
 			size_t len)
 {
-	char hex[HASH_HEX_LEN + 1];
+	char req_hex[HASH_HEX_LEN + 1], body_hex[HASH_HEX_LEN + 1];
 
-	body_hash_hex(body, len, hex);
-	return snprintf(buf, RESP_MSG_MAX, RESP_PREFIX "%d\n%s\n%s", status, nonce, hex);
+	sodium_bin2hex(req_hex, sizeof(req_hex), req_digest, crypto_hash_sha256_BYTES);
+	sha256_hex(body, len, body_hex);
+	return snprintf(buf, RESP_MSG_MAX, RESP_PREFIX "%d\n%s\n%s", status, req_hex, body_hex);
 }
 
 int omt_sign_request(const uint8_t sk[64], const uint8_t pk[32], const char *method,
@@ -114,11 +118,14 @@ int omt_sign_request(const uint8_t sk[64], const uint8_t pk[32], const char *met
 		return -EINVAL;
 	if (sodium_init() < 0)
 		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
 	randombytes_buf(nonce, sizeof(nonce));
 	omt_key_b64(pk, out->key);
 	snprintf(out->timestamp, sizeof(out->timestamp), "%" PRId64, now);
 	sodium_bin2hex(out->nonce, sizeof(out->nonce), nonce, sizeof(nonce));
-	n = request_msg(msg, method, path, out->timestamp, out->nonce, body, len);
+	sha256_hex(body, len, out->content_sha256);
+	out->length = len;
+	n = request_msg(msg, out, method, path);
 	crypto_sign_detached(sig, NULL, (const uint8_t *)msg, n, sk);
 	sodium_bin2base64(out->signature, sizeof(out->signature), sig, sizeof(sig),
 			  sodium_base64_VARIANT_ORIGINAL);
@@ -144,17 +151,32 @@ static int copy_header(char *dst, size_t size, const char *v, const char *name, 
 }
 
 int omt_req_auth_from_headers(struct omt_req_auth *a, const char *key, const char *timestamp,
-			      const char *nonce, const char *signature, char *err,
+			      const char *nonce, const char *content_sha256,
+			      const char *signature, const char *content_length, char *err,
 			      size_t errlen)
 {
+	char shown[OMT_QUOTE_SIZE(SHOWN_MAX)];
+
 	memset(a, 0, sizeof(*a));
+	if (signature && !content_sha256) {
+		omt_errf(err, errlen, "%s is missing: the request is signed with omerta-v1, and "
+			 "this provider takes omerta-v2 only", OMT_HDR_CONTENT_SHA256);
+		return -EINVAL;
+	}
 	if (copy_header(a->key, sizeof(a->key), key, OMT_HDR_KEY, err, errlen) ||
 	    copy_header(a->timestamp, sizeof(a->timestamp), timestamp, OMT_HDR_TIMESTAMP,
 			err, errlen) ||
 	    copy_header(a->nonce, sizeof(a->nonce), nonce, OMT_HDR_NONCE, err, errlen) ||
+	    copy_header(a->content_sha256, sizeof(a->content_sha256), content_sha256,
+			OMT_HDR_CONTENT_SHA256, err, errlen) ||
 	    copy_header(a->signature, sizeof(a->signature), signature, OMT_HDR_SIGNATURE,
 			err, errlen))
 		return -EINVAL;
+	if (content_length && omt_parse_decimal(content_length, INT64_MAX, &a->length)) {
+		omt_errf(err, errlen, "Content-Length is not decimal: %s",
+			 omt_quote(shown, content_length, SHOWN_MAX));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -172,9 +194,9 @@ static int check_field(const char *v, size_t size, const char *name, char *err, 
 	return 0;
 }
 
-int omt_verify_request(const struct omt_req_auth *a, const char *method, const char *path,
-		       const void *body, size_t len, int64_t now, unsigned int window_s,
-		       uint8_t pk[32], char *err, size_t errlen)
+int omt_verify_request(struct omt_req_auth *a, const char *method, const char *path,
+		       int64_t now, unsigned int window_s, uint8_t pk[32], char *err,
+		       size_t errlen)
 {
 	char msg[REQ_MSG_MAX], shown[OMT_QUOTE_SIZE(SHOWN_MAX)];
 	uint8_t key[32], sig[64];
@@ -189,6 +211,8 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 	if (check_field(a->key, sizeof(a->key), OMT_HDR_KEY, err, errlen) ||
 	    check_field(a->timestamp, sizeof(a->timestamp), OMT_HDR_TIMESTAMP, err, errlen) ||
 	    check_field(a->nonce, sizeof(a->nonce), OMT_HDR_NONCE, err, errlen) ||
+	    check_field(a->content_sha256, sizeof(a->content_sha256), OMT_HDR_CONTENT_SHA256,
+			err, errlen) ||
 	    check_field(a->signature, sizeof(a->signature), OMT_HDR_SIGNATURE, err, errlen))
 		return -EINVAL;
 	if (omt_key_from_b64(a->key, key)) {
@@ -202,9 +226,15 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 		return -EINVAL;
 	}
 	ts = ts_u;
-	if (check_nonce(a->nonce)) {
+	if (check_hex(a->nonce, OMT_NONCE_HEX_LEN)) {
 		omt_errf(err, errlen, "%s is not %d lowercase hex digits: %s", OMT_HDR_NONCE,
 			 OMT_NONCE_HEX_LEN, omt_quote(shown, a->nonce, SHOWN_MAX));
+		return -EINVAL;
+	}
+	if (check_hex(a->content_sha256, OMT_SHA256_HEX_LEN)) {
+		omt_errf(err, errlen, "%s is not %d lowercase hex digits: %s",
+			 OMT_HDR_CONTENT_SHA256, OMT_SHA256_HEX_LEN,
+			 omt_quote(shown, a->content_sha256, SHOWN_MAX));
 		return -EINVAL;
 	}
 	if (decode_sig(a->signature, sig)) {
@@ -235,7 +265,7 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 			 (uint64_t)ts - (uint64_t)now, window_s);
 		return -ETIME;
 	}
-	n = request_msg(msg, method, path, a->timestamp, a->nonce, body, len);
+	n = request_msg(msg, a, method, path);
 	if (crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, key)) {
 		omt_errf(err, errlen, "%s does not verify: the request was altered, or not "
 			 "signed by the key in %s", OMT_HDR_SIGNATURE, OMT_HDR_KEY);
@@ -245,37 +275,55 @@ int omt_verify_request(const struct omt_req_auth *a, const char *method, const c
 	return 0;
 }
 
-int omt_sign_response(const uint8_t sk[64], int status, const char *req_nonce,
+int omt_check_body(const struct omt_req_auth *a, const void *body, size_t len, char *err,
+		   size_t errlen)
+{
+	char hex[HASH_HEX_LEN + 1];
+
+	if (len != a->length) {
+		omt_errf(err, errlen, "the body is %zu bytes, the signed length %" PRIu64, len,
+			 a->length);
+		return -EBADMSG;
+	}
+	sha256_hex(body, len, hex);
+	if (strcmp(hex, a->content_sha256)) {
+		omt_errf(err, errlen, "the body does not match %s: altered on the way",
+			 OMT_HDR_CONTENT_SHA256);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int omt_sign_response(const uint8_t sk[64], int status, const uint8_t req_digest[32],
 		      const void *body, size_t len, char sig_b64[OMT_SIG_B64_LEN + 1])
 {
 	char msg[RESP_MSG_MAX];
 	uint8_t sig[64];
 	int n;
 
-	if (status < 100 || status > 599 || check_nonce(req_nonce))
+	if (status < 100 || status > 599)
 		return -EINVAL;
 	if (sodium_init() < 0)
 		return -ENOMEM;
-	n = response_msg(msg, status, req_nonce, body, len);
+	n = response_msg(msg, status, req_digest, body, len);
 	crypto_sign_detached(sig, NULL, (const uint8_t *)msg, n, sk);
 	sodium_bin2base64(sig_b64, OMT_SIG_B64_LEN + 1, sig, sizeof(sig),
 			  sodium_base64_VARIANT_ORIGINAL);
 	return 0;
 }
 
-int omt_verify_response(const uint8_t pk[32], int status, const char *req_nonce,
+int omt_verify_response(const uint8_t pk[32], int status, const uint8_t req_digest[32],
 			const void *body, size_t len, const char *sig_b64)
 {
 	char msg[RESP_MSG_MAX];
 	uint8_t sig[64];
 	int n;
 
-	if (status < 100 || status > 599 || check_nonce(req_nonce) || !sig_b64 ||
-	    decode_sig(sig_b64, sig))
+	if (status < 100 || status > 599 || !sig_b64 || decode_sig(sig_b64, sig))
 		return -EINVAL;
 	if (sodium_init() < 0)
 		return -ENOMEM;
-	n = response_msg(msg, status, req_nonce, body, len);
+	n = response_msg(msg, status, req_digest, body, len);
 	return crypto_sign_verify_detached(sig, (const uint8_t *)msg, n, pk) ? -EKEYREJECTED : 0;
 }
 
@@ -392,7 +440,7 @@ int omt_nonce_check(struct omt_nonce_cache *c, const uint8_t pk[32], const char 
 	unsigned int i;
 	int ret = 0;
 
-	if (check_nonce(nonce))
+	if (check_hex(nonce, OMT_NONCE_HEX_LEN))
 		return -EINVAL;
 	sodium_hex2bin(bin, sizeof(bin), nonce, OMT_NONCE_HEX_LEN, NULL, NULL, NULL);
 	pthread_mutex_lock(&c->lock);

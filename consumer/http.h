@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 struct cli_http {
-	char hostport[64];
+	char hostport[64];		/* IPv4:PORT, as known_providers has it */
+	int plain;			/* HTTP, not TLS (the provider's tls = off) */
 	uint8_t sk[64], pk[32];		/* our identity */
 	uint8_t provider[32];
 	int have_provider;

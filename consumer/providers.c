@@ -44,6 +44,16 @@ static int bad(char *err, size_t errlen, unsigned int line, const char *what, co
 	return -EINVAL;
 }
 
+int cli_provider_address(const char *s, uint8_t ip[4], uint16_t *port, int *plain)
+{
+	*plain = !strncmp(s, "http://", 7);
+	if (*plain)
+		s += 7;
+	else if (!strncmp(s, "https://", 8))
+		s += 8;
+	return omt_parse_endpoint(s, ip, port) ? -EINVAL : 0;
+}
+
 /* One line, [s, end) with the comment cut, into *p. 1 a provider, 0 none, or -EINVAL. */
 static int parse_line(const char *s, const char *end, unsigned int line, struct cli_provider *p,
 		      char *err, size_t errlen)
@@ -57,8 +67,8 @@ static int parse_line(const char *s, const char *end, unsigned int line, struct 
 	n = next_field(&s, end, &f);
 	if (!n)
 		return 0;
-	if (field_str(f, n, buf) || omt_parse_endpoint(buf, p->ip, &p->port))
-		return bad(err, errlen, line, "not IPv4:PORT", f, n);
+	if (field_str(f, n, buf) || cli_provider_address(buf, p->ip, &p->port, &p->plain))
+		return bad(err, errlen, line, "not [https://|http://]IPv4:PORT", f, n);
 	snprintf(p->hostport, sizeof(p->hostport), "%u.%u.%u.%u:%u", p->ip[0], p->ip[1], p->ip[2],
 		 p->ip[3], p->port);
 	n = next_field(&s, end, &f);
@@ -69,7 +79,7 @@ static int parse_line(const char *s, const char *end, unsigned int line, struct 
 	}
 	n = next_field(&s, end, &f);
 	if (n)
-		return bad(err, errlen, line, "more than IPv4:PORT and a key", f, n);
+		return bad(err, errlen, line, "more than an address and a key", f, n);
 	return 1;
 }
 

@@ -28,6 +28,7 @@
 #include "../vpn/wg.h"
 #include "cli.h"
 #include "http.h"
+#include "providers.h"
 
 #define POLL_US 200000
 #define FILES_TRIES 30		/* the provider busy sending others' files: once a second */
@@ -42,7 +43,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: omerta submit --provider IP:PORT --description TEXT\n"
+		"Usage: omerta submit --provider ADDRESS --description TEXT\n"
 		"                     (--script FILE | -- COMMAND [ARG...])\n"
 		"                     [--image minimal|debian] [--language sh|bash|python]\n"
 		"                     [--input FILE]... [--output DIR]\n"
@@ -52,7 +53,9 @@ static void usage(FILE *f)
 		"wireguard-go) is the job's only way out; the job's VM dials into it.\n"
 		"The workload finds our end of the tunnel in $OMERTA_CONSUMER_IP.\n"
 		"Its output streams here; its exit status is ours.\n\n"
-		"  --provider IP:PORT    the provider's API\n"
+		"  --provider ADDRESS    the provider's API, IPv4:PORT, over TLS bound to its\n"
+		"                        key; http://IPv4:PORT for plain HTTP (tests and\n"
+		"                        trusted networks: the provider has tls = off)\n"
 		"  --description TEXT    what the job does (required; the provider logs it)\n"
 		"  --script FILE         run FILE in the VM with --language's interpreter\n"
 		"  --image minimal|debian  the VM's userland (the provider's default: debian,\n"
@@ -267,6 +270,7 @@ struct args {
 	unsigned int n_input_files;
 	uint8_t prov_ip[4];
 	uint16_t prov_port;
+	int plain;			/* --provider http://... */
 };
 
 
@@ -371,8 +375,9 @@ static int parse_options(int argc, char **argv, struct args *a, struct omt_job_r
 /* What the options say together; n_command: the words after them. 0 or OMT_EXIT_USAGE. */
 static int check_options(struct args *a, const struct omt_job_request *req, int n_command)
 {
-	if (!a->provider || omt_parse_endpoint(a->provider, a->prov_ip, &a->prov_port)) {
-		fprintf(stderr, "submit: --provider must be IPv4:PORT: '%s'\n",
+	if (!a->provider ||
+	    cli_provider_address(a->provider, a->prov_ip, &a->prov_port, &a->plain)) {
+		fprintf(stderr, "submit: --provider must be [https://|http://]IPv4:PORT: '%s'\n",
 			a->provider ? a->provider : "");
 		return OMT_EXIT_USAGE;
 	}
@@ -400,7 +405,9 @@ static int check_options(struct args *a, const struct omt_job_request *req, int 
 /* The provider to talk to, its key or where it is pinned, and our identity. 0 or the exit status. */
 static int load_keys(const struct args *a, struct cli_http *h)
 {
-	snprintf(h->hostport, sizeof(h->hostport), "%s", a->provider);
+	snprintf(h->hostport, sizeof(h->hostport), "%u.%u.%u.%u:%u", a->prov_ip[0], a->prov_ip[1],
+		 a->prov_ip[2], a->prov_ip[3], a->prov_port);
+	h->plain = a->plain;
 	if (a->pkey) {
 		if (omt_key_from_b64(a->pkey, h->provider)) {
 			fprintf(stderr, "submit: --provider-key is not a base64 32-byte key: '%s'\n",

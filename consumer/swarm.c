@@ -71,7 +71,8 @@ static void usage(FILE *f)
 		"and OMERTA_SWARM_ADDRESS (our tunnel address) in its environment and ends\n"
 		"when it ends; without, runs until interrupted. Every pilot is cancelled and\n"
 		"everything undone at the end.\n\n"
-		"  --providers FILE      one provider a line: IPv4:PORT [PROVIDER-KEY]\n"
+		"  --providers FILE      one provider a line: [https://|http://]IPv4:PORT\n"
+		"                        [PROVIDER-KEY] (http://: plain HTTP, for tests)\n"
 		"                        ('#' comments); a key given is required, else the\n"
 		"                        one in known_providers, or trusted on first use\n"
 		"  --workers N           pilots to keep running (1-%d)\n"
@@ -227,6 +228,7 @@ static int load_providers(struct swarm *s, const struct opts *o)
 		snprintf(p->http.hostport, sizeof(p->http.hostport), "%s", p->where.hostport);
 		memcpy(p->http.provider, p->where.key, 32);
 		p->http.have_provider = p->where.has_key;
+		p->http.plain = p->where.plain;
 		pthread_mutex_init(&p->http_lock, NULL);
 	}
 	s->n_providers = n;

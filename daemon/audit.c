@@ -1,14 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The daemon's records in the audit log (policy/audit.h): every decision
- * on a request, and every admitted job's outcome.
+ * on a verified request, every admitted job's outcome, and the requests
+ * refused before they were verified, counted per client address and
+ * reason and written once per REFUSALS_INTERVAL_S (one fsync'ed line per
+ * request would let anyone on the internet keep the disk busy).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 
 #include "../api/keys.h"
 #include "../lib/log.h"
 #include "internal.h"
+
+#define REFUSALS_INTERVAL_S 10
+#define REFUSALS_MAX 256		/* addresses and reasons in one interval; then "other" */
+
+static struct refusals {
+	pthread_mutex_t lock;
+	time_t since;
+	unsigned int n;
+	struct refusal {
+		char remote[16];
+		char reason[48];
+		char claimed_key[OMT_KEY_B64_LEN + 1];	/* the last one, "" when none was valid */
+		bool verified;
+		uint64_t count;
+	} r[REFUSALS_MAX + 1];		/* the last one: everything beyond REFUSALS_MAX */
+} refusals = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Thread-safe on its own (the audit log and the counter lock themselves). */
 void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,
@@ -66,4 +90,75 @@ void audit_outcome(const struct djob *j, const struct omt_exec_result *r)
 	if (omt_audit_write(d.audit, o))
 		pr_err("audit log: %s", strerror(errno));
 	json_object_put(o);
+}
+
+void audit_refusal(const char *claimed_key, bool verified, const char *remote,
+		   const char *reason)
+{
+	struct refusal *e = NULL;
+	uint8_t k[32];
+	unsigned int i;
+
+	__atomic_fetch_add(&d.refused, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&refusals.lock);
+	for (i = 0; i < refusals.n && !e; i++)
+		if (!strcmp(refusals.r[i].remote, remote) && !strcmp(refusals.r[i].reason, reason))
+			e = &refusals.r[i];
+	if (!e) {
+		e = &refusals.r[refusals.n < REFUSALS_MAX ? refusals.n++ : REFUSALS_MAX];
+		if (!e->count) {
+			snprintf(e->remote, sizeof(e->remote), "%s",
+				 e == &refusals.r[REFUSALS_MAX] ? "other" : remote);
+			snprintf(e->reason, sizeof(e->reason), "%s",
+				 e == &refusals.r[REFUSALS_MAX] ? "other" : reason);
+		}
+	}
+	/* Only a well-formed key is repeated: the header is anyone's text. */
+	if (claimed_key && !omt_key_from_b64(claimed_key, k))
+		omt_key_b64(k, e->claimed_key);
+	e->verified = verified;
+	e->count++;
+	pthread_mutex_unlock(&refusals.lock);
+}
+
+void audit_refusals_flush(void)
+{
+	struct refusal *taken;
+	json_object *o;
+	unsigned int i, n;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&refusals.lock);
+	if (now - refusals.since < REFUSALS_INTERVAL_S && !d.stopping) {
+		pthread_mutex_unlock(&refusals.lock);
+		return;
+	}
+	refusals.since = now;
+	n = refusals.n + (refusals.r[REFUSALS_MAX].count ? 1 : 0);
+	taken = n ? malloc(n * sizeof(*taken)) : NULL;
+	if (taken) {
+		memcpy(taken, refusals.r, refusals.n * sizeof(*taken));
+		if (n > refusals.n)
+			taken[n - 1] = refusals.r[REFUSALS_MAX];
+	}
+	memset(refusals.r, 0, sizeof(refusals.r));
+	refusals.n = 0;
+	pthread_mutex_unlock(&refusals.lock);
+	/* Written outside the lock: the API thread goes on counting meanwhile. */
+	for (i = 0; taken && i < n; i++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "event", json_object_new_string("refusals"));
+		json_object_object_add(o, "claimed_key", taken[i].claimed_key[0] ?
+				       json_object_new_string(taken[i].claimed_key) : NULL);
+		json_object_object_add(o, "verified", json_object_new_boolean(taken[i].verified));
+		json_object_object_add(o, "remote", json_object_new_string(taken[i].remote));
+		json_object_object_add(o, "reason", json_object_new_string(taken[i].reason));
+		json_object_object_add(o, "count", json_object_new_uint64(taken[i].count));
+		if (omt_audit_write(d.audit, o))
+			pr_err("audit log: %s", strerror(errno));
+		json_object_put(o);
+	}
+	if (n && !taken)
+		pr_err("audit log: %u refusal counts lost: out of memory", n);
+	free(taken);
 }

@@ -7,13 +7,16 @@
  *   jobs.c        the job table and the queue, the state file
  *   exec_child.c  a job's `omerta-loader exec`: its files, its command
  *                 line, its start, its output, its result
- *   http.c        libmicrohttpd: the connection's request, signed replies
+ *   http.c        libmicrohttpd: the connection's request, its upload
+ *                 bounded, signed replies
+ *   tls.c         the API's TLS certificate, of the provider key
  *   auth.c        who may ask: keys, signatures, nonces
  *   routes.c      the API's paths, one function each
  *   files.c       GET .../files: the output directory, walked
  *   metrics.c     the Prometheus endpoint and the counts behind it
  *   power.c       every tick: energy, power caps, the sleep inhibitor
- *   audit.c       the audit log's records of decisions and outcomes
+ *   audit.c       the audit log's records of decisions and outcomes, and
+ *                 the refusals of unverified requests, counted
  */
 #ifndef OMERTA_DAEMON_INTERNAL_H
 #define OMERTA_DAEMON_INTERNAL_H
@@ -120,6 +123,7 @@ struct daemon {
 	/* Metrics kept here; per-VM guard counters are read from its maps. */
 	struct outcome_count { char outcome[32]; uint64_t n; } outcomes[16];
 	uint64_t refused;
+	struct tls_pem { char *key, *cert; } tls;	/* PEM, for libmicrohttpd; none with tls = off */
 	struct omt_histogram boot, kill;
 	struct omt_energy *energy;
 	struct omt_inhibit *inhibit;
@@ -168,28 +172,38 @@ void drain_stream(struct stream *s);
 /* j's exec has exited with status (waitpid's): its output, its result, its outcome. */
 void job_exited(struct djob *j, int status);
 
+/* tls.c */
+/* The provider key's certificate and key, PEM. 0, or -EINVAL with err set. */
+int tls_credentials(const uint8_t sk[64], struct tls_pem *out, char *err, size_t errlen);
+void tls_pem_free(struct tls_pem *p);
+
 /* http.c */
-/* The API on the policy's listen address, its own thread; NULL (said in the log) when it can't. */
+/*
+ * The API on the policy's listen address, over TLS 1.3 with d.tls (plain
+ * HTTP with tls = off), its own thread; NULL (said in the log) when it
+ * can't.
+ */
 struct MHD_Daemon *http_start(void);
 /*
- * Sends body, signed by the provider key over the request's nonce (none:
- * unsigned). body is freed here (NULL: out of memory), by done once sent
- * when it is given.
+ * Sends body, signed by the provider key over the digest of the request it
+ * answers (NULL: a request that was not verified; unsigned). body is freed
+ * here (NULL: out of memory), by done once sent when it is given.
  */
 enum MHD_Result http_reply_then(struct MHD_Connection *c, unsigned int status, char *body,
-				const char *nonce, void (*done)(void *));
+				const uint8_t *digest, void (*done)(void *));
 enum MHD_Result http_reply(struct MHD_Connection *c, unsigned int status, char *body,
-			   const char *nonce);
-/* {"error": msg}, signed. */
+			   const uint8_t *digest);
+/* {"error": msg}, signed over digest (NULL: unsigned). */
 enum MHD_Result http_error(struct MHD_Connection *c, unsigned int status, const char *msg,
-			   const char *nonce);
+			   const uint8_t *digest);
 const char *http_header(struct MHD_Connection *c, const char *name);
 
-/* One API request that passed auth.c, as routes.c answers it. */
+/* One API request, as auth.c checks it and routes.c answers it. */
 struct call {
 	struct MHD_Connection *c;
 	const char *method;
-	char nonce[OMT_NONCE_HEX_LEN + 1];	/* the request's, to sign the answer over */
+	struct omt_req_auth auth;	/* its headers; auth.digest signs the answer */
+	const uint8_t *digest;		/* auth.digest once verified, NULL before */
 	uint8_t key[32];		/* the consumer's, its signature checked */
 	const char *remote;		/* its IPv4 address, for the audit log */
 	const char *body;		/* "" when none */
@@ -200,13 +214,12 @@ struct call {
 };
 
 /* auth.c */
-/* Is key_b64 (a request's Omerta-Key, NULL: none) a consumer the policy lists? */
-bool auth_key_listed(const char *key_b64);
-/* The answer to a request whose key auth_key_listed turned away. */
-enum MHD_Result auth_refuse_stranger(struct MHD_Connection *c, const char *remote);
 /*
- * 0 when the request is signed, fresh, by a listed and allowed key, and not
- * a replay (k->key set); else it has been answered, and *ret says how.
+ * From the headers alone, before any body is read: 0 when the request is
+ * signed, fresh, by a listed and allowed key, and not a replay (k->key,
+ * k->auth and k->digest set); else it has been answered (unsigned, when it
+ * could not be verified; the refusal counted by audit_refusal), and *ret
+ * says how.
  */
 int authenticate(struct call *k, const char *uri, enum MHD_Result *ret);
 
@@ -239,5 +252,14 @@ void audit_decision(const uint8_t *key, const char *network, const struct omt_jo
 		    int admit, const char *reason, const char *job, const char *remote);
 /* r: exec's result, NULL when it left none. With d.lock held. */
 void audit_outcome(const struct djob *j, const struct omt_exec_result *r);
+/*
+ * A request refused before it was verified (or, verified, cut off for its
+ * upload), counted per client address and reason: no audit line of its
+ * own. claimed_key: its Omerta-Key as sent (NULL: none).
+ */
+void audit_refusal(const char *claimed_key, bool verified, const char *remote,
+		   const char *reason);
+/* One {"event":"refusals",...} line per address and reason counted since the last call. */
+void audit_refusals_flush(void);
 
 #endif

@@ -61,7 +61,7 @@ static enum MHD_Result route_submit(struct call *k)
 
 	if (omt_job_request_parse(k->body, k->len, &req, err, sizeof(err))) {
 		audit_decision(k->key, NULL, NULL, 0, err, NULL, k->remote);
-		return http_error(k->c, MHD_HTTP_BAD_REQUEST, err, k->nonce);
+		return http_error(k->c, MHD_HTTP_BAD_REQUEST, err, k->digest);
 	}
 	pthread_mutex_lock(&d.lock);
 	status = decide(k, &req, &dec, reason, &why);
@@ -70,14 +70,14 @@ static enum MHD_Result route_submit(struct call *k)
 		pthread_mutex_unlock(&d.lock);
 		omt_job_request_free(&req);
 		if (status)
-			return http_error(k->c, status, why, k->nonce);
-		return http_error(k->c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of resources", k->nonce);
+			return http_error(k->c, status, why, k->digest);
+		return http_error(k->c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of resources", k->digest);
 	}
 	if (job_write_files(j, acc.vm_public_key)) {
 		pthread_mutex_unlock(&d.lock);
 		free_job(j);
 		return http_error(k->c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write the job's files",
-				  k->nonce);
+				  k->digest);
 	}
 	/* On disk before the job can start: a crash can't lose the admission. */
 	audit_decision(k->key, j->network, &j->req, 1, "admitted", j->id, k->remote);
@@ -86,7 +86,7 @@ static enum MHD_Result route_submit(struct call *k)
 	pthread_mutex_unlock(&d.lock);
 	eventfd_write(d.wake, 1);
 	omt_job_accept_format(&acc, &body);
-	return http_reply(k->c, MHD_HTTP_CREATED, body, k->nonce);
+	return http_reply(k->c, MHD_HTTP_CREATED, body, k->digest);
 }
 
 static char *status_body(const struct djob *j)
@@ -108,7 +108,7 @@ static char *status_body(const struct djob *j)
 /* GET /v1/jobs/ID. With d.lock held. */
 static enum MHD_Result route_status(struct call *k)
 {
-	return http_reply(k->c, MHD_HTTP_OK, status_body(k->job), k->nonce);
+	return http_reply(k->c, MHD_HTTP_OK, status_body(k->job), k->digest);
 }
 
 /* DELETE /v1/jobs/ID. With d.lock held. */
@@ -116,7 +116,7 @@ static enum MHD_Result route_cancel(struct call *k)
 {
 	cancel_job(k->job);
 	write_state();
-	return http_reply(k->c, MHD_HTTP_OK, status_body(k->job), k->nonce);
+	return http_reply(k->c, MHD_HTTP_OK, status_body(k->job), k->digest);
 }
 
 /* GET /v1/jobs/ID/output: at most OUTPUT_CHUNK of each stream from its offset. With d.lock held. */
@@ -132,7 +132,7 @@ static enum MHD_Result route_output(struct call *k)
 
 	if ((so && omt_job_offset_parse(so, &u1)) || (se && omt_job_offset_parse(se, &u2)))
 		return http_error(k->c, MHD_HTTP_BAD_REQUEST,
-				  "stdout and stderr offsets are decimal numbers", k->nonce);
+				  "stdout and stderr offsets are decimal numbers", k->digest);
 	o1 = u1;
 	o2 = u2;
 	if (o1 > j->out.len)
@@ -156,7 +156,7 @@ static enum MHD_Result route_output(struct call *k)
 		memcpy(o->stream[OMT_JOB_STDERR].data, j->err.data + o2, n2);
 	omt_job_output_format(o, &body);
 	free(o);
-	return http_reply(k->c, MHD_HTTP_OK, body, k->nonce);
+	return http_reply(k->c, MHD_HTTP_OK, body, k->digest);
 }
 
 /*
@@ -175,21 +175,21 @@ static enum MHD_Result route_control(struct call *k)
 	running = j && j->state == J_RUNNING;
 	pthread_mutex_unlock(&d.lock);
 	if (!j)
-		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->nonce);
+		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->digest);
 	if (!running)
-		return http_error(k->c, MHD_HTTP_CONFLICT, "the job is not running", k->nonce);
+		return http_error(k->c, MHD_HTTP_CONFLICT, "the job is not running", k->digest);
 	r = omt_control_request(k->id, what, 30000, said, sizeof(said));
 	if (r != 1)
 		return http_error(k->c, r == 0 ? MHD_HTTP_CONFLICT : MHD_HTTP_SERVICE_UNAVAILABLE,
-				  said, k->nonce);
+				  said, k->digest);
 	pr_info("job %s: %s for its consumer: %s", k->id, what, said);
 	pthread_mutex_lock(&d.lock);
 	j = find_job(k->id);
 	body = j ? status_body(j) : NULL;
 	pthread_mutex_unlock(&d.lock);
 	if (!body)
-		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->nonce);
-	return http_reply(k->c, MHD_HTTP_OK, body, k->nonce);
+		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->digest);
+	return http_reply(k->c, MHD_HTTP_OK, body, k->digest);
 }
 
 static unsigned int files_sending;	/* files answers queued and not sent yet */
@@ -242,13 +242,13 @@ static enum MHD_Result route_files(struct call *k)
 		status = MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	if (why)
-		return http_error(k->c, status, why, k->nonce);
+		return http_error(k->c, status, why, k->digest);
 	if (files_answer(dir, output_error, &body, &status, err)) {
 		pr_warn("job %s: output files not sent: %s", k->id, err);
-		return http_error(k->c, status, err, k->nonce);
+		return http_error(k->c, status, err, k->digest);
 	}
 	__atomic_fetch_add(&files_sending, 1, __ATOMIC_RELAXED);
-	return http_reply_then(k->c, MHD_HTTP_OK, body, k->nonce, files_sent);
+	return http_reply_then(k->c, MHD_HTTP_OK, body, k->digest, files_sent);
 }
 
 /*
@@ -279,7 +279,7 @@ enum MHD_Result route_call(struct call *k, const char *url)
 	if (strcmp(url, "/v1/jobs") == 0 && strcmp(k->method, "POST") == 0)
 		return route_submit(k);
 	if (strncmp(url, "/v1/jobs/", 9) || strlen(url + 9) < OMT_JOB_ID_LEN)
-		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such path", k->nonce);
+		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such path", k->digest);
 	snprintf(k->id, sizeof(k->id), "%.8s", url + 9);
 	k->what = url + 9 + OMT_JOB_ID_LEN;
 	for (r = routes; !found && r < routes + sizeof(routes) / sizeof(routes[0]); r++) {
@@ -290,19 +290,19 @@ enum MHD_Result route_call(struct call *k, const char *url)
 			found = r;
 	}
 	if (!path)
-		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such path", k->nonce);
+		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such path", k->digest);
 	if (!path->looked_up && found)
 		return found->answer(k);
 	if (!path->looked_up)
 		return http_error(k->c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here",
-				  k->nonce);
+				  k->digest);
 	pthread_mutex_lock(&d.lock);
 	k->job = own_job(k->id, k->key);
 	if (!k->job)
-		ret = http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->nonce);
+		ret = http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->digest);
 	else if (!found)
 		ret = http_error(k->c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here",
-				 k->nonce);
+				 k->digest);
 	else
 		ret = found->answer(k);
 	pthread_mutex_unlock(&d.lock);

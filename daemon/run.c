@@ -127,6 +127,13 @@ static void reload(void)
 		pr_err("policy not reloaded: the running one stays");
 		return;
 	}
+	if (fresh.tls != d.policy.tls || fresh.listen_port != d.policy.listen_port ||
+	    memcmp(fresh.listen_ip, d.policy.listen_ip, 4))
+		pr_warn("policy reload: listen and tls take effect at the next start; the API "
+			"stays as it is");
+	fresh.tls = d.policy.tls;
+	memcpy(fresh.listen_ip, d.policy.listen_ip, 4);
+	fresh.listen_port = d.policy.listen_port;
 	pthread_mutex_lock(&d.lock);
 	omt_policy_free(&d.policy);
 	d.policy = fresh;
@@ -178,6 +185,10 @@ static int prepare(int *lock_fd)
 		return e;
 	}
 	omt_key_b64(d.pk, d.pk_b64);
+	if (d.policy.tls && (e = tls_credentials(d.sk, &d.tls, err, sizeof(err)))) {
+		pr_err("%s", err);
+		return e;
+	}
 	if ((e = omt_audit_open(d.policy.audit_log, &d.audit, err, sizeof(err)))) {
 		pr_err("audit log: %s", err);
 		return e;
@@ -300,6 +311,7 @@ static void main_loop(int ep, int sfd, int tfd)
 				if (jobs_waiting())
 					schedule_jobs();
 				pthread_mutex_unlock(&d.lock);
+				audit_refusals_flush();
 			} else if (fd == d.wake) {
 				eventfd_read(d.wake, &v);
 				pthread_mutex_lock(&d.lock);
@@ -392,6 +404,9 @@ out:
 		MHD_stop_daemon(metrics);
 	if (http)
 		MHD_stop_daemon(http);
+	if (d.audit)
+		audit_refusals_flush();
+	tls_pem_free(&d.tls);
 	while (d.jobs) {
 		struct djob *j = d.jobs;
 

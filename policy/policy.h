@@ -6,7 +6,8 @@
  *   [provider]                  listen, key, audit_log (required); max_vms,
  *                               max_timeout_s, max_description, metrics_listen,
  *                               owner_priority, owner_idle_s, owner_source,
- *                               power_cap_vm_w, power_cap_total_w, vm_uids
+ *                               power_cap_vm_w, power_cap_total_w, vm_uids,
+ *                               tls
  *   [network "NAME"]            priority, owner_priority
  *   [consumer "ED25519 KEY"]    allow (required), network, priority,
  *                               max_cpus, max_memory_mib, max_jobs
@@ -74,6 +75,7 @@ struct omt_policy_cfg {
 	unsigned power_cap_vm_w;	/* 0..100000, default 0: none */
 	unsigned power_cap_total_w;	/* 0..100000, default 0: none */
 	struct omt_uid_range vm_uids;	/* FIRST-LAST, OMT_VM_UIDS_DEFAULT_*; at least max_vms uids */
+	int tls;			/* on (1, default): the API over TLS 1.3; off: plain HTTP */
 	struct omt_network *networks;
 	size_t n_networks;
 	struct omt_consumer *consumers;

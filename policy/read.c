@@ -373,6 +373,7 @@ int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 
 	memset(out, 0, sizeof(*out));
 	out->max_vms = 1;
+	out->tls = 1;
 	out->max_timeout_s = 3600;
 	out->max_description = 512;
 	out->owner_idle_s = 60;

@@ -192,6 +192,17 @@ static int parse_power_cap_total(struct parser *p, const struct key *k, const ch
 	return parse_unsigned(p, k, v, 0, 100000, &p->out->power_cap_total_w);
 }
 
+static int parse_tls(struct parser *p, const struct key *k, const char *v)
+{
+	if (!strcasecmp(v, "on"))
+		p->out->tls = 1;
+	else if (!strcasecmp(v, "off"))
+		p->out->tls = 0;
+	else
+		return policy_fail(p, "%s must be on or off: %s", k->name, policy_show(p, v));
+	return 0;
+}
+
 static int parse_allow(struct parser *p, const struct key *k, const char *v)
 {
 	if (!strcasecmp(v, "yes"))
@@ -261,6 +272,7 @@ const struct key policy_keys[] = {
 	{ "power_cap_vm_w", SEC_PROVIDER, 0, parse_power_cap_vm },
 	{ "power_cap_total_w", SEC_PROVIDER, 0, parse_power_cap_total },
 	{ "vm_uids", SEC_PROVIDER, 0, parse_vm_uids },
+	{ "tls", SEC_PROVIDER, 0, parse_tls },
 	{ "priority", SEC_NETWORK, 0, parse_network_priority },
 	{ "owner_priority", SEC_NETWORK, 0, parse_network_owner_priority },
 	{ "allow", SEC_CONSUMER, POLICY_REQUIRED, parse_allow },

@@ -18,6 +18,17 @@ audit_has() { # JQ-CONDITION
 	}
 }
 
+# Refusals of unverified requests are counted and written every 10 s.
+audit_refusal_has() { # JQ-CONDITION
+	local i
+	for i in $(seq 30); do
+		jq -s -e "any(.[]; .event == \"refusals\" and $1)" "$OMT_TMP/audit.jsonl" >/dev/null &&
+			return 0
+		sleep 1
+	done
+	audit_has ".event == \"refusals\" and $1"
+}
+
 test_daemon_job_end_to_end() {
 	omt_daemon_up
 	local rc=0
@@ -37,15 +48,17 @@ test_daemon_job_end_to_end() {
 
 test_daemon_refusals() {
 	omt_daemon_up
-	local rc out
+	local rc out stranger
 	# A key the policy doesn't know.
 	mkdir "$OMT_TMP/stranger"
-	OMERTA_HOME=$OMT_TMP/stranger "$OMT_ROOT/build/bin/omerta" keygen >/dev/null 2>&1
+	stranger=$(OMERTA_HOME=$OMT_TMP/stranger "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
 	rc=0
 	OMERTA_HOME=$OMT_TMP/stranger nsenter --net=/var/run/netns/"$OMT_NS_C" "$OMT_ROOT/build/bin/omerta" \
 		submit --provider "$OMT_API" --description x -- true 2>"$OMT_TMP/err" || rc=$?
 	[ "$rc" = 1 ] && grep -q "unknown consumer key" "$OMT_TMP/err" || omt_fail "unknown key: $rc $(cat "$OMT_TMP/err")"
-	audit_has '.decision == "refuse" and (.reason | test("unknown consumer key"))'
+	# Not verified: unsigned, and said so.
+	grep -q "without verifying it" "$OMT_TMP/err" || omt_fail "unknown key answered signed: $(cat "$OMT_TMP/err")"
+	audit_refusal_has ".reason == \"unknown consumer key\" and .verified == false and .claimed_key == \"$stranger\" and .remote == \"10.201.1.2\" and .count >= 1"
 	# A description over the limit (512 bytes by default).
 	rc=0
 	omt_submit --description "$(head -c 600 /dev/zero | tr '\0' d)" -- true 2>"$OMT_TMP/err" || rc=$?
@@ -57,17 +70,26 @@ test_daemon_refusals() {
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/empty.json" good)
 	[[ $out == *"description"*" 400" ]] || omt_fail "empty description: $out"
 	audit_has '.decision == "refuse" and (.reason | test("description is empty"))'
-	# A body changed after signing.
+	# A body changed after signing: its headers verify, the body not.
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/empty.json" tampered)
-	[[ $out == *"does not verify"*" 401" ]] || omt_fail "bad signature: $out"
-	audit_has '.decision == "refuse" and (.reason | test("does not verify"))'
+	[[ $out == *"does not match Omerta-Content-SHA256"*" 400" ]] || omt_fail "tampered body: $out"
+	audit_refusal_has '.reason == "body does not match its hash"'
+	# Signed the omerta-v1 way.
+	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/empty.json" v1)
+	[[ $out == *"omerta-v1"*"omerta-v2 only"*" 401" ]] || omt_fail "v1: $out"
 	# The same signed request twice.
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET /v1/jobs/00000000 - replay)
 	[[ $out == *"no such job"*" 404"*"replayed"*" 401" ]] || omt_fail "replay: $out"
-	audit_has '.decision == "refuse" and (.reason | test("replayed"))'
+	audit_refusal_has '.reason == "replayed nonce" and .verified == false'
 	# An old timestamp.
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET /v1/jobs/00000000 - stale)
 	[[ $out == *"stale timestamp"*" 401" ]] || omt_fail "stale: $out"
+	audit_refusal_has '.reason == "stale or future timestamp"'
+	# A verified upload dripped a byte a second is cut off.
+	head -c 2000 /dev/zero | tr '\0' x >"$OMT_TMP/big.json"
+	out=$(omt_net "$OMT_NS_C" timeout 120 "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/big.json" drip)
+	[[ $out == "curl failed 0" ]] || omt_fail "dripped body: $out"
+	audit_refusal_has ".reason == \"upload too slow\" and .verified == true and .claimed_key == \"$OMT_CONSUMER_KEY\""
 	# A denied key, after a reload that says so.
 	sed -i 's/^\tallow = yes/\tallow = no/; s/^allow = yes/allow = no/' "$OMT_TMP/omerta.ini"
 	kill -HUP "$OMT_DAEMON_PID"
@@ -75,9 +97,51 @@ test_daemon_refusals() {
 	rc=0
 	omt_submit --description "denied now" -- true 2>"$OMT_TMP/err" || rc=$?
 	[ "$rc" = 1 ] && grep -q "denied" "$OMT_TMP/err" || omt_fail "denied key: $rc $(cat "$OMT_TMP/err")"
-	audit_has '.decision == "refuse" and (.reason | test("denied"))'
+	audit_refusal_has '.reason == "consumer denied by policy" and .verified == true'
 	consumer_clean
 	omt_assert_no_jobs
+}
+
+# The API is TLS 1.3 with the provider key's certificate: a consumer that
+# pinned another key stops at the handshake, naming both keys, and sends
+# nothing; plain HTTP only with tls = off and an http:// address.
+test_daemon_tls_bound_to_key() {
+	omt_daemon_up
+	local rc other provider lines
+	provider=$(sed -n 's/.*provider key \([^,]*\),.*/\1/p' "$OMT_TMP/daemon.log")
+	other=$("$OMT_ROOT/build/bin/omerta" keygen "$OMT_TMP/other.key" 2>/dev/null)
+	lines=$(wc -l <"$OMT_TMP/audit.jsonl")
+	rc=0
+	omt_submit --provider-key "$other" --description "$(head -c 600 /dev/zero | tr '\0' d)" \
+		-- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -qF "showed key $provider on TLS, not its key $other" "$OMT_TMP/err" ||
+		omt_fail "wrong pin: $rc $(cat "$OMT_TMP/err")"
+	sleep 13		# refusals are written every 10 s
+	[ "$(wc -l <"$OMT_TMP/audit.jsonl")" = "$lines" ] || omt_fail "the request reached the provider: $(cat "$OMT_TMP/audit.jsonl")"
+	# The right key: the handshake goes, the answer is the provider's (signed).
+	rc=0
+	omt_submit --provider-key "$provider" --description "$(head -c 600 /dev/zero | tr '\0' d)" \
+		-- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "description" "$OMT_TMP/err" && ! grep -q "without verifying" "$OMT_TMP/err" ||
+		omt_fail "right pin: $rc $(cat "$OMT_TMP/err")"
+	# Plain HTTP to a TLS API: no answer.
+	rc=0
+	omt_submit --provider "http://$OMT_API" --description x -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] || omt_fail "http:// to TLS: $rc $(cat "$OMT_TMP/err")"
+	# tls = off: plain HTTP, still signed both ways.
+	kill "$OMT_DAEMON_PID"
+	wait "$OMT_DAEMON_PID" || true
+	sed -i 's/^\[provider\]$/[provider]\ntls = off/' "$OMT_TMP/omerta.ini"
+	omt_daemon_start
+	rc=0
+	omt_submit --provider "http://$OMT_API" --description "$(head -c 600 /dev/zero | tr '\0' d)" \
+		-- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "description" "$OMT_TMP/err" && ! grep -q "without verifying" "$OMT_TMP/err" ||
+		omt_fail "tls = off: $rc $(cat "$OMT_TMP/err")"
+	rc=0
+	omt_submit --description x -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] || omt_fail "https:// to plain: $rc $(cat "$OMT_TMP/err")"
+	consumer_clean
 }
 
 test_daemon_priority_queue() {

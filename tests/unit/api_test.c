@@ -366,19 +366,23 @@ static void ident(struct ident *id, uint8_t n)
 	crypto_sign_seed_keypair(id->pk, id->sk, seed);
 }
 
+/* What the provider does: the headers, then the body against them. */
 static int verify(const struct omt_req_auth *a, const char *method, const char *path,
 		  const char *body, int64_t now, char *err)
 {
+	struct omt_req_auth c = *a;
 	uint8_t pk[32];
+	int e;
 
-	return omt_verify_request(a, method, path, body, strlen(body), now, 300, pk, err, 256);
+	e = omt_verify_request(&c, method, path, now, 300, pk, err, 256);
+	return e ? e : omt_check_body(&c, body, strlen(body), err, 256);
 }
 
 static void test_sign_request(void **state)
 {
 	struct omt_req_auth a, b;
 	struct ident id;
-	uint8_t pk[32] = { 0 };
+	uint8_t pk[32] = { 0 }, digest[32];
 	char err[256] = "", key[45];
 	size_t i;
 
@@ -392,23 +396,30 @@ static void test_sign_request(void **state)
 	for (i = 0; i < 32; i++)
 		assert_non_null(strchr("0123456789abcdef", a.nonce[i]));
 	assert_int_equal(strlen(a.signature), 88);
-	assert_int_equal(omt_verify_request(&a, "POST", "/v1/jobs", "{}", 2, T0, 300, pk, err,
-					    sizeof(err)), 0);
+	assert_int_equal(a.length, 2);
+	memcpy(digest, a.digest, 32);
+	memset(a.digest, 0, 32);
+	assert_int_equal(omt_verify_request(&a, "POST", "/v1/jobs", T0, 300, pk, err, sizeof(err)),
+			 0);
 	assert_string_equal(err, "");
 	assert_memory_equal(pk, id.pk, 32);
+	/* Both ends come to the same digest. */
+	assert_memory_equal(a.digest, digest, 32);
+	assert_int_equal(omt_check_body(&a, "{}", 2, err, sizeof(err)), 0);
 
-	/* Each request its own nonce. */
+	/* Each request its own nonce, and digest. */
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "/v1/jobs", "{}", 2, T0, &b), 0);
 	assert_string_not_equal(a.nonce, b.nonce);
+	assert_memory_not_equal(a.digest, b.digest, 32);
 
 	/* No body, and a query string. */
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "GET", "/v1/jobs/0a1b2c3d/output?stdout=0&stderr=5",
 					  NULL, 0, 0, &a), 0);
 	assert_string_equal(a.timestamp, "0");
 	assert_int_equal(omt_verify_request(&a, "GET", "/v1/jobs/0a1b2c3d/output?stdout=0&stderr=5",
-					    NULL, 0, 10, 300, pk, err, sizeof(err)), 0);
+					    10, 300, pk, err, sizeof(err)), 0);
 	assert_int_equal(omt_verify_request(&a, "GET", "/v1/jobs/0a1b2c3d/output?stdout=0&stderr=6",
-					    NULL, 0, 10, 300, pk, err, sizeof(err)), -EKEYREJECTED);
+					    10, 300, pk, err, sizeof(err)), -EKEYREJECTED);
 
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "post", "/v1/jobs", NULL, 0, T0, &a), -EINVAL);
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "v1/jobs", NULL, 0, T0, &a), -EINVAL);
@@ -420,25 +431,29 @@ static void test_sign_request(void **state)
 /* The exact bytes signed: the wire format others implement against. */
 static void test_sign_request_message(void **state)
 {
-	static const char get_msg[] = "omerta-v1 request\nGET\n/v1/jobs/0a1b2c3d?x=1\n1700000000\n";
-	static const char post_msg[] = "omerta-v1 request\nPOST\n/v1/jobs\n1700000000\n";
 	struct omt_req_auth a;
 	struct ident id;
 	char msg[512];
-	uint8_t sig[64];
+	uint8_t sig[64], digest[32];
 	size_t n;
 
 	(void)state;
 	ident(&id, 1);
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "GET", "/v1/jobs/0a1b2c3d?x=1", NULL, 0,
 					  T0, &a), 0);
-	snprintf(msg, sizeof(msg), "%s%s\n" SHA256_EMPTY, get_msg, a.nonce);
+	assert_string_equal(a.content_sha256, SHA256_EMPTY);
+	snprintf(msg, sizeof(msg), "omerta-v2 request\nGET\n/v1/jobs/0a1b2c3d?x=1\n%s\n"
+		 "1700000000\n%s\n0\n" SHA256_EMPTY, a.key, a.nonce);
 	assert_int_equal(sodium_base642bin(sig, 64, a.signature, 88, NULL, &n, NULL,
 					   sodium_base64_VARIANT_ORIGINAL), 0);
 	assert_int_equal(crypto_sign_verify_detached(sig, (uint8_t *)msg, strlen(msg), id.pk), 0);
+	crypto_hash_sha256(digest, (uint8_t *)msg, strlen(msg));
+	assert_memory_equal(a.digest, digest, 32);
 
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "/v1/jobs", "abc", 3, T0, &a), 0);
-	snprintf(msg, sizeof(msg), "%s%s\n" SHA256_ABC, post_msg, a.nonce);
+	assert_string_equal(a.content_sha256, SHA256_ABC);
+	snprintf(msg, sizeof(msg), "omerta-v2 request\nPOST\n/v1/jobs\n%s\n1700000000\n%s\n3\n"
+		 SHA256_ABC, a.key, a.nonce);
 	assert_int_equal(sodium_base642bin(sig, 64, a.signature, 88, NULL, &n, NULL,
 					   sodium_base64_VARIANT_ORIGINAL), 0);
 	assert_int_equal(crypto_sign_verify_detached(sig, (uint8_t *)msg, strlen(msg), id.pk), 0);
@@ -456,11 +471,14 @@ static void test_verify_tampered(void **state)
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "/v1/jobs", "{\"a\":1}", 7, T0, &a),
 			 0);
 	assert_int_equal(verify(&a, "POST", "/v1/jobs", "{\"a\":1}", T0, err), 0);
-	assert_int_equal(verify(&a, "POST", "/v1/jobs", "{\"a\":2}", T0, err), -EKEYREJECTED);
+	/* The headers verify; the body is not the one signed for. */
+	assert_int_equal(verify(&a, "POST", "/v1/jobs", "{\"a\":2}", T0, err), -EBADMSG);
+	assert_string_equal(err, "the body does not match Omerta-Content-SHA256: altered on the way");
+	assert_int_equal(verify(&a, "POST", "/v1/jobs", "", T0, err), -EBADMSG);
+	assert_string_equal(err, "the body is 0 bytes, the signed length 7");
+	assert_int_equal(verify(&a, "POST", "/v1/jobz", "{\"a\":1}", T0, err), -EKEYREJECTED);
 	assert_string_equal(err, "Omerta-Signature does not verify: the request was altered, or "
 			    "not signed by the key in Omerta-Key");
-	assert_int_equal(verify(&a, "POST", "/v1/jobs", "", T0, err), -EKEYREJECTED);
-	assert_int_equal(verify(&a, "POST", "/v1/jobz", "{\"a\":1}", T0, err), -EKEYREJECTED);
 	assert_int_equal(verify(&a, "PUT", "/v1/jobs", "{\"a\":1}", T0, err), -EKEYREJECTED);
 
 	t = a;
@@ -472,6 +490,13 @@ static void test_verify_tampered(void **state)
 	t = a;
 	t.signature[10] = t.signature[10] == 'A' ? 'B' : 'A';
 	assert_int_equal(verify(&t, "POST", "/v1/jobs", "{\"a\":1}", T0, err), -EKEYREJECTED);
+	/* Another length or hash in the headers than was signed. */
+	t = a;
+	t.length = 8;
+	assert_int_equal(verify(&t, "POST", "/v1/jobs", "{\"a\":1}", T0, err), -EKEYREJECTED);
+	t = a;
+	strcpy(t.content_sha256, SHA256_ABC);
+	assert_int_equal(verify(&t, "POST", "/v1/jobs", "abc", T0, err), -EKEYREJECTED);
 	/* Someone else's key in the header. */
 	t = a;
 	omt_key_b64(other.pk, t.key);
@@ -539,6 +564,8 @@ static void test_verify_malformed(void **state)
 		  "Omerta-Nonce is not 32 lowercase hex digits: '0011223344556677\\x0a8899aabbccddeef'" },
 		{ 3, "", "Omerta-Signature is missing" },
 		{ 3, "c2ln", "Omerta-Signature is not a base64 64-byte signature: 'c2ln'" },
+		{ 4, "", "Omerta-Content-SHA256 is missing" },
+		{ 4, "abc", "Omerta-Content-SHA256 is not 64 lowercase hex digits: 'abc'" },
 	};
 	struct omt_req_auth a, t;
 	struct ident id;
@@ -549,7 +576,7 @@ static void test_verify_malformed(void **state)
 	ident(&id, 1);
 	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "/v1/jobs", NULL, 0, T0, &a), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *f[] = { t.key, t.timestamp, t.nonce, t.signature };
+		char *f[] = { t.key, t.timestamp, t.nonce, t.signature, t.content_sha256 };
 
 		t = a;
 		strcpy(f[bad[i].field], bad[i].value);
@@ -566,7 +593,7 @@ static void test_verify_malformed(void **state)
 	memset(t.nonce, 'a', sizeof(t.nonce));
 	assert_int_equal(verify(&t, "POST", "/v1/jobs", "", T0, err), -EINVAL);
 	assert_string_equal(err, "Omerta-Nonce is not NUL-terminated");
-	assert_int_equal(omt_verify_request(&t, "POST", "/v1/jobs", NULL, 0, T0, 300, id.pk, NULL, 0),
+	assert_int_equal(omt_verify_request(&t, "POST", "/v1/jobs", T0, 300, id.pk, NULL, 0),
 			 -EINVAL);
 }
 
@@ -579,27 +606,47 @@ static void test_req_auth_from_headers(void **state)
 
 	(void)state;
 	ident(&id, 3);
-	assert_int_equal(omt_sign_request(id.sk, id.pk, "GET", "/v1/jobs/00000000", NULL, 0, T0,
-					  &a), 0);
-	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce, a.signature,
-						   err, sizeof(err)), 0);
-	assert_int_equal(omt_verify_request(&b, "GET", "/v1/jobs/00000000", NULL, 0, T0, 60, pk,
-					    err, sizeof(err)), 0);
-	assert_int_equal(omt_req_auth_from_headers(&b, NULL, a.timestamp, a.nonce, a.signature,
-						   err, sizeof(err)), -EINVAL);
+	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "/v1/jobs", "{}", 2, T0, &a), 0);
+	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce,
+						   a.content_sha256, a.signature, "2", err,
+						   sizeof(err)), 0);
+	assert_int_equal(b.length, 2);
+	assert_int_equal(omt_verify_request(&b, "POST", "/v1/jobs", T0, 60, pk, err, sizeof(err)),
+			 0);
+	/* Another Content-Length than was signed. */
+	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce,
+						   a.content_sha256, a.signature, NULL, err,
+						   sizeof(err)), 0);
+	assert_int_equal(omt_verify_request(&b, "POST", "/v1/jobs", T0, 60, pk, err, sizeof(err)),
+			 -EKEYREJECTED);
+	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce,
+						   a.content_sha256, a.signature, "2x", err,
+						   sizeof(err)), -EINVAL);
+	assert_string_equal(err, "Content-Length is not decimal: '2x'");
+	/* The omerta-v1 way: no Omerta-Content-SHA256, the body in the signature. */
+	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce, NULL,
+						   a.signature, "2", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "Omerta-Content-SHA256 is missing: the request is signed with "
+			    "omerta-v1, and this provider takes omerta-v2 only");
+	assert_int_equal(omt_req_auth_from_headers(&b, NULL, a.timestamp, a.nonce,
+						   a.content_sha256, a.signature, NULL, err,
+						   sizeof(err)), -EINVAL);
 	assert_string_equal(err, "Omerta-Key is missing");
-	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, "", a.signature,
-						   err, sizeof(err)), -EINVAL);
+	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, "", a.content_sha256,
+						   a.signature, NULL, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "Omerta-Nonce is missing");
 	memset(sig, 'A', sizeof(sig) - 1);
 	sig[sizeof(sig) - 1] = '\0';
-	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce, sig,
-						   err, sizeof(err)), -EINVAL);
+	assert_int_equal(omt_req_auth_from_headers(&b, a.key, a.timestamp, a.nonce,
+						   a.content_sha256, sig, NULL, err, sizeof(err)),
+			 -EINVAL);
 	assert_string_equal(err, "Omerta-Signature is too long (more than 88 characters)");
 	assert_int_equal(omt_req_auth_from_headers(&b, a.key, "12345678901234567890123", a.nonce,
-						   a.signature, err, sizeof(err)), 0);
+						   a.content_sha256, a.signature, NULL, err,
+						   sizeof(err)), 0);
 	assert_int_equal(omt_req_auth_from_headers(&b, a.key, "123456789012345678901234", a.nonce,
-						   a.signature, err, sizeof(err)), -EINVAL);
+						   a.content_sha256, a.signature, NULL, err,
+						   sizeof(err)), -EINVAL);
 	assert_string_equal(err, "Omerta-Timestamp is too long (more than 23 characters)");
 }
 
@@ -607,6 +654,7 @@ static void test_sign_response(void **state)
 {
 	static const char body[] = "{\"job\":\"0a1b2c3d\"}";
 	char sig[89], bad[89], msg[256];
+	struct omt_req_auth a, b;
 	struct ident id, other;
 	uint8_t raw[64];
 	size_t n;
@@ -614,36 +662,46 @@ static void test_sign_response(void **state)
 	(void)state;
 	ident(&id, 1);
 	ident(&other, 2);
-	assert_int_equal(omt_sign_response(id.sk, 201, NONCE, body, strlen(body), sig), 0);
+	assert_int_equal(omt_sign_request(other.sk, other.pk, "POST", "/v1/jobs", "{}", 2, T0, &a),
+			 0);
+	assert_int_equal(omt_sign_response(id.sk, 201, a.digest, body, strlen(body), sig), 0);
 	assert_int_equal(strlen(sig), 88);
-	assert_int_equal(omt_verify_response(id.pk, 201, NONCE, body, strlen(body), sig), 0);
-	assert_int_equal(omt_verify_response(id.pk, 200, NONCE, body, strlen(body), sig),
+	assert_int_equal(omt_verify_response(id.pk, 201, a.digest, body, strlen(body), sig), 0);
+	assert_int_equal(omt_verify_response(id.pk, 200, a.digest, body, strlen(body), sig),
 			 -EKEYREJECTED);
-	assert_int_equal(omt_verify_response(id.pk, 201, "00112233445566778899aabbccddeefe", body,
-					     strlen(body), sig), -EKEYREJECTED);
-	assert_int_equal(omt_verify_response(id.pk, 201, NONCE, body, strlen(body) - 1, sig),
+	assert_int_equal(omt_verify_response(id.pk, 201, a.digest, body, strlen(body) - 1, sig),
 			 -EKEYREJECTED);
-	assert_int_equal(omt_verify_response(other.pk, 201, NONCE, body, strlen(body), sig),
+	assert_int_equal(omt_verify_response(other.pk, 201, a.digest, body, strlen(body), sig),
+			 -EKEYREJECTED);
+	/*
+	 * A transplant: the same nonce, but another requester's request (its
+	 * key, its body): the answer to one doesn't verify for the other.
+	 */
+	b = a;
+	assert_int_equal(omt_sign_request(id.sk, id.pk, "POST", "/v1/jobs", "{}", 2, T0, &b), 0);
+	assert_int_equal(omt_verify_response(id.pk, 201, b.digest, body, strlen(body), sig),
 			 -EKEYREJECTED);
 	strcpy(bad, sig);
 	bad[0] = bad[0] == 'A' ? 'B' : 'A';
-	assert_int_equal(omt_verify_response(id.pk, 201, NONCE, body, strlen(body), bad),
+	assert_int_equal(omt_verify_response(id.pk, 201, a.digest, body, strlen(body), bad),
 			 -EKEYREJECTED);
-	assert_int_equal(omt_verify_response(id.pk, 201, NONCE, body, strlen(body), "c2ln"), -EINVAL);
-	assert_int_equal(omt_verify_response(id.pk, 201, NONCE, body, strlen(body), NULL), -EINVAL);
-	assert_int_equal(omt_verify_response(id.pk, 201, "xyz", body, strlen(body), sig), -EINVAL);
-	assert_int_equal(omt_sign_response(id.sk, 99, NONCE, NULL, 0, sig), -EINVAL);
-	assert_int_equal(omt_sign_response(id.sk, 600, NONCE, NULL, 0, sig), -EINVAL);
-	assert_int_equal(omt_sign_response(id.sk, 200, "ABC", NULL, 0, sig), -EINVAL);
+	assert_int_equal(omt_verify_response(id.pk, 201, a.digest, body, strlen(body), "c2ln"),
+			 -EINVAL);
+	assert_int_equal(omt_verify_response(id.pk, 201, a.digest, body, strlen(body), NULL),
+			 -EINVAL);
+	assert_int_equal(omt_sign_response(id.sk, 99, a.digest, NULL, 0, sig), -EINVAL);
+	assert_int_equal(omt_sign_response(id.sk, 600, a.digest, NULL, 0, sig), -EINVAL);
 
 	/* The exact bytes signed. */
-	assert_int_equal(omt_sign_response(id.sk, 404, NONCE, "abc", 3, sig), 0);
-	snprintf(msg, sizeof(msg), "omerta-v1 response\n404\n" NONCE "\n" SHA256_ABC);
+	memset(a.digest, 0xab, 32);
+	assert_int_equal(omt_sign_response(id.sk, 404, a.digest, "abc", 3, sig), 0);
+	snprintf(msg, sizeof(msg), "omerta-v2 response\n404\n%s\n" SHA256_ABC,
+		 "abababababababababababababababababababababababababababababababab");
 	assert_int_equal(sodium_base642bin(raw, 64, sig, 88, NULL, &n, NULL,
 					   sodium_base64_VARIANT_ORIGINAL), 0);
 	assert_int_equal(crypto_sign_verify_detached(raw, (uint8_t *)msg, strlen(msg), id.pk), 0);
-	assert_int_equal(omt_sign_response(id.sk, 204, NONCE, NULL, 0, sig), 0);
-	assert_int_equal(omt_verify_response(id.pk, 204, NONCE, "", 0, sig), 0);
+	assert_int_equal(omt_sign_response(id.sk, 204, a.digest, NULL, 0, sig), 0);
+	assert_int_equal(omt_verify_response(id.pk, 204, a.digest, "", 0, sig), 0);
 }
 
 static void test_nonce_cache(void **state)

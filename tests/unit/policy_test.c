@@ -66,6 +66,7 @@ static void test_minimal(void **state)
 	assert_string_equal(c.audit_log, "/var/log/omerta/audit.jsonl");
 	assert_int_equal(c.has_metrics, 0);
 	assert_int_equal(c.max_vms, 1);
+	assert_int_equal(c.tls, 1);
 	assert_int_equal(c.max_timeout_s, 3600);
 	assert_int_equal(c.max_description, 512);
 	assert_int_equal(c.vm_uids.first, 2000000000);
@@ -111,6 +112,7 @@ static void test_full(void **state)
 		"max_timeout_s = 604800\r\n"
 		"max_description: 65536\r\n"
 		"vm_uids = 3000000-3000255\r\n"
+		"TLS = Off\r\n"
 		"\r\n"
 		"[ network \"default\" ]\r\n"
 		"[network \"fast-lane_2.0\"] ; fast\r\n"
@@ -146,6 +148,7 @@ static void test_full(void **state)
 	assert_int_equal(c.max_vms, 256);
 	assert_int_equal(c.vm_uids.first, 3000000);
 	assert_int_equal(c.vm_uids.last, 3000255);
+	assert_int_equal(c.tls, 0);
 	assert_int_equal(c.has_metrics, 1);
 	assert_ip(c.metrics_ip, 127, 0, 0, 1);
 	assert_int_equal(c.metrics_port, 9100);
@@ -184,8 +187,8 @@ static void test_full(void **state)
 	assert_non_null(bad);
 	snprintf(bad, sizeof(text) + 32, "%s\r\nmax_jobs = 0\r\n", text);
 	assert_int_equal(parse(bad, &c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "policy.ini:36: max_jobs is given twice in this section "
-			    "(first on line 34)");
+	assert_string_equal(err, "policy.ini:37: max_jobs is given twice in this section "
+			    "(first on line 35)");
 	free(bad);
 }
 
@@ -320,6 +323,7 @@ static const struct {
 	/* Indented lines are never a continuation of the line before. */
 	{ GOOD "  max_jobs = 2\n  max_cpus = x\n",
 	  "policy.ini:10: max_cpus must be a number from 1 to 64: 'x'" },
+	{ PROVIDER "tls = yes\n" NETDEF CONS1, "policy.ini:5: tls must be on or off: 'yes'" },
 	/* allow and network */
 	{ PROVIDER NETDEF "[consumer \"" K1 "\"]\nallow = maybe\n",
 	  "policy.ini:8: allow must be yes or no: 'maybe'" },
