@@ -26,12 +26,14 @@ struct capture {
 	int too_big;
 };
 
-/* What the TLS channel showed, and whether it is the key pinned in h. */
+/* What the TLS channel showed, and whether it is the key pinned for h. */
 struct tls_check {
 	struct cli_http *h;
 	uint8_t shown[32];
 	int have_shown;
 	int not_ed25519;
+	int known_refused;		/* known_providers pins another key: why in err */
+	char err[600];
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -90,9 +92,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 /*
  * OpenSSL's word on the provider's certificate: whatever its names, dates
  * or issuer, the channel is good when the certificate's key is the
- * provider's pinned Ed25519 key (or, on first use, any Ed25519 key: it is
- * pinned after). Anything else stops the handshake before a byte of the
- * request is sent.
+ * provider's Ed25519 key as given (--provider-key, the providers file) or
+ * pinned in known_providers (or, on first use, any Ed25519 key: it is
+ * pinned after the answer). Anything else stops the handshake before a
+ * byte of the request is sent.
  */
 static int on_certificate(int preverify_ok, X509_STORE_CTX *x)
 {
@@ -113,7 +116,13 @@ static int on_certificate(int preverify_ok, X509_STORE_CTX *x)
 		return 0;
 	}
 	t->have_shown = 1;
-	return !t->h->have_provider || !memcmp(t->shown, t->h->provider, 32);
+	if (t->h->have_provider)
+		return !memcmp(t->shown, t->h->provider, 32);
+	t->known_refused = omt_known_provider_check(t->h->known_file, t->h->hostport, t->shown, 0,
+						    t->err, sizeof(t->err));
+	if (t->known_refused == -ENOKEY)
+		t->known_refused = 0;	/* first use */
+	return !t->known_refused;
 }
 
 static CURLcode on_ssl_ctx(CURL *curl, void *ctx, void *arg)
@@ -148,13 +157,16 @@ static int tls_refusal(const struct cli_http *h, const struct tls_check *t, char
 			 h->hostport);
 		return -EKEYREJECTED;
 	}
+	if (t->known_refused) {
+		snprintf(err, errlen, "%s (refused on TLS, nothing sent)", t->err);
+		return t->known_refused;
+	}
 	if (!t->have_shown || !h->have_provider || !memcmp(t->shown, h->provider, 32))
 		return 0;
 	omt_key_b64(t->shown, shown);
 	omt_key_b64(h->provider, pinned);
-	snprintf(err, errlen, "the provider at %s showed key %s on TLS, not its key %s (%s): "
-		 "refused, nothing sent", h->hostport, shown, pinned,
-		 *h->known_file ? h->known_file : "--provider-key");
+	snprintf(err, errlen, "the provider at %s showed key %s on TLS, not its key %s: "
+		 "refused, nothing sent", h->hostport, shown, pinned);
 	return -EKEYREJECTED;
 }
 

@@ -7,7 +7,7 @@ set -eu
 PKGS="
 make gcc clang llvm pkg-config
 libbpf-dev bpftool libelf-dev zlib1g-dev
-libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev libsodium-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev libsystemd-dev go-md2man
+libjson-c-dev libcmocka-dev libmnl-dev libnftnl-dev libsodium-dev libinih-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libgnutls28-dev libsystemd-dev go-md2man
 libclang-rt-14-dev libfuzzer-14-dev
 qemu-system-x86 busybox-static cpio kmod mmdebstrap squashfs-tools dbus-daemon
 iproute2 iputils-ping util-linux nftables wireguard-go wireguard-tools iperf3 python3 jq

@@ -116,6 +116,14 @@ test_daemon_tls_bound_to_key() {
 		-- true 2>"$OMT_TMP/err" || rc=$?
 	[ "$rc" = 1 ] && grep -qF "showed key $provider on TLS, not its key $other" "$OMT_TMP/err" ||
 		omt_fail "wrong pin: $rc $(cat "$OMT_TMP/err")"
+	# Pinned in known_providers: checked during the handshake too.
+	echo "$OMT_API $other" >"$OMT_TMP/consumer/known_providers"
+	rc=0
+	omt_submit --description "$(head -c 600 /dev/zero | tr '\0' d)" -- true 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] && grep -qF "HAS CHANGED! It presents $provider" "$OMT_TMP/err" &&
+		grep -qF "pins $other" "$OMT_TMP/err" && grep -qF "nothing sent" "$OMT_TMP/err" ||
+		omt_fail "wrong pin in known_providers: $rc $(cat "$OMT_TMP/err")"
+	rm "$OMT_TMP/consumer/known_providers"
 	sleep 13		# refusals are written every 10 s
 	[ "$(wc -l <"$OMT_TMP/audit.jsonl")" = "$lines" ] || omt_fail "the request reached the provider: $(cat "$OMT_TMP/audit.jsonl")"
 	# The right key: the handshake goes, the answer is the provider's (signed).
@@ -141,6 +149,52 @@ test_daemon_tls_bound_to_key() {
 	rc=0
 	omt_submit --description x -- true 2>"$OMT_TMP/err" || rc=$?
 	[ "$rc" = 1 ] || omt_fail "https:// to plain: $rc $(cat "$OMT_TMP/err")"
+	consumer_clean
+}
+
+# 300 connections from 10 addresses for 60 s at most: strangers naming the
+# listed key with 12 MiB bodies dripped, and that key's own verified 12 MiB
+# uploads dripped. The daemon's memory stays within 128 MiB of idle, the
+# refusals are counted (not a line each), and another consumer's job is
+# admitted and answered meanwhile.
+test_daemon_flood_bounded() {
+	omt_daemon_up
+	local i idle peak sources="" second rc=0 lines
+	for i in $(seq 10 19); do
+		omt_in "$OMT_NS_C" ip addr add "10.201.1.$i/24" dev "$OMT_C_DEV"
+		sources+=${sources:+,}10.201.1.$i
+	done
+	mkdir "$OMT_TMP/second"
+	second=$(OMERTA_HOME=$OMT_TMP/second "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)
+	printf '[consumer "%s"]\nallow = yes\nnetwork = default\n' "$second" >>"$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	head -c $((12 << 20)) /dev/zero | tr '\0' x >"$OMT_TMP/big.json"
+	"$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/big.json" headers:100 >"$OMT_TMP/signed"
+	rm "$OMT_TMP/big.json"
+	idle=$(awk '/^VmRSS/ { print $2 }' /proc/"$OMT_DAEMON_PID"/status)
+	omt_spawn "$OMT_NS_R" "$OMT_TMP/rss" /dev/null sh -c \
+		'while kill -0 $1; do awk "/^VmRSS/ { print \$2 }" /proc/$1/status; sleep 0.5; done' sh "$OMT_DAEMON_PID"
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/flood.out" "$OMT_TMP/flood.err" python3 \
+		"$OMT_ROOT/tests/integration/apiflood.py" "$OMT_API" "$sources" 300 60 20000 \
+		"$OMT_CONSUMER_KEY" "$OMT_TMP/signed"
+	local flood=$OMT_SPAWNED
+	sleep 5
+	OMERTA_HOME=$OMT_TMP/second nsenter --net=/var/run/netns/"$OMT_NS_C" "$OMT_ROOT/build/bin/omerta" \
+		submit --provider "$OMT_API" --description "during a flood" -- echo served \
+		>"$OMT_TMP/second.out" 2>"$OMT_TMP/second.err" || rc=$?
+	[ "$rc" = 0 ] && grep -qx served "$OMT_TMP/second.out" ||
+		omt_fail "the other consumer's job: $rc $(cat "$OMT_TMP/second.err")"
+	wait "$flood" || omt_fail "flood: $(cat "$OMT_TMP/flood.err")"
+	peak=$(sort -n "$OMT_TMP/rss" | tail -n 1)
+	echo "daemon RSS: idle $idle KiB, peak $peak KiB; flood: $(cat "$OMT_TMP/flood.out")"
+	[ $((peak - idle)) -lt $((128 << 10)) ] || omt_fail "the daemon grew from $idle KiB to $peak KiB"
+	jq -e '.statuses["401"] > 100 and .cut > 0' "$OMT_TMP/flood.out" >/dev/null ||
+		omt_fail "flood: $(cat "$OMT_TMP/flood.out")"
+	audit_refusal_has ".reason == \"bad signature\" and .claimed_key == \"$OMT_CONSUMER_KEY\" and .count > 1"
+	audit_refusal_has '.reason == "upload too slow" and .verified == true'
+	lines=$(grep -c '"event":"refusals"' "$OMT_TMP/audit.jsonl")
+	[ "$lines" -lt "$(jq '.statuses["401"]' "$OMT_TMP/flood.out")" ] || omt_fail "$lines refusal lines"
 	consumer_clean
 }
 

@@ -3,9 +3,11 @@
  * A test client that can do what `omerta` never does: send a request whose
  * body was changed after signing, send the same signed request twice, a
  * body of its own, a request signed the omerta-v1 way (no
- * Omerta-Content-SHA256), or a body dripped one byte a second.
+ * Omerta-Content-SHA256), or a body dripped one byte a second; or print
+ * the signed headers of N such requests (fresh nonces), one block each,
+ * blank-line separated, for tests/integration/apiflood.py to send.
  *   apiclient IDENTITY [http://]HOST:PORT METHOD PATH BODY-FILE|- \
- *             good|tampered|replay|stale|v1|drip
+ *             good|tampered|replay|stale|v1|drip|headers:N
  * Talks TLS unless the address says http://, without checking the
  * provider's certificate (the consumer's own client does that). Prints
  * "BODY STATUS" for each request sent ("curl failed 0" when it was cut).
@@ -102,11 +104,12 @@ int main(int argc, char **argv)
 	const char *where, *mode;
 	size_t len = 0;
 	FILE *f;
+	int i;
 	int64_t now = time(NULL);
 
 	if (argc != 7 || sodium_init() < 0) {
 		fprintf(stderr, "usage: apiclient IDENTITY [http://]HOST:PORT METHOD PATH "
-				"BODY-FILE|- good|tampered|replay|stale|v1|drip\n");
+				"BODY-FILE|- good|tampered|replay|stale|v1|drip|headers:N\n");
 		return 2;
 	}
 	mode = argv[6];
@@ -121,6 +124,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		fclose(f);
+	}
+	if (!strncmp(mode, "headers:", 8)) {
+		for (i = atoi(mode + 8); i > 0; i--) {
+			omt_sign_request(sk, pk, argv[3], argv[4], body ? body : "",
+					 body ? strlen(body) : 0, now, &a);
+			printf("%s: %s\n%s: %s\n%s: %s\n%s: %s\n%s: %s\nContent-Length: %zu\n\n",
+			       OMT_HDR_KEY, a.key, OMT_HDR_TIMESTAMP, a.timestamp, OMT_HDR_NONCE,
+			       a.nonce, OMT_HDR_CONTENT_SHA256, a.content_sha256, OMT_HDR_SIGNATURE,
+			       a.signature, body ? strlen(body) : 0);
+		}
+		free(body);
+		return 0;
 	}
 	if (!strcmp(mode, "stale"))
 		now -= 3600;
