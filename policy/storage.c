@@ -37,13 +37,13 @@ static int refuse(const struct omt_storage_need *need, const struct omt_storage_
 	reason += n;
 	len -= n;
 	if (whole && share)
-		snprintf(reason, len, ", more than consumer \"%s\"'s whole budget of %llu MiB",
-			 b->consumer, (unsigned long long)of);
+		snprintf(reason, len, ", more than the whole %llu MiB budget of consumer '%s'",
+			 (unsigned long long)of, b->consumer);
 	else if (whole)
 		snprintf(reason, len, ", more than the provider's whole storage budget of %llu MiB",
 			 (unsigned long long)of);
 	else if (share)
-		snprintf(reason, len, "; consumer \"%s\" has %llu MiB of its %llu MiB budget left",
+		snprintf(reason, len, "; consumer '%s' has %llu MiB of its %llu MiB budget left",
 			 b->consumer, (unsigned long long)left, (unsigned long long)of);
 	else
 		snprintf(reason, len, "; the provider has %llu MiB of its %llu MiB storage budget "

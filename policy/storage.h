@@ -48,7 +48,7 @@ struct omt_storage_budget {
  * consumer's own for its share. -ENOSPC when it can't fit even so (a need
  * above a whole budget never does), nothing marked, and why in reason:
  * "the job needs 320 MiB of storage (inputs 12 MiB, output 64 MiB,
- * checkpoint 244 MiB); consumer "KEY" has 100 MiB of its 256 MiB budget
+ * checkpoint 244 MiB); consumer 'KEY' has 100 MiB of its 256 MiB budget
  * left".
  */
 int omt_storage_fit(const struct omt_storage_need *need, const struct omt_storage_budget *b,

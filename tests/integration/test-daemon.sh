@@ -406,7 +406,7 @@ test_daemon_storage_budget() {
 	omt_submit --description "a /run-sized output" --memory 128 --output "$OMT_TMP/outdir" -- true \
 		2>"$OMT_TMP/err" || rc=$?
 	[ "$rc" = 1 ] || omt_fail "exit $rc, not refused: $(cat "$OMT_TMP/err")"
-	grep -qF "the job needs 192 MiB of storage (inputs 0 MiB, output 64 MiB, checkpoint 128 MiB), more than consumer \"$OMT_CONSUMER_KEY\"'s whole budget of 32 MiB" "$OMT_TMP/err" ||
+	grep -qF "the job needs 192 MiB of storage (inputs 0 MiB, output 64 MiB, checkpoint 128 MiB), more than the whole 32 MiB budget of consumer '$OMT_CONSUMER_KEY'" "$OMT_TMP/err" ||
 		omt_fail "reason: $(cat "$OMT_TMP/err")"
 	audit_has '.decision == "refuse" and (.reason | test("needs 192 MiB of storage"))'
 	! jq -s -e 'any(.[]; .decision == "admit")' "$OMT_TMP/audit.jsonl" >/dev/null || omt_fail "admitted"

@@ -60,7 +60,7 @@ static void test_whole_budget(void **state)
 	(void)state;
 	assert_int_equal(omt_storage_fit(&out, &b, old, 1, drop, reason, sizeof(reason)), -ENOSPC);
 	assert_string_equal(reason, "the job needs 128 MiB of storage (inputs 0 MiB, output 64 MiB, "
-			    "checkpoint 64 MiB), more than consumer \"KEY\"'s whole budget of 32 MiB");
+			    "checkpoint 64 MiB), more than the whole 32 MiB budget of consumer 'KEY'");
 	b = (struct omt_storage_budget){ 100, 0, "KEY" };
 	assert_int_equal(omt_storage_fit(&out, &b, old, 1, drop, reason, sizeof(reason)), -ENOSPC);
 	assert_string_equal(reason, "the job needs 128 MiB of storage (inputs 0 MiB, output 64 MiB, "
@@ -84,7 +84,7 @@ static void test_held(void **state)
 	(void)state;
 	assert_int_equal(omt_storage_fit(&job, &b, holds, 4, drop, reason, sizeof(reason)), -ENOSPC);
 	assert_string_equal(reason, "the job needs 320 MiB of storage (inputs 12 MiB, output 64 MiB, "
-			    "checkpoint 244 MiB); consumer \"KEY\" has 244 MiB of its 400 MiB budget "
+			    "checkpoint 244 MiB); consumer 'KEY' has 244 MiB of its 400 MiB budget "
 			    "left");
 	assert_false(drop[0] || drop[1] || drop[2] || drop[3]);
 	/* The total, with others' jobs. */
@@ -171,7 +171,7 @@ static void test_share(void **state)
 	b = (struct omt_storage_budget){ 4096, 319, "KEY" };
 	assert_int_equal(omt_storage_fit(&job, &b, holds, 4, drop, reason, sizeof(reason)), -ENOSPC);
 	assert_string_equal(reason, "the job needs 320 MiB of storage (inputs 12 MiB, output 64 MiB, "
-			    "checkpoint 244 MiB), more than consumer \"KEY\"'s whole budget of 319 MiB");
+			    "checkpoint 244 MiB), more than the whole 319 MiB budget of consumer 'KEY'");
 }
 
 int main(void)
