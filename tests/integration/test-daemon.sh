@@ -241,13 +241,16 @@ test_daemon_checkpoint_restore_api() {
 		omt_fail "no owner watch: $(cat "$OMT_TMP/daemon.log")"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
 	[[ $out == *" 200" ]] || omt_fail "checkpoint: $out"
-	[ -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "no checkpoint file"
+	# On disk under state_dir (counted in the storage budget), not in /run's tmpfs.
+	[ "$(stat -c %a "$OMT_TMP/state/jobs/$job.checkpoint")" = 600 ] || omt_fail "no private checkpoint file"
+	[ ! -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "a checkpoint in /run"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
 	[[ $out == *"already checkpointed"*" 409" ]] || omt_fail "second checkpoint: $out"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/restore" - good)
 	[[ $out == *" 405" ]] || omt_fail "GET restore: $out"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/restore" - good)
 	[[ $out == *" 200" ]] || omt_fail "restore: $out"
+	[ ! -e "$OMT_TMP/state/jobs/$job.checkpoint" ] || omt_fail "the checkpoint outlived its restore"
 	wait "$submit" || omt_fail "the job failed: $(cat "$OMT_TMP/a.err")"
 	seq 0 29 | diff - <(grep -E '^[0-9]+$' "$OMT_TMP/a.out") >&2 || omt_fail "the count was not intact"
 	grep -q "job $job: checkpoint for its consumer: checkpointed" "$OMT_TMP/daemon.log" || omt_fail "not logged"
