@@ -146,6 +146,7 @@ static int exec_argv(const struct djob *j, struct exec_cmd *x)
 	omt_exec_args_init(&a);
 	a.job_id = j->id;
 	a.result = j->result_path;
+	a.checkpoint = j->ckpt_path;
 	a.stdout_fd = 3;
 	a.stderr_fd = 4;
 	a.vm_uids = d.policy.vm_uids;
@@ -170,8 +171,11 @@ static int exec_argv(const struct djob *j, struct exec_cmd *x)
 		}
 		a.job.inputs[a.job.n_inputs++] = x->inputs[i];
 	}
-	if (j->req.output)
+	if (j->req.output) {
 		a.job.output_dir = j->out_dir;
+		/* No more than GET .../files can serve. */
+		a.job.output_max_mib = OMT_JOB_FILES_MAX_BYTES >> 20;
+	}
 	if (j->req.script)
 		a.job.script = j->script_path;
 	else
@@ -205,7 +209,7 @@ static void spawn_failed(struct djob *j)
 	j->finished = time(NULL);
 	snprintf(j->outcome, sizeof(j->outcome), "%s", omt_outcome_name(OMT_OUTCOME_SETUP_FAILED));
 	j->exit_status = OMT_EXIT_FAIL;
-	job_drop_inputs(j);
+	job_ended(j);
 	audit_outcome(j, NULL);
 }
 
@@ -318,6 +322,6 @@ void job_exited(struct djob *j, int status)
 				  !e ? res.outcome : OMT_OUTCOME_SETUP_FAILED));
 	printable_copy(j->output_error, sizeof(j->output_error), e ? "" : res.output_error);
 	audit_outcome(j, e ? NULL : &res);
-	job_drop_inputs(j);
+	job_ended(j);
 	pr_info("job %s: %s, exit status %d", j->id, j->outcome, j->exit_status);
 }

@@ -34,18 +34,30 @@
 #include "../host/jobdir.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
+#include "../policy/storage.h"
 #include "../proto/exec_result.h"
 #include "../telemetry/energy.h"
 #include "../telemetry/prom.h"
 
 /*
- * A job's files live here: ID.conf (the VM's WireGuard config), ID.sh (the
- * script), ID.result (exec's --result), ID.in/ (the inputs, gone when the
- * job ends) and ID.out/ (exec's --output, served by GET .../files until the
- * job is dropped). All go with the job; what a crashed daemon left, the
- * next start removes.
+ * A job's files. In DAEMON_DIR (/run, a tmpfs: never on disk) the small
+ * ones: ID.conf (the VM's WireGuard config, its private key) and ID.result
+ * (exec's --result); with the daemon's lock, state.json and state_dir (the
+ * state directory in use, for `omerta-loader cleanup`). In the state
+ * directory's jobs/ (d.jobs_dir, on disk, 0700) what the storage budget
+ * counts: ID.sh (the script) and ID.in/ (the inputs), gone when the job
+ * ends; ID.checkpoint (exec's --checkpoint), gone on restore or when the
+ * job ends; ID.out/ (exec's --output), served by GET .../files until the
+ * job is dropped or its files dropped to make room. What a crashed daemon
+ * left in either, the next start removes.
  */
-#define DAEMON_DIR OMT_RUN_DIR "/daemon"
+#define DAEMON_DIR OMT_DAEMON_DIR
+/*
+ * Finished jobs' stdout and stderr, all together, kept in memory at most
+ * this much (each stream of a job at most MAX_OUTPUT, 4 MiB): past it, the
+ * jobs that ended first lose theirs (GET .../output: 410).
+ */
+#define STREAMS_KEPT_MAX (64 << 20)
 #define AUTH_WINDOW_S 60
 /*
  * The replay cache: each listed consumer key has room for this many live
@@ -78,6 +90,12 @@ struct djob {
 	char consumer_ip[16];
 	char conf_path[300], script_path[300], result_path[300];
 	char in_dir[300], out_dir[300];	/* "" when the job has none */
+	char ckpt_path[300];		/* exec's --checkpoint */
+	struct omt_storage_need need;	/* declared at its submission */
+	uint64_t files_mib;		/* once finished: what its files use */
+	uint64_t ended;			/* once finished: the order it ended in, from 1 */
+	bool files_dropped;		/* its output files dropped to make room */
+	bool streams_dropped;		/* its stdout and stderr dropped (STREAMS_KEPT_MAX) */
 	char output_error[OMT_JOB_FILES_MAX_ERROR + 1];	/* exec's, when it refused output */
 	pid_t pid;
 	struct stream out, err;
@@ -118,6 +136,9 @@ struct daemon {
 	uint64_t seq;
 	int wake;			/* eventfd: the API thread has queued a job */
 	int stopping;
+	uint64_t ended;			/* jobs finished so far */
+	char state_dir[OMT_POLICY_PATH_MAX];	/* the policy's at start: a reload keeps it */
+	char jobs_dir[OMT_POLICY_PATH_MAX + 8];	/* state_dir/jobs */
 	const char *self;		/* /proc/self/exe, for the exec children */
 	pid_t daemon_pid;
 	/* Metrics kept here; per-VM guard counters are read from its maps. */
@@ -137,11 +158,20 @@ struct djob *find_job(const char *id);
 struct djob *own_job(const char *id, const uint8_t key[32]);
 unsigned int jobs_of(const uint8_t key[32]);
 /*
+ * Whether req's declared storage needs (into *need) fit the budgets of
+ * dec's consumer and of the provider, finished jobs' files dropped, the
+ * oldest first, when that makes room. 0, or -ENOSPC with why in reason.
+ */
+int job_storage_fit(const struct omt_decision *dec, const uint8_t key[32],
+		    const struct omt_job_request *req, struct omt_storage_need *need,
+		    char *reason, size_t len);
+/*
  * A job for key's request req (taken over, when it returns one) as dec
- * admitted it, under a fresh id, with its paths. NULL: out of resources.
+ * admitted it, needing need, under a fresh id, with its paths. NULL: out
+ * of resources.
  */
 struct djob *job_new(const uint8_t key[32], const struct omt_decision *dec,
-		     struct omt_job_request *req);
+		     struct omt_job_request *req, const struct omt_storage_need *need);
 /* Queued jobs that have room to run: waiting only for a uid (schedule_jobs tries again). */
 bool jobs_waiting(void);
 /* Queued, the table trimmed and the state file written. */
@@ -149,8 +179,10 @@ void job_queue(struct djob *j);
 /* Cancels a queued job now, or has a running one's exec stop it (once). */
 void cancel_job(struct djob *j);
 void free_job(struct djob *j);
-/* The job's VM config and inputs, once it has ended or can't start. */
+/* The job's VM config, script, inputs and checkpoint, once it has ended or can't start. */
 void job_drop_inputs(struct djob *j);
+/* j has ended: what its files use now is counted, and streams past STREAMS_KEPT_MAX dropped. */
+void job_ended(struct djob *j);
 /* Starts the best queued jobs while there is room; writes the state file. */
 void schedule_jobs(void);
 /* The state file, DAEMON_DIR/state.json, for `omerta-loader status`. */

@@ -3,9 +3,12 @@
  * The job table (d.jobs) and its queue: admitted jobs wait ordered by
  * network priority, consumer priority and arrival, and at most max_vms run
  * at once. Finished jobs are kept, KEEP_FINISHED of them, for their
- * consumers to collect. Everything here runs with d.lock held.
+ * consumers to collect, their files while the storage budget has room
+ * (policy/storage.h) and their streams within STREAMS_KEPT_MAX. Everything
+ * here runs with d.lock held.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,8 +60,94 @@ unsigned int jobs_of(const uint8_t key[32])
 	return n;
 }
 
+/*
+ * A job's declared needs: its inputs and script, the output cap the API
+ * serves when it asks for output, and its memory, since any job may be
+ * checkpointed (its consumer's POST .../checkpoint, owner_priority).
+ */
+static void need_of(const struct omt_job_request *req, struct omt_storage_need *need)
+{
+	uint64_t in = req->script ? req->script_len : 0;
+	unsigned int i;
+
+	for (i = 0; i < req->n_inputs; i++)
+		in += req->inputs[i].len;
+	need->inputs_mib = omt_storage_mib(in);
+	need->output_mib = req->output ? omt_storage_mib(OMT_JOB_FILES_MAX_BYTES) : 0;
+	need->checkpoint_mib = req->memory_mib;
+}
+
+static bool finished(const struct djob *j)
+{
+	return j->state == J_DONE || j->state == J_CANCELLED;
+}
+
+/* What j holds against the budget: its declared needs, or once finished what its files use. */
+static uint64_t holds_mib(const struct djob *j)
+{
+	return finished(j) ? j->files_mib : omt_storage_need_total(&j->need);
+}
+
+static void drop_files(struct djob *j)
+{
+	pr_info("job %s: its output files (%llu MiB) dropped to make room", j->id,
+		(unsigned long long)j->files_mib);
+	remove_path(j->out_dir);
+	j->files_mib = 0;
+	j->files_dropped = true;
+}
+
+/* The table in the budget's order: queued and running jobs, then finished ones as they ended. */
+static int by_end(const void *a, const void *b)
+{
+	const struct djob *x = *(struct djob *const *)a, *y = *(struct djob *const *)b;
+
+	return (x->ended > y->ended) - (x->ended < y->ended);
+}
+
+int job_storage_fit(const struct omt_decision *dec, const uint8_t key[32],
+		    const struct omt_job_request *req, struct omt_storage_need *need,
+		    char *reason, size_t len)
+{
+	struct omt_storage_budget b = { d.policy.storage_budget_mib,
+					dec->consumer->storage_budget_mib,
+					dec->consumer->key_b64 };
+	struct omt_storage_hold *holds;
+	struct djob **jobs, *j;
+	size_t n = 0, i;
+	bool *drop;
+	int e;
+
+	need_of(req, need);
+	for (j = d.jobs; j; j = j->next)
+		n++;
+	jobs = calloc(n + 1, sizeof(*jobs));
+	holds = calloc(n + 1, sizeof(*holds));
+	drop = calloc(n + 1, sizeof(*drop));
+	if (!jobs || !holds || !drop) {
+		snprintf(reason, len, "out of memory");
+		e = -ENOMEM;
+		goto out;
+	}
+	for (i = 0, j = d.jobs; j; j = j->next)
+		jobs[i++] = j;
+	qsort(jobs, n, sizeof(*jobs), by_end);
+	for (i = 0; i < n; i++)
+		holds[i] = (struct omt_storage_hold){ holds_mib(jobs[i]), finished(jobs[i]),
+						      !memcmp(jobs[i]->consumer, key, 32) };
+	e = omt_storage_fit(need, &b, holds, n, drop, reason, len);
+	for (i = 0; !e && i < n; i++)
+		if (drop[i])
+			drop_files(jobs[i]);
+out:
+	free(jobs);
+	free(holds);
+	free(drop);
+	return e;
+}
+
 struct djob *job_new(const uint8_t key[32], const struct omt_decision *dec,
-		     struct omt_job_request *req)
+		     struct omt_job_request *req, const struct omt_storage_need *need)
 {
 	struct djob *j = calloc(1, sizeof(*j));
 	int tries = 0;
@@ -73,6 +162,7 @@ struct djob *job_new(const uint8_t key[32], const struct omt_decision *dec,
 		return NULL;
 	}
 	j->req = *req;
+	j->need = *need;
 	memcpy(j->consumer, key, 32);
 	omt_key_b64(key, j->consumer_b64);
 	snprintf(j->network, sizeof(j->network), "%s", dec->network);
@@ -82,12 +172,13 @@ struct djob *job_new(const uint8_t key[32], const struct omt_decision *dec,
 		 req->vpn.consumer_address[1], req->vpn.consumer_address[2],
 		 req->vpn.consumer_address[3]);
 	snprintf(j->conf_path, sizeof(j->conf_path), "%s/%s.conf", DAEMON_DIR, j->id);
-	snprintf(j->script_path, sizeof(j->script_path), "%s/%s.sh", DAEMON_DIR, j->id);
 	snprintf(j->result_path, sizeof(j->result_path), "%s/%s.result", DAEMON_DIR, j->id);
+	snprintf(j->script_path, sizeof(j->script_path), "%s/%s.sh", d.jobs_dir, j->id);
+	snprintf(j->ckpt_path, sizeof(j->ckpt_path), "%s/%s.checkpoint", d.jobs_dir, j->id);
 	if (j->req.n_inputs)
-		snprintf(j->in_dir, sizeof(j->in_dir), "%s/%s.in", DAEMON_DIR, j->id);
+		snprintf(j->in_dir, sizeof(j->in_dir), "%s/%s.in", d.jobs_dir, j->id);
 	if (j->req.output)
-		snprintf(j->out_dir, sizeof(j->out_dir), "%s/%s.out", DAEMON_DIR, j->id);
+		snprintf(j->out_dir, sizeof(j->out_dir), "%s/%s.out", d.jobs_dir, j->id);
 	j->out.fd = j->err.fd = -1;
 	j->submitted = time(NULL);
 	return j;
@@ -98,6 +189,7 @@ void free_job(struct djob *j)
 	unlink(j->conf_path);
 	unlink(j->script_path);
 	unlink(j->result_path);
+	unlink(j->ckpt_path);
 	remove_path(j->in_dir);
 	remove_path(j->out_dir);
 	free(j->out.data);
@@ -110,11 +202,11 @@ void free_job(struct djob *j)
 static void trim_jobs(void)
 {
 	struct djob **p, **oldest, *j;
-	unsigned int finished = 0;
+	unsigned int n = 0;
 
 	for (j = d.jobs; j; j = j->next)
-		finished += j->state == J_DONE || j->state == J_CANCELLED;
-	while (finished > KEEP_FINISHED) {
+		n += finished(j);
+	while (n > KEEP_FINISHED) {
 		oldest = NULL;
 		for (p = &d.jobs; *p; p = &(*p)->next)
 			if (((*p)->state == J_DONE || (*p)->state == J_CANCELLED) &&
@@ -123,7 +215,7 @@ static void trim_jobs(void)
 		j = *oldest;
 		*oldest = j->next;
 		free_job(j);
-		finished--;
+		n--;
 	}
 }
 
@@ -139,7 +231,65 @@ void job_queue(struct djob *j)
 void job_drop_inputs(struct djob *j)
 {
 	unlink(j->conf_path);
+	unlink(j->script_path);
+	unlink(j->ckpt_path);
 	remove_path(j->in_dir);
+}
+
+static uint64_t tree_bytes;
+
+static int add_bytes(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path, (void)type, (void)ftw;
+	tree_bytes += (uint64_t)st->st_blocks * 512;
+	return 0;
+}
+
+/*
+ * What j's output directory uses on disk. A tree too deep to walk (exec
+ * allows 10000 levels) counts as the whole cap it was declared with.
+ */
+static uint64_t files_mib(const struct djob *j)
+{
+	tree_bytes = 0;
+	if (!j->out_dir[0])
+		return 0;
+	if (nftw(j->out_dir, add_bytes, 16, FTW_PHYS) < 0 && errno != ENOENT) {
+		pr_warn("job %s: %s: %s: counted as its %llu MiB cap", j->id, j->out_dir,
+			strerror(errno), (unsigned long long)j->need.output_mib);
+		return j->need.output_mib;
+	}
+	return omt_storage_mib(tree_bytes);
+}
+
+/* The finished jobs' streams past STREAMS_KEPT_MAX go, the oldest first. */
+static void trim_streams(void)
+{
+	struct djob *j, *oldest;
+	size_t kept = 0;
+
+	for (j = d.jobs; j; j = j->next)
+		kept += finished(j) ? j->out.len + j->err.len : 0;
+	while (kept > STREAMS_KEPT_MAX) {
+		oldest = NULL;
+		for (j = d.jobs; j; j = j->next)
+			if (finished(j) && !j->streams_dropped &&
+			    (!oldest || j->ended < oldest->ended))
+				oldest = j;
+		kept -= oldest->out.len + oldest->err.len;
+		free(oldest->out.data);
+		free(oldest->err.data);
+		oldest->out = oldest->err = (struct stream){ .fd = -1 };
+		oldest->streams_dropped = true;
+	}
+}
+
+void job_ended(struct djob *j)
+{
+	job_drop_inputs(j);
+	j->ended = ++d.ended;
+	j->files_mib = files_mib(j);
+	trim_streams();
 }
 
 /*
@@ -153,7 +303,7 @@ void cancel_job(struct djob *j)
 		snprintf(j->outcome, sizeof(j->outcome), "cancelled");
 		j->exit_status = -1;	/* it never ran */
 		j->finished = time(NULL);
-		job_drop_inputs(j);
+		job_ended(j);
 		audit_outcome(j, NULL);
 	} else if (j->state == J_RUNNING && !j->cancel) {
 		j->cancel = 1;

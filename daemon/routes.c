@@ -48,13 +48,29 @@ static unsigned int decide(const struct call *k, const struct omt_job_request *r
 	return d.stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_FORBIDDEN;
 }
 
+/*
+ * Whether req's storage needs fit the budgets (finished jobs' files
+ * dropped to make room): 0, or 507 (audited) with the reason in reason.
+ * With d.lock held.
+ */
+static unsigned int fit_storage(const struct call *k, const struct omt_job_request *req,
+				const struct omt_decision *dec, struct omt_storage_need *need,
+				char reason[300])
+{
+	if (!job_storage_fit(dec, k->key, req, need, reason, 300))
+		return 0;
+	audit_decision(k->key, dec->network, req, 0, reason, NULL, k->remote);
+	return MHD_HTTP_INSUFFICIENT_STORAGE;
+}
+
 /* POST /v1/jobs: decided, its files written, audited, queued; 201 with the VM's public key. */
 static enum MHD_Result route_submit(struct call *k)
 {
 	struct omt_job_accept acc = { .state = OMT_JOB_QUEUED };
+	struct omt_storage_need need;
 	struct omt_job_request req;
 	struct omt_decision dec;
-	char err[300], reason[200], *body = NULL;
+	char err[300], reason[300], *body = NULL;
 	const char *why;
 	unsigned int status;
 	struct djob *j;
@@ -65,7 +81,9 @@ static enum MHD_Result route_submit(struct call *k)
 	}
 	pthread_mutex_lock(&d.lock);
 	status = decide(k, &req, &dec, reason, &why);
-	j = status ? NULL : job_new(k->key, &dec, &req);
+	if (!status && (status = fit_storage(k, &req, &dec, &need, reason)))
+		why = reason;
+	j = status ? NULL : job_new(k->key, &dec, &req, &need);
 	if (!j) {
 		pthread_mutex_unlock(&d.lock);
 		omt_job_request_free(&req);
@@ -133,6 +151,9 @@ static enum MHD_Result route_output(struct call *k)
 	if ((so && omt_job_offset_parse(so, &u1)) || (se && omt_job_offset_parse(se, &u2)))
 		return http_error(k->c, MHD_HTTP_BAD_REQUEST,
 				  "stdout and stderr offsets are decimal numbers", k->digest);
+	if (j->streams_dropped)
+		return http_error(k->c, MHD_HTTP_GONE, "the job's output was dropped to make room "
+				  "for newer jobs' output", k->digest);
 	o1 = u1;
 	o2 = u2;
 	if (o1 > j->out.len)
@@ -213,6 +234,9 @@ static const char *files_refusal(const struct djob *j, unsigned int *status)
 		return "the job was cancelled: it left no output files";
 	if (j->state != J_DONE)
 		return "the job has not ended: its output files come when it has";
+	*status = MHD_HTTP_GONE;
+	if (j->files_dropped)
+		return "the job's output files were dropped to make room for newer jobs";
 	return NULL;
 }
 

@@ -32,6 +32,7 @@
 
 #include "../api/keys.h"
 #include "../host/vmuid.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "../lib/parse.h"
 #include "../lib/signals.h"
@@ -134,6 +135,9 @@ static void reload(void)
 	fresh.tls = d.policy.tls;
 	memcpy(fresh.listen_ip, d.policy.listen_ip, 4);
 	fresh.listen_port = d.policy.listen_port;
+	if (strcmp(fresh.state_dir, d.state_dir))
+		pr_warn("state_dir %s takes effect at the next start: jobs' files stay in %s",
+			fresh.state_dir, d.state_dir);
 	pthread_mutex_lock(&d.lock);
 	omt_policy_free(&d.policy);
 	d.policy = fresh;
@@ -160,25 +164,75 @@ static void remove_leftovers(void)
 		closedir(dd);
 }
 
-/* Keys, the audit log and a lock that says one daemon runs. */
+/*
+ * The state directory (made if missing) and its jobs/, root's alone (0700),
+ * neither a symlink; what a crashed run's jobs left there removed; where it
+ * is recorded for `omerta-loader cleanup`. 0 or -errno, said in the log.
+ */
+static int prepare_state_dir(void)
+{
+	char text[OMT_POLICY_PATH_MAX + 1];
+	struct stat st;
+	int fd, e = 0;
+
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s", d.policy.state_dir);
+	snprintf(d.jobs_dir, sizeof(d.jobs_dir), "%s/jobs", d.state_dir);
+	if (mkdir(d.state_dir, 0700) < 0 && errno != EEXIST) {
+		e = -errno;
+		pr_err("state_dir %s: %s", d.state_dir, strerror(errno));
+		return e;
+	}
+	if (mkdir(d.jobs_dir, 0700) < 0 && errno != EEXIST)
+		e = -errno;
+	fd = e ? -1 : open(d.jobs_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (!e && (fd < 0 || fstat(fd, &st) < 0 || fchmod(fd, 0700) < 0))
+		e = -errno;
+	if (!e && st.st_uid != geteuid())
+		e = -EPERM;
+	if (fd >= 0)
+		close(fd);
+	if (e) {
+		pr_err("state_dir %s: jobs/ must be a directory of ours: %s", d.state_dir,
+		       strerror(-e));
+		return e;
+	}
+	omt_jobdir_reap_files(d.jobs_dir);
+	snprintf(text, sizeof(text), "%s\n", d.state_dir);
+	unlink(OMT_DAEMON_STATE_DIR_FILE);
+	fd = open(OMT_DAEMON_STATE_DIR_FILE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || omt_write_all(fd, text, strlen(text))) {
+		e = fd < 0 ? -errno : -EIO;
+		pr_err("%s: %s", OMT_DAEMON_STATE_DIR_FILE, strerror(-e));
+	}
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+/* Keys, the audit log, the state directory and a lock that says one daemon runs. */
 static int prepare(int *lock_fd)
 {
-	char err[512], path[300];
+	char err[512];
 	int e;
 
 	if (mkdir(OMT_RUN_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (mkdir(DAEMON_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	snprintf(path, sizeof(path), "%s/lock", DAEMON_DIR);
-	*lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	*lock_fd = open(OMT_DAEMON_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		pr_err("another omerta-loader run holds %s", path);
+		pr_err("another omerta-loader run holds %s", OMT_DAEMON_LOCK);
 		return -EBUSY;
 	}
-	/* What a crashed run left: its jobs, its VM configs (private keys), inputs and outputs. */
+	/*
+	 * What a crashed run left: its jobs, its VM configs (private keys),
+	 * its jobs' files in the state directory it used (and in ours, next).
+	 */
 	omt_jobdir_reap_stale();
+	omt_jobdir_reap_recorded();
 	remove_leftovers();
+	if ((e = prepare_state_dir()))
+		return e;
 	if ((e = omt_key_load(d.policy.key_path, d.sk, d.pk, err, sizeof(err)))) {
 		pr_err("provider key: %s (create it with 'omerta keygen %s')", err,
 		       d.policy.key_path);
@@ -398,6 +452,7 @@ int run_main(int argc, char **argv)
 	main_loop(ep, sfd, tfd);
 	ret = OMT_EXIT_OK;
 	unlink(DAEMON_DIR "/state.json");
+	unlink(OMT_DAEMON_STATE_DIR_FILE);
 	pr_info("stopped");
 out:
 	if (metrics)

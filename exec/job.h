@@ -57,6 +57,7 @@ struct job_files {
 /* The host's side of the job: its directory, cgroup, guards, tap, socket. */
 struct job_host {
 	char id[OMT_JOB_ID_LEN + 1], dir[300], pin_dir[128];
+	char checkpoint[400];		/* --checkpoint, or dir's "checkpoint" */
 	const char *image_dir;
 	struct omt_cgroup cg;
 	uint64_t cgroup_id;

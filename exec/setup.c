@@ -142,6 +142,10 @@ static int make_jobdir(struct job *j, char *err, size_t errlen)
 		snprintf(err, errlen, "job directory under %s: %s", OMT_JOBS_DIR, strerror(-e));
 		return e;
 	}
+	if (j->args.checkpoint)
+		snprintf(h->checkpoint, sizeof(h->checkpoint), "%s", j->args.checkpoint);
+	else
+		snprintf(h->checkpoint, sizeof(h->checkpoint), "%s/checkpoint", h->dir);
 	omt_jobdir_write_text(h->dir, "description", desc);
 	pr_info("job %s: %s%s%s", h->id, desc[0] ? "\"" : "", desc,
 		desc[0] ? "\"" : "(no description)");
@@ -150,6 +154,9 @@ static int make_jobdir(struct job *j, char *err, size_t errlen)
 
 static void remove_jobdir(struct job *j)
 {
+	/* A checkpoint goes with its job, wherever --checkpoint put it. */
+	if (j->host.checkpoint[0] && unlink(j->host.checkpoint) < 0 && errno != ENOENT)
+		pr_warn("job %s: %s: %s", j->host.id, j->host.checkpoint, strerror(errno));
 	if (j->host.dir[0])
 		omt_jobdir_remove(j->host.dir);
 	close_fd(&j->host.owner_fd);
@@ -293,11 +300,15 @@ static void take_down_tap(struct job *j)
 
 /* ------------------------------------------------------- the job's spec */
 
+_Static_assert((uint64_t)OMT_EXEC_MAX_OUTPUT_MIB << 20 == OMT_OUT_MAX_BYTES,
+	       "--output-max's bound is what the guest sends at most");
+
 static int open_output(struct job *j, char *err, size_t errlen)
 {
 	if (!j->args.job.output_dir)
 		return 0;
-	j->output.files = omt_outfiles_new(j->args.job.output_dir, OMT_OUT_MAX_BYTES,
+	j->output.files = omt_outfiles_new(j->args.job.output_dir,
+					   (uint64_t)j->args.job.output_max_mib << 20,
 					   OMT_OUT_MAX_FILES, err, errlen);
 	return j->output.files ? 0 : -EINVAL;
 }

@@ -176,9 +176,10 @@ static int save_to(struct job *j, int file, uint64_t *bytes, char *msg, size_t l
 }
 
 /*
- * Saves the VM into JOBDIR/checkpoint (0600) and ends its QEMU: stop, then
- * migrate to a pipe whose other end we copy into the file. (QEMU writing the
- * file itself would run into its RLIMIT_FSIZE, which caps its console.)
+ * Saves the VM into the checkpoint's file (--checkpoint, else
+ * JOBDIR/checkpoint; 0600) and ends its QEMU: stop, then migrate to a
+ * pipe whose other end we copy into the file. (QEMU writing the file
+ * itself would run into its RLIMIT_FSIZE, which caps its console.)
  */
 int vm_checkpoint(struct job *j, char *msg, size_t len)
 {
@@ -195,8 +196,8 @@ int vm_checkpoint(struct job *j, char *msg, size_t len)
 	    (e = omt_qmp_execute(&j->vm.qmp, "stop", NULL, 5000, msg, len)))
 		return e;
 	mark_stopped(j, VM_PAUSED);
-	snprintf(path, sizeof(path), "%s/checkpoint", j->host.dir);
-	file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(path, sizeof(path), "%s", j->host.checkpoint);
+	file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (file < 0) {
 		e = -errno;
 		snprintf(msg, len, "%s: %s", path, strerror(errno));
@@ -248,15 +249,15 @@ static int load_from(struct job *j, int file, char *msg, size_t len)
 	return e;
 }
 
-/* A new QEMU from JOBDIR/checkpoint, on the same tap, guard and cgroup. */
+/* A new QEMU from the checkpoint's file, on the same tap, guard and cgroup. */
 int vm_restore(struct job *j, char *msg, size_t len)
 {
 	char path[400];
 	int file, e;
 	int64_t t0 = omt_mono_ns();
 
-	snprintf(path, sizeof(path), "%s/checkpoint", j->host.dir);
-	file = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s", j->host.checkpoint);
+	file = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (file < 0) {
 		e = -errno;
 		snprintf(msg, len, "%s: %s", path, strerror(errno));

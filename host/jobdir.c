@@ -308,3 +308,59 @@ int omt_jobdir_reap_stale(void)
 	closedir(dd);
 	return removed + reap_taps();
 }
+
+int omt_jobdir_reap_files(const char *dir)
+{
+	char path[600], id[OMT_JOB_ID_LEN + 1];
+	struct dirent *d;
+	int removed = 0, e;
+	DIR *dd;
+
+	dd = opendir(dir);
+	if (!dd)
+		return 0;
+	while ((d = readdir(dd))) {
+		if (omt_is_dot(d->d_name))
+			continue;
+		memcpy(id, d->d_name, OMT_JOB_ID_LEN);
+		id[OMT_JOB_ID_LEN] = '\0';
+		if (strlen(d->d_name) <= OMT_JOB_ID_LEN || d->d_name[OMT_JOB_ID_LEN] != '.' ||
+		    omt_job_id_validate(id)) {
+			pr_warn("%s/%s: not a job's, left in place", dir, d->d_name);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", OMT_JOBS_DIR, id);
+		if (omt_jobdir_owned(path))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		e = omt_tree_remove(path);
+		if (e && e != -ENOENT)
+			pr_warn("remove %s: %s", path, strerror(-e));
+		else
+			removed++;
+	}
+	closedir(dd);
+	if (removed)
+		pr_info("removed %d files of dead jobs from %s", removed, dir);
+	return removed;
+}
+
+int omt_jobdir_reap_recorded(void)
+{
+	char dir[320], text[300];
+	ssize_t n;
+	int fd;
+
+	fd = open(OMT_DAEMON_STATE_DIR_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 2 || text[0] != '/' || text[n - 1] != '\n') {
+		pr_warn("%s: not a state directory's path", OMT_DAEMON_STATE_DIR_FILE);
+		return 0;
+	}
+	text[n - 1] = '\0';
+	snprintf(dir, sizeof(dir), "%s/jobs", text);
+	return omt_jobdir_reap_files(dir);
+}

@@ -14,6 +14,10 @@
 
 #define OMT_RUN_DIR "/run/omerta"
 #define OMT_JOBS_DIR OMT_RUN_DIR "/jobs"
+/* The daemon's: its lock (held while it runs), the state directory it uses. */
+#define OMT_DAEMON_DIR OMT_RUN_DIR "/daemon"
+#define OMT_DAEMON_LOCK OMT_DAEMON_DIR "/lock"
+#define OMT_DAEMON_STATE_DIR_FILE OMT_DAEMON_DIR "/state_dir"
 
 /*
  * The job's directory, mode 0700, for want (8 hex digits) or, when want is
@@ -50,5 +54,16 @@ int omt_jobdir_remove(const char *dir);
  * Returns how many jobs and taps were removed.
  */
 int omt_jobdir_reap_stale(void);
+/*
+ * Removes what a dead daemon's jobs left in dir (a state directory's
+ * jobs/): every entry named JOB.something whose job no live loader owns
+ * (omt_jobdir_owned of OMT_JOBS_DIR/JOB). Other names stay, said in the
+ * log. Only while no live daemon uses dir (the caller holds the daemon's
+ * lock, or found it free): a queued job's files have no owner yet.
+ * Returns how many entries were removed; dir missing: 0.
+ */
+int omt_jobdir_reap_files(const char *dir);
+/* omt_jobdir_reap_files of the jobs/ of the state directory OMT_DAEMON_STATE_DIR_FILE names. */
+int omt_jobdir_reap_recorded(void);
 
 #endif

@@ -4,16 +4,19 @@
  * programs on any interface of this network namespace (only programs named
  * omt_*), their map entries, everything pinned under OMT_PIN_DIR, and the
  * jobs of loaders that are gone (QEMU, NAT table, tap, cgroups, job
- * directory), a job tap that no live job owns among them.
+ * directory), a job tap that no live job owns among them, and when no
+ * daemon runs, what a dead one's jobs left in its state directory.
  * Whatever a live loader owns (its lock held: host/jobdir.h for jobs,
  * guard_lock_live for the guard verb) stays.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -62,6 +65,22 @@ static int remove_pins(void)
 	return ret;
 }
 
+/*
+ * A dead daemon's jobs' files in the state directory it recorded: only
+ * while no daemon runs (its lock free, and held here meanwhile), since a
+ * live one's queued jobs own files no loader holds yet.
+ */
+static void reap_daemon_files(void)
+{
+	int lock = open(OMT_DAEMON_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+	if (lock < 0)
+		return;
+	if (flock(lock, LOCK_EX | LOCK_NB) == 0)
+		omt_jobdir_reap_recorded();
+	close(lock);
+}
+
 int cleanup_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -84,13 +103,15 @@ int cleanup_main(int argc, char **argv)
 			       "under %s, and the jobs under %s that no\n"
 			       "live loader owns (QEMU, NAT table, cgroups, pins, directory), and\n"
 			       "any job tap (a tun device omtJOB) whose job no live loader owns,\n"
-			       "persistent ones too. What a live loader owns stays: a running job's\n"
+			       "persistent ones too; and, when no daemon runs, the files its jobs\n"
+			       "left in its state directory (state_dir/jobs, as recorded in %s).\n"
+			       "What a live loader owns stays: a running job's\n"
 			       "guard, pins, tap, cgroups and NAT table, and a running 'guard' verb's\n"
 			       "guard and pins. Owning is a lock the loader holds (a job's\n"
 			       "directory's 'owner' file, the guard's %s/guard.lock),\n"
 			       "not a name. Safe to run at any time; run it in the network and mount\n"
 			       "namespaces the guard or the job ran in.\n",
-			       OMT_PIN_DIR, OMT_JOBS_DIR, OMT_RUN_DIR);
+			       OMT_PIN_DIR, OMT_JOBS_DIR, OMT_DAEMON_STATE_DIR_FILE, OMT_RUN_DIR);
 			return OMT_EXIT_OK;
 		default:
 			return OMT_EXIT_USAGE;
@@ -139,6 +160,7 @@ int cleanup_main(int argc, char **argv)
 	if (maps.ratelimit >= 0)
 		close(maps.ratelimit);
 	omt_jobdir_reap_stale();
+	reap_daemon_files();
 	if (!guard_live && remove_pins())
 		ret = OMT_EXIT_FAIL;
 	return ret;

@@ -7,10 +7,11 @@
  *                               max_timeout_s, max_description, metrics_listen,
  *                               owner_priority, owner_idle_s, owner_source,
  *                               power_cap_vm_w, power_cap_total_w, vm_uids,
- *                               tls
+ *                               tls, state_dir, storage_budget_mib
  *   [network "NAME"]            priority, owner_priority
  *   [consumer "ED25519 KEY"]    allow (required), network, priority,
- *                               max_cpus, max_memory_mib, max_jobs
+ *                               max_cpus, max_memory_mib, max_jobs,
+ *                               storage_budget_mib
  *
  * Default deny: a consumer key that is not listed is refused, as is one
  * listed with allow = no. An allowed consumer without `network` gets the
@@ -40,6 +41,10 @@
 /* inih reads lines into a 200-byte buffer, with room for "\r\n\0". */
 #define OMT_POLICY_MAX_LINE 197
 #define OMT_POLICY_MAX_FILE (1024 * 1024)
+/* Where the daemon's jobs keep their files, and how much of it they may fill. */
+#define OMT_POLICY_STATE_DIR "/var/lib/omerta"
+#define OMT_POLICY_STORAGE_BUDGET_MIB 4096
+#define OMT_POLICY_STORAGE_BUDGET_MAX_MIB (16 * 1024 * 1024)	/* 16 TiB */
 
 struct omt_network {
 	char name[OMT_POLICY_NAME_MAX];
@@ -56,6 +61,7 @@ struct omt_consumer {
 	unsigned max_cpus;			/* 1..64, default 1 */
 	unsigned max_memory_mib;		/* 64..65536, default 512 */
 	unsigned max_jobs;			/* 1..1000, default 1; queued or running */
+	unsigned storage_budget_mib;		/* its share, 1..16 TiB; 0 (default): none */
 };
 
 struct omt_policy_cfg {
@@ -76,6 +82,8 @@ struct omt_policy_cfg {
 	unsigned power_cap_total_w;	/* 0..100000, default 0: none */
 	struct omt_uid_range vm_uids;	/* FIRST-LAST, OMT_VM_UIDS_DEFAULT_*; at least max_vms uids */
 	int tls;			/* on (1, default): the API over TLS 1.3; off: plain HTTP */
+	char state_dir[OMT_POLICY_PATH_MAX];	/* default OMT_POLICY_STATE_DIR */
+	unsigned storage_budget_mib;	/* all jobs' files, 1..16 TiB, default 4096 */
 	struct omt_network *networks;
 	size_t n_networks;
 	struct omt_consumer *consumers;

@@ -379,6 +379,8 @@ int omt_policy_parse(const char *text, size_t len, const char *name_for_errors,
 	out->owner_idle_s = 60;
 	strcpy(out->owner_source, "auto");
 	out->vm_uids = (struct omt_uid_range){ OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST };
+	strcpy(out->state_dir, OMT_POLICY_STATE_DIR);
+	out->storage_budget_mib = OMT_POLICY_STORAGE_BUDGET_MIB;
 	ret = parse(&p);
 	free(p.network_lines);
 	free(p.consumer_lines);

@@ -71,6 +71,38 @@ static int parse_path(struct parser *p, const struct key *k, const char *v, char
 	return 0;
 }
 
+/*
+ * A directory the daemon makes its own: absolute, not / itself, each part
+ * a name (no empty, "." or ".." parts, no trailing '/').
+ */
+static int parse_state_dir(struct parser *p, const struct key *k, const char *v)
+{
+	const char *part = v, *end;
+	size_t n;
+
+	if (v[0] != '/' || !v[1] || strlen(v) >= OMT_POLICY_PATH_MAX)
+		goto bad;
+	while (*part) {
+		part++;
+		end = strchrnul(part, '/');
+		n = end - part;
+		if (!n || (n == 1 && part[0] == '.') || (n == 2 && !strncmp(part, "..", 2)))
+			goto bad;
+		part = end;
+	}
+	strcpy(p->out->state_dir, v);
+	return 0;
+bad:
+	return policy_fail(p, "%s must be an absolute path other than /, without empty, '.' or "
+			   "'..' parts: %s", k->name, policy_show(p, v));
+}
+
+static int parse_storage_budget(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_unsigned(p, k, v, 1, OMT_POLICY_STORAGE_BUDGET_MAX_MIB,
+			      &p->out->storage_budget_mib);
+}
+
 static int parse_listen(struct parser *p, const struct key *k, const char *v)
 {
 	return parse_endpoint(p, k, v, p->out->listen_ip, &p->out->listen_port);
@@ -258,6 +290,12 @@ static int parse_max_jobs(struct parser *p, const struct key *k, const char *v)
 	return parse_unsigned(p, k, v, 1, 1000, &cur_consumer(p)->max_jobs);
 }
 
+static int parse_consumer_storage_budget(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_unsigned(p, k, v, 1, OMT_POLICY_STORAGE_BUDGET_MAX_MIB,
+			      &cur_consumer(p)->storage_budget_mib);
+}
+
 const struct key policy_keys[] = {
 	{ "listen", SEC_PROVIDER, POLICY_REQUIRED, parse_listen },
 	{ "key", SEC_PROVIDER, POLICY_REQUIRED, parse_key_path },
@@ -273,6 +311,8 @@ const struct key policy_keys[] = {
 	{ "power_cap_total_w", SEC_PROVIDER, 0, parse_power_cap_total },
 	{ "vm_uids", SEC_PROVIDER, 0, parse_vm_uids },
 	{ "tls", SEC_PROVIDER, 0, parse_tls },
+	{ "state_dir", SEC_PROVIDER, 0, parse_state_dir },
+	{ "storage_budget_mib", SEC_PROVIDER, 0, parse_storage_budget },
 	{ "priority", SEC_NETWORK, 0, parse_network_priority },
 	{ "owner_priority", SEC_NETWORK, 0, parse_network_owner_priority },
 	{ "allow", SEC_CONSUMER, POLICY_REQUIRED, parse_allow },
@@ -281,6 +321,7 @@ const struct key policy_keys[] = {
 	{ "max_cpus", SEC_CONSUMER, 0, parse_max_cpus },
 	{ "max_memory_mib", SEC_CONSUMER, 0, parse_max_memory },
 	{ "max_jobs", SEC_CONSUMER, 0, parse_max_jobs },
+	{ "storage_budget_mib", SEC_CONSUMER, 0, parse_consumer_storage_budget },
 };
 _Static_assert(sizeof(policy_keys) / sizeof(policy_keys[0]) == POLICY_N_KEYS,
 	       "POLICY_N_KEYS counts the keys");

@@ -23,7 +23,8 @@ static void omt_exec_usage(FILE *f)
 		"           [--boot-timeout SEC] [--json] [--env NAME=VALUE] [--result FILE]\n"
 		"           [--job-id ID] [--stdout-fd N] [--stderr-fd N]\n"
 		"           [--image minimal|debian] [--language sh|bash|python]\n"
-		"           [--input FILE]... [--output DIR] [--scratch MIB]\n"
+		"           [--input FILE]... [--output DIR] [--output-max MIB]\n"
+		"           [--scratch MIB] [--checkpoint FILE]\n"
 		"           [--owner-priority idle|pause|checkpoint|kill] [--owner-idle SEC]\n"
 		"           [--owner-source auto|logind|input|cpu] [--vm-uids FIRST-LAST]\n"
 		"           (--script FILE | -- COMMAND [ARG...])\n\n"
@@ -64,13 +65,18 @@ static void omt_exec_usage(FILE *f)
 		"                         (repeatable, up to 64 files and 64 MiB in all)\n"
 		"  --output DIR           copy what the workload leaves in /job/output/ into\n"
 		"                         DIR (an existing directory) when it ends: at most\n"
-		"                         256 MiB and 10000 files, nothing outside DIR\n"
+		"                         --output-max and 10000 files, nothing outside DIR\n"
+		"  --output-max MIB       the most --output takes (default and most: %u)\n"
 		"  --scratch MIB          the VM's writable space, in its memory (default and\n"
 		"                         most: half of --memory):\n"
 		"                         the image's writes, /tmp and /job/output\n"
 		"  --env NAME=VALUE       set in the workload's environment (up to 16)\n"
 		"  --result FILE          write the job's outcome as JSON to FILE at the end\n"
 		"  --job-id ID            use ID (8 hex digits) instead of a random one\n"
+		"  --checkpoint FILE      where a checkpoint saves the VM (mode 0600), in a\n"
+		"                         directory only root can reach (default: the job\n"
+		"                         directory's 'checkpoint'); removed on restore and\n"
+		"                         when the job ends\n"
 		"  --stdout-fd N, --stderr-fd N  the workload's output to these fds\n"
 		"  --vm-uids FIRST-LAST   QEMU runs as a uid (and gid) of this range that no\n"
 		"                         other live VM on the host has; none free: wait for\n"
@@ -82,7 +88,7 @@ static void omt_exec_usage(FILE *f)
 		"  244 VM failed to boot           245 stopped for the owner\n"
 		"  246 --output refused            130/143 interrupted (SIGINT/SIGTERM)\n"
 		"  1 the job could not be set up   2 bad usage\n",
-		OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST);
+		OMT_EXEC_MAX_OUTPUT_MIB, OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST);
 }
 
 void omt_exec_args_init(struct omt_exec_args *a)
@@ -91,6 +97,7 @@ void omt_exec_args_init(struct omt_exec_args *a)
 		.vm = { .cpus = OMT_JOB_DEFAULT_CPUS, .memory_mib = OMT_JOB_DEFAULT_MEMORY_MIB,
 			.accel = "auto", .boot_timeout = OMT_EXEC_DEFAULT_BOOT_TIMEOUT_S },
 		.job = { .description = "", .timeout = OMT_JOB_DEFAULT_TIMEOUT_S,
+			 .output_max_mib = OMT_EXEC_MAX_OUTPUT_MIB,
 			 .handshake_timeout = OMT_EXEC_DEFAULT_HANDSHAKE_TIMEOUT_S, .firewall = true },
 		.stdout_fd = 1, .stderr_fd = 2,
 		.owner_priority = OMT_OWNER_IDLE, .owner_idle = OMT_OWNER_DEFAULT_IDLE_S,
@@ -203,6 +210,7 @@ enum {
 	O_RESULT = 'R', O_ENV = 'E', O_STDOUT_FD = 'O', O_STDERR_FD = 'Z', O_IMAGE = 'i',
 	O_LANGUAGE = 'L', O_INPUT = 'N', O_OUTPUT = 'U', O_SCRATCH = 'S',
 	O_OWNER_PRIORITY = 'P', O_OWNER_IDLE = 'D', O_OWNER_SOURCE = 'W', O_VM_UIDS = 'u',
+	O_OUTPUT_MAX = 'X', O_CHECKPOINT = 'K',
 };
 
 static const struct option options[] = {
@@ -232,6 +240,8 @@ static const struct option options[] = {
 	{ "owner-idle", required_argument, NULL, O_OWNER_IDLE },
 	{ "owner-source", required_argument, NULL, O_OWNER_SOURCE },
 	{ "vm-uids", required_argument, NULL, O_VM_UIDS },
+	{ "output-max", required_argument, NULL, O_OUTPUT_MAX },
+	{ "checkpoint", required_argument, NULL, O_CHECKPOINT },
 	{ "help", no_argument, NULL, 'h' },
 	{}
 };
@@ -295,6 +305,9 @@ static int parse_job(int c, const char *s, struct omt_job_args *job)
 		return add_string("--input", s, job->inputs, &job->n_inputs, OMT_JOB_MAX_INPUTS);
 	case O_OUTPUT:
 		return parse_dir(s, &job->output_dir);
+	case O_OUTPUT_MAX:
+		return parse_uint("--output-max", s, 1, OMT_EXEC_MAX_OUTPUT_MIB,
+				  &job->output_max_mib);
 	case O_DESCRIPTION:
 		job->description = s;
 		return 0;
@@ -330,6 +343,13 @@ static int parse_run(int c, const char *s, struct omt_exec_args *a)
 		return 0;
 	case O_RESULT:
 		a->result = s;
+		return 0;
+	case O_CHECKPOINT:
+		if (s[0] != '/') {
+			fprintf(stderr, "exec: --checkpoint must be an absolute path: '%s'\n", s);
+			return -EINVAL;
+		}
+		a->checkpoint = s;
 		return 0;
 	case O_STDOUT_FD:
 		return parse_fd("--stdout-fd", s, &a->stdout_fd);
@@ -465,6 +485,8 @@ static void build_run(struct builder *b, const struct omt_exec_args *a)
 	opt(b, "--description", a->job.description ? a->job.description : "");
 	if (a->result)
 		opt(b, "--result", a->result);
+	if (a->checkpoint)
+		opt(b, "--checkpoint", a->checkpoint);
 	for (i = 0; i < a->job.n_env; i++)
 		opt(b, "--env", a->job.env[i]);
 	if (a->stdout_fd != 1)
@@ -500,6 +522,8 @@ static void build_workload(struct builder *b, const struct omt_exec_args *a)
 		opt(b, "--input", job->inputs[i]);
 	if (job->output_dir)
 		opt(b, "--output", job->output_dir);
+	if (job->output_max_mib != OMT_EXEC_MAX_OUTPUT_MIB)
+		opt_uint(b, "--output-max", job->output_max_mib);
 	if (a->vm.scratch_mib)
 		opt_uint(b, "--scratch", a->vm.scratch_mib);
 	if (strcmp(a->vm.accel, "auto"))
@@ -524,7 +548,7 @@ static void build_workload(struct builder *b, const struct omt_exec_args *a)
 int omt_exec_argv_new(const struct omt_exec_args *a, char ***argv_out)
 {
 	/* Options with their values, the env and inputs, the command, NULL. */
-	size_t max = 2 + 2 * 32 + 2 * a->job.n_env + 2 * a->job.n_inputs + 2, n_cmd = 0;
+	size_t max = 2 + 2 * 34 + 2 * a->job.n_env + 2 * a->job.n_inputs + 2, n_cmd = 0;
 	struct builder b;
 	void *mem;
 

@@ -41,6 +41,7 @@ struct omt_job_args {
 	const char *inputs[OMT_JOB_MAX_INPUTS];	/* --input FILE */
 	unsigned int n_inputs;
 	const char *output_dir;		/* --output DIR, or NULL */
+	unsigned int output_max_mib;	/* --output-max: OMT_EXEC_MAX_OUTPUT_MIB */
 	const char *description;	/* --description TEXT, "" */
 	unsigned int timeout;		/* --timeout, s; 0: never */
 	unsigned int vpn_timeout;	/* --vpn-timeout, s; 0: from the config's keepalive */
@@ -54,6 +55,7 @@ struct omt_exec_args {
 	/* Who started exec, and how it tells them. */
 	const char *job_id;		/* --job-id, or NULL: a random one */
 	const char *result;		/* --result FILE (proto/exec_result.h), or NULL */
+	const char *checkpoint;		/* --checkpoint FILE, or NULL: JOBDIR/checkpoint */
 	int stdout_fd, stderr_fd;	/* --stdout-fd, --stderr-fd: 1, 2 */
 	bool json;			/* --json: rogue events as JSON on stderr */
 	/* The machine's owner first. */

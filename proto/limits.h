@@ -44,5 +44,7 @@
 #define OMT_JOB_MAX_INPUT_BYTES (8 * 1024 * 1024)	/* decoded, all inputs together */
 /* exec's --input files, all together (they travel in the VM's initramfs). */
 #define OMT_EXEC_MAX_INPUT_BYTES (64ULL << 20)
+/* exec's --output: what it takes of /job/output at most (the guest's own bound). */
+#define OMT_EXEC_MAX_OUTPUT_MIB 256
 
 #endif

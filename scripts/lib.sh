@@ -214,6 +214,7 @@ omt_provider_ini() { # DIR LISTEN MAX_VMS
 		key = $1/provider.key
 		max_vms = $3
 		audit_log = $1/audit.jsonl
+		state_dir = $1/state
 
 		[network "default"]
 		priority = 0

@@ -270,7 +270,8 @@ test_daemon_sigkill_mid_job() {
 	omt_daemon_start
 	for i in $(seq 100); do ls /run/omerta/jobs 2>/dev/null | grep -q . || break; sleep 0.05; done
 	omt_assert_no_jobs
-	[ -z "$(ls /run/omerta/daemon/ | grep -v lock)" ] || omt_fail "VM configs left: $(ls /run/omerta/daemon)"
+	[ -z "$(ls /run/omerta/daemon/ | grep -v -e lock -e state_dir)" ] || omt_fail "VM configs left: $(ls /run/omerta/daemon)"
+	[ -z "$(ls -A "$OMT_TMP/state/jobs")" ] || omt_fail "job files left: $(ls "$OMT_TMP/state/jobs")"
 }
 
 # omerta-loader cleanup while a job runs: what the job's live loader owns
@@ -358,13 +359,16 @@ test_daemon_checkpoint_restore_api() {
 		omt_fail "no owner watch: $(cat "$OMT_TMP/daemon.log")"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
 	[[ $out == *" 200" ]] || omt_fail "checkpoint: $out"
-	[ -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "no checkpoint file"
+	# On disk under state_dir (counted in the storage budget), not in /run's tmpfs.
+	[ "$(stat -c %a "$OMT_TMP/state/jobs/$job.checkpoint")" = 600 ] || omt_fail "no private checkpoint file"
+	[ ! -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "a checkpoint in /run"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
 	[[ $out == *"already checkpointed"*" 409" ]] || omt_fail "second checkpoint: $out"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/restore" - good)
 	[[ $out == *" 405" ]] || omt_fail "GET restore: $out"
 	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/restore" - good)
 	[[ $out == *" 200" ]] || omt_fail "restore: $out"
+	[ ! -e "$OMT_TMP/state/jobs/$job.checkpoint" ] || omt_fail "the checkpoint outlived its restore"
 	wait "$submit" || omt_fail "the job failed: $(cat "$OMT_TMP/a.err")"
 	seq 0 29 | diff - <(grep -E '^[0-9]+$' "$OMT_TMP/a.out") >&2 || omt_fail "the count was not intact"
 	grep -q "job $job: checkpoint for its consumer: checkpointed" "$OMT_TMP/daemon.log" || omt_fail "not logged"
@@ -406,8 +410,8 @@ test_daemon_python_input_output() {
 		.image_sha256 == "'"$(cut -d' ' -f1 "$OMT_ROOT/build/guest/debian.sqfs.sha256")"'"'
 	# The provider's side: the inputs gone with the job, the outputs kept for GET .../files.
 	job=$(jq -r 'select(.event == "outcome") | .job' "$OMT_TMP/audit.jsonl")
-	[ ! -e "/run/omerta/daemon/$job.in" ] || omt_fail "inputs left after the job"
-	[ "$(stat -c %a "/run/omerta/daemon/$job.out")" = 700 ] || omt_fail "no private $job.out"
+	[ ! -e "$OMT_TMP/state/jobs/$job.in" ] || omt_fail "inputs left after the job"
+	[ "$(stat -c %a "$OMT_TMP/state/jobs/$job.out")" = 700 ] || omt_fail "no private $job.out"
 	body=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/files" - good)
 	[[ $body == *" 200" ]] || omt_fail "files: $body"
 	jq -e '.dirs == ["sub"] and ([.files[].path] == ["count.txt", "sub/upper.txt"]) and
@@ -428,6 +432,7 @@ test_daemon_python_input_output() {
 	kill -TERM "$OMT_DAEMON_PID"
 	wait "$OMT_DAEMON_PID" || omt_fail "daemon exited $? on SIGTERM"
 	[ -z "$(ls /run/omerta/daemon/ | grep -v '^lock$')" ] || omt_fail "left behind: $(ls /run/omerta/daemon)"
+	[ -z "$(ls -A "$OMT_TMP/state/jobs")" ] || omt_fail "left behind: $(ls "$OMT_TMP/state/jobs")"
 	consumer_clean
 	omt_assert_no_jobs
 }
@@ -504,6 +509,61 @@ test_daemon_concurrent_submits() {
 		done
 	done
 	! grep -h 'accepted; tunnel .*:0$' "$OMT_TMP"/*.err || omt_fail "a tunnel went out with port 0"
+	consumer_clean
+	omt_assert_no_jobs
+}
+
+# A consumer whose storage share can't hold one job's output (64 MiB, what
+# GET .../files serves) and checkpoint is refused at once, told the numbers;
+# nothing runs, nothing is written.
+test_daemon_storage_budget() {
+	omt_daemon_up
+	local rc=0
+	# The consumer's section is the file's last.
+	echo "storage_budget_mib = 32" >>"$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	mkdir "$OMT_TMP/outdir"
+	omt_submit --description "a /run-sized output" --memory 128 --output "$OMT_TMP/outdir" -- true \
+		2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] || omt_fail "exit $rc, not refused: $(cat "$OMT_TMP/err")"
+	grep -qF "the job needs 192 MiB of storage (inputs 0 MiB, output 64 MiB, checkpoint 128 MiB), more than the whole 32 MiB budget of consumer '$OMT_CONSUMER_KEY'" "$OMT_TMP/err" ||
+		omt_fail "reason: $(cat "$OMT_TMP/err")"
+	audit_has '.decision == "refuse" and (.reason | test("needs 192 MiB of storage"))'
+	! jq -s -e 'any(.[]; .decision == "admit")' "$OMT_TMP/audit.jsonl" >/dev/null || omt_fail "admitted"
+	! grep -q "started" "$OMT_TMP/daemon.log" || omt_fail "a job started"
+	[ -z "$(ls -A "$OMT_TMP/state/jobs")" ] || omt_fail "files written: $(ls "$OMT_TMP/state/jobs")"
+	consumer_clean
+	omt_assert_no_jobs
+}
+
+# Finished jobs' output files make room for a new job, the oldest first: a
+# share of 206 MiB holds one job's needs (192) and one finished job's
+# files (8 MiB and a directory), not two.
+test_daemon_storage_drops_oldest() {
+	omt_daemon_up
+	local n job body
+	echo "storage_budget_mib = 206" >>"$OMT_TMP/omerta.ini"
+	kill -HUP "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
+	for n in first second third; do
+		mkdir "$OMT_TMP/$n"
+		omt_submit --description "$n" --image minimal --memory 128 --output "$OMT_TMP/$n" \
+			-- sh -c 'dd if=/dev/zero of=/job/output/blob bs=1M count=8 2>/dev/null' \
+			>/dev/null 2>"$OMT_TMP/$n.err" || omt_fail "$n refused or failed: $(cat "$OMT_TMP/$n.err")"
+		[ "$(stat -c %s "$OMT_TMP/$n/blob")" = 8388608 ] || omt_fail "$n's output: $(ls -l "$OMT_TMP/$n")"
+	done
+	for n in first second third; do
+		job=$(jq -r "select(.event == \"decision\" and .description == \"$n\") | .job" "$OMT_TMP/audit.jsonl")
+		body=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/files" - good)
+		case $n in
+		first) [[ $body == *"dropped to make room"*" 410" ]] || omt_fail "the oldest's files kept: $body" ;;
+		*) [[ $body == *" 200" ]] || omt_fail "$n's files dropped: ${body: -200}" ;;
+		esac
+	done
+	[ ! -e "$OMT_TMP/state/jobs/$(jq -r 'select(.event == "decision" and .description == "first") | .job' "$OMT_TMP/audit.jsonl").out" ] ||
+		omt_fail "the oldest's files still on disk"
+	grep -q "dropped to make room" "$OMT_TMP/daemon.log" || omt_fail "no log of the drop"
 	consumer_clean
 	omt_assert_no_jobs
 }

@@ -64,6 +64,10 @@ static void assert_same(const struct omt_exec_args *a, const struct omt_exec_arg
 	assert_true(!a->job.output_dir == !b->job.output_dir);
 	if (a->job.output_dir)
 		assert_string_equal(a->job.output_dir, b->job.output_dir);
+	assert_int_equal(a->job.output_max_mib, b->job.output_max_mib);
+	assert_true(!a->checkpoint == !b->checkpoint);
+	if (a->checkpoint)
+		assert_string_equal(a->checkpoint, b->checkpoint);
 	assert_string_equal(a->job.description, b->job.description);
 	assert_int_equal(a->job.timeout, b->job.timeout);
 	assert_int_equal(a->job.vpn_timeout, b->job.vpn_timeout);
@@ -132,6 +136,8 @@ static void test_round_trip_daemon(void **state)
 	a.job.inputs[a.job.n_inputs++] = "/run/omerta/daemon/0a1b2c3d.in/data.txt";
 	a.job.inputs[a.job.n_inputs++] = "/run/omerta/daemon/0a1b2c3d.in/more.bin";
 	a.job.output_dir = dir;
+	a.job.output_max_mib = 64;
+	a.checkpoint = "/var/lib/omerta/jobs/0a1b2c3d.checkpoint";
 	a.job.command = cmd;
 	round_trip(&a);
 
@@ -237,6 +243,9 @@ static void test_refused(void **state)
 		"directory\n", "--output", "/nonexistent");
 	REFUSED("exec: --output must be an existing directory: '/etc/passwd': not a directory\n",
 		"--output", "/etc/passwd");
+	REFUSED("exec: --output-max must be a number from 1 to 256: '257'\n", "--output-max",
+		"257");
+	REFUSED("exec: --checkpoint must be an absolute path: 'ckpt'\n", "--checkpoint", "ckpt");
 	REFUSED("exec: --vpn-config is required\n", "--", "true");
 	REFUSED("exec: give either --script FILE or -- COMMAND [ARG...]\n", "--vpn-config", "c");
 	REFUSED("exec: give either --script FILE or -- COMMAND [ARG...]\n", "--vpn-config", "c",

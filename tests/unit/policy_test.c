@@ -84,6 +84,10 @@ static void test_minimal(void **state)
 	assert_int_equal(c.consumers[0].max_cpus, 1);
 	assert_int_equal(c.consumers[0].max_memory_mib, 512);
 	assert_int_equal(c.consumers[0].max_jobs, 1);
+	/* Storage: the state directory and a budget for all; no consumer's share. */
+	assert_string_equal(c.state_dir, "/var/lib/omerta");
+	assert_int_equal(c.storage_budget_mib, 4096);
+	assert_int_equal(c.consumers[0].storage_budget_mib, 0);
 	omt_policy_free(&c);
 	assert_null(c.consumers);
 	assert_int_equal(c.n_consumers, 0);
@@ -410,6 +414,39 @@ static const struct {
 	  "policy.ini:4: audit_log must be an absolute path: ''" },
 	{ "[provider]\nlisten = 127.0.0.1:1\nkey = /k\naudit_log = ~/audit.jsonl\n",
 	  "policy.ini:4: audit_log must be an absolute path: '~/audit.jsonl'" },
+	/* Storage */
+	{ PROVIDER "state_dir = var/lib/omerta\n",
+	  "policy.ini:5: state_dir must be an absolute path other than /, without empty, '.' or "
+	  "'..' parts: 'var/lib/omerta'" },
+	{ PROVIDER "state_dir = /\n",
+	  "policy.ini:5: state_dir must be an absolute path other than /, without empty, '.' or "
+	  "'..' parts: '/'" },
+	{ PROVIDER "state_dir = /var/lib/../tmp\n",
+	  "policy.ini:5: state_dir must be an absolute path other than /, without empty, '.' or "
+	  "'..' parts: '/var/lib/../tmp'" },
+	{ PROVIDER "state_dir = /var/lib/omerta/\n",
+	  "policy.ini:5: state_dir must be an absolute path other than /, without empty, '.' or "
+	  "'..' parts: '/var/lib/omerta/'" },
+	{ PROVIDER "state_dir = /var//omerta\n",
+	  "policy.ini:5: state_dir must be an absolute path other than /, without empty, '.' or "
+	  "'..' parts: '/var//omerta'" },
+	{ PROVIDER "state_dir = /var/./omerta\n",
+	  "policy.ini:5: state_dir must be an absolute path other than /, without empty, '.' or "
+	  "'..' parts: '/var/./omerta'" },
+	{ PROVIDER "state_dir = /a\nstate_dir = /b\n",
+	  "policy.ini:6: state_dir is given twice in this section (first on line 5)" },
+	{ PROVIDER "storage_budget_mib = 0\n",
+	  "policy.ini:5: storage_budget_mib must be a number from 1 to 16777216: '0'" },
+	{ PROVIDER "storage_budget_mib = 16777217\n",
+	  "policy.ini:5: storage_budget_mib must be a number from 1 to 16777216: '16777217'" },
+	{ PROVIDER "storage_budget_mib = 4 GiB\n",
+	  "policy.ini:5: storage_budget_mib must be a number from 1 to 16777216: '4 GiB'" },
+	{ GOOD "storage_budget_mib = -1\n",
+	  "policy.ini:9: storage_budget_mib must be a number from 1 to 16777216: '-1'" },
+	{ GOOD "storage_budget_mib = 0\n",
+	  "policy.ini:9: storage_budget_mib must be a number from 1 to 16777216: '0'" },
+	{ PROVIDER NETDEF "storage_budget_mib = 100\n",
+	  "policy.ini:7: unknown key 'storage_budget_mib' in [network]" },
 	/* What is shown is cut. */
 	{ "[provider]\nlisten = 127.0.0.1:11111111111111111111111111111111111111111111111111111111111\n",
 	  "policy.ini:2: listen must be IPv4:PORT, as in 127.0.0.1:7360: "
@@ -433,6 +470,24 @@ static void test_errors(void **state)
 		if (c.networks || c.consumers || c.n_networks || c.n_consumers)
 			fail_msg("#%zu: not emptied", i);
 	}
+}
+
+static void test_storage(void **state)
+{
+	struct omt_policy_cfg c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(PROVIDER "state_dir = /srv/omerta-state\nstorage_budget_mib = 16777216\n"
+			       NETDEF CONS1 "storage_budget_mib = 32\n"
+			       "[consumer \"" K2 "\"]\nallow = yes\nSTORAGE_BUDGET_MIB = 1\n",
+			       &c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(c.state_dir, "/srv/omerta-state");
+	assert_int_equal(c.storage_budget_mib, 16777216);
+	assert_int_equal(c.consumers[0].storage_budget_mib, 32);
+	assert_int_equal(c.consumers[1].storage_budget_mib, 1);
+	omt_policy_free(&c);
 }
 
 static void test_no_name(void **state)
@@ -796,6 +851,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_no_name),
 		cmocka_unit_test(test_short_err_buffer),
 		cmocka_unit_test(test_many),
