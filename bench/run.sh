@@ -33,3 +33,7 @@ bench/swarm.sh
 echo
 echo "== the debian image: build time and size"
 bench/image.sh 1
+echo
+echo "== a signed API request over TLS 1.3 against plain HTTP"
+bench/api.sh
+echo

@@ -211,6 +211,17 @@ static int unsigned_refusal(const struct cli_http *h, const struct cli_resp *r, 
 	return -EACCES;
 }
 
+/* What a failed exchange may mean: TLS spoken to plain HTTP, or the other way. */
+static const char *wrong_scheme_hint(const struct cli_http *h, CURLcode cc)
+{
+	if (!h->plain && cc == CURLE_SSL_CONNECT_ERROR)
+		return " (if the provider has tls = off, write its address http://IPv4:PORT)";
+	if (h->plain && (cc == CURLE_WEIRD_SERVER_REPLY || cc == CURLE_UNSUPPORTED_PROTOCOL ||
+			 cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING))
+		return " (a provider with tls = on, the default, takes IPv4:PORT, not http://)";
+	return "";
+}
+
 int cli_request(struct cli_http *h, const char *method, const char *path, const char *body,
 		struct cli_resp *r, char *err, size_t errlen)
 {
@@ -303,7 +314,8 @@ int cli_request_max(struct cli_http *h, const char *method, const char *path, co
 		else if (c.too_big)
 			snprintf(err, errlen, "%s %s: answer over %zu MiB", method, url, max >> 20);
 		else
-			snprintf(err, errlen, "%s %s: %s", method, url, curl_easy_strerror(cc));
+			snprintf(err, errlen, "%s %s: %s%s", method, url, curl_easy_strerror(cc),
+				 wrong_scheme_hint(h, cc));
 		cli_resp_free(r);
 		return e ? e : -EIO;
 	}
