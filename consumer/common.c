@@ -11,9 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <sodium.h>
 
 #include "../api/keys.h"
+#include "../lib/text.h"
 #include "../vpn/wg.h"
 #include "cli.h"
 #include "http.h"
@@ -83,14 +85,22 @@ int cli_pick_subnet(uint8_t *x)
 	return -EADDRINUSE;
 }
 
+#define REFUSAL_SHOWN_MAX 300
+
 void cli_refusal_text(const struct cli_resp *r, char *buf, size_t size)
 {
-	const char *e = r->body ? strstr(r->body, "\"error\":\"") : NULL;
+	json_object *o = r->body ? json_tokener_parse(r->body) : NULL, *e = NULL;
+	const char *how = r->unverified ? " (unsigned: refused without verifying it)" : "";
+	char shown[OMT_QUOTE_SIZE(REFUSAL_SHOWN_MAX)];
 
-	if (e)
-		snprintf(buf, size, "HTTP %ld: %.*s", r->status, (int)strcspn(e + 9, "\""), e + 9);
+	/* The provider's words, escaped: they go to a terminal. */
+	if (o && json_object_object_get_ex(o, "error", &e) && json_object_is_type(e, json_type_string))
+		snprintf(buf, size, "HTTP %ld%s: %s", r->status, how,
+			 omt_quote_mem(shown, json_object_get_string(e), json_object_get_string_len(e),
+				       REFUSAL_SHOWN_MAX, 0));
 	else
-		snprintf(buf, size, "HTTP %ld", r->status);
+		snprintf(buf, size, "HTTP %ld%s", r->status, how);
+	json_object_put(o);
 }
 
 int cli_load_identity(const char *verb, const char *identity, struct cli_http *h)

@@ -12,11 +12,9 @@
 
 #include "../api/keys.h"
 #include "../api/sign.h"
-#include "../lib/text.h"
 #include "http.h"
 
 #define MAX_RESPONSE (4 << 20)
-#define SHOWN_MAX 200			/* of an unsigned answer's text */
 
 struct capture {
 	struct cli_resp *r;
@@ -199,17 +197,6 @@ static int pin_provider(struct cli_http *h, const struct capture *c, const struc
 	return 0;
 }
 
-/* An answer without a signature: the provider's refusal of a request it did not verify. */
-static int unsigned_refusal(const struct cli_http *h, const struct cli_resp *r, char *err,
-			    size_t errlen)
-{
-	char shown[OMT_QUOTE_SIZE(SHOWN_MAX)];
-
-	snprintf(err, errlen, "the provider at %s refused the request without verifying it "
-		 "(HTTP %ld, unsigned): %s", h->hostport, r->status,
-		 omt_quote_mem(shown, r->body ? r->body : "", r->len, SHOWN_MAX, 1));
-	return -EACCES;
-}
 
 /* What a failed exchange may mean: TLS spoken to plain HTTP, or the other way. */
 static const char *wrong_scheme_hint(const struct cli_http *h, CURLcode cc)
@@ -326,9 +313,10 @@ int cli_request_max(struct cli_http *h, const char *method, const char *path, co
 	}
 	if ((e = pin_provider(h, &c, &t, err, errlen)))
 		goto bad;
-	if (!*c.sig) {
-		e = unsigned_refusal(h, r, err, errlen);
-		goto bad;
+	/* Unsigned: a refusal of a request the provider did not verify, or nothing. */
+	if (!*c.sig && r->status >= 400 && r->status <= 599) {
+		r->unverified = 1;
+		return 0;
 	}
 	/* Signed over what we sent: an answer to another request doesn't verify. */
 	if (omt_verify_response(h->provider, r->status, a.digest, r->body ? r->body : "", r->len,

@@ -24,6 +24,12 @@ struct cli_resp {
 	long status;
 	char *body;
 	size_t len;
+	/*
+	 * An unsigned refusal (status 400..599): the provider did not verify
+	 * the request (api/sign.h). Over TLS it still comes from the pinned
+	 * key's holder; it is only ever taken as a refusal.
+	 */
+	int unverified;
 };
 
 int cli_http_init(void);
