@@ -11,12 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <sodium.h>
 
 #include "../api/keys.h"
+#include "../lib/text.h"
 #include "../vpn/wg.h"
 #include "cli.h"
 #include "http.h"
+
+#define REFUSAL_SHOWN_MAX 300	/* characters of a provider's reason */
 
 int cli_parse_uint(const char *verb, const char *opt, const char *s, unsigned int lo,
 		   unsigned int hi, unsigned int *out)
@@ -83,14 +87,23 @@ int cli_pick_subnet(uint8_t *x)
 	return -EADDRINUSE;
 }
 
+/*
+ * The answer's "error", decoded (a reason may quote: 'network "lan" does
+ * not allow it') and shown escaped: it is the provider's text, for our
+ * terminal.
+ */
 void cli_refusal_text(const struct cli_resp *r, char *buf, size_t size)
 {
-	const char *e = r->body ? strstr(r->body, "\"error\":\"") : NULL;
+	json_object *o = r->body ? json_tokener_parse(r->body) : NULL, *e;
+	char q[OMT_QUOTE_SIZE(REFUSAL_SHOWN_MAX)];
 
-	if (e)
-		snprintf(buf, size, "HTTP %ld: %.*s", r->status, (int)strcspn(e + 9, "\""), e + 9);
+	if (json_object_object_get_ex(o, "error", &e) && json_object_is_type(e, json_type_string))
+		snprintf(buf, size, "HTTP %ld: %s", r->status,
+			 omt_quote_mem(q, json_object_get_string(e), json_object_get_string_len(e),
+				       REFUSAL_SHOWN_MAX, 0));
 	else
 		snprintf(buf, size, "HTTP %ld", r->status);
+	json_object_put(o);
 }
 
 int cli_load_identity(const char *verb, const char *identity, struct cli_http *h)
