@@ -66,7 +66,8 @@
 #define OMT_JOB_FILES_MAX_ERROR 1024
 
 struct omt_job_vpn {
-	uint8_t endpoint_ip[4];		/* the consumer's WireGuard server */
+	uint8_t endpoint_ip[4];		/* the consumer's WireGuard server (any address:
+					   the policy decides, proto/endpoint.h) */
 	uint16_t endpoint_port;
 	uint8_t public_key[32];		/* ... and its key */
 	struct omt_cidr4 vm_address;	/* the VM's tunnel address, prefix 8..30 */

@@ -28,16 +28,6 @@ static int uint_member(struct api_parser *p, json_object *o, const char *key, un
 	return err;
 }
 
-static uint32_t ip_u32(const uint8_t ip[4])
-{
-	return (uint32_t)ip[0] << 24 | ip[1] << 16 | ip[2] << 8 | ip[3];
-}
-
-static uint32_t prefix_mask(unsigned int prefix)
-{
-	return prefix ? ~(uint32_t)0 << (32 - prefix) : 0;
-}
-
 static void format_ip(char buf[16], const uint8_t ip[4])
 {
 	snprintf(buf, 16, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
@@ -60,9 +50,7 @@ static int parse_endpoint(struct api_parser *p, json_object *vpn, struct omt_job
 		return err;
 	if (omt_parse_endpoint(s, out->endpoint_ip, &out->endpoint_port))
 		return api_fail(p, "vpn.endpoint must be a literal IPv4:PORT: %s", api_show(p, v));
-	/* None of these can be a consumer's server: 0/8, loopback, multicast and up. */
-	if (out->endpoint_ip[0] == 0 || out->endpoint_ip[0] == 127 || out->endpoint_ip[0] >= 224)
-		return api_fail(p, "vpn.endpoint is not a unicast address: %s", api_show(p, v));
+	/* Which addresses it may be is the policy's to say (proto/endpoint.h). */
 	return 0;
 }
 
@@ -81,11 +69,11 @@ static int parse_vm_address(struct api_parser *p, json_object *vpn, struct omt_j
 	if (omt_parse_cidr4(s, c) || c->prefix < 8 || c->prefix > 30)
 		return api_fail(p, "vpn.vm_address must be IPv4/PREFIX with a prefix of 8..30: %s",
 				api_show(p, v));
-	host = ip_u32(c->ip) & ~prefix_mask(c->prefix);
+	host = omt_ipv4_u32(c->ip) & ~omt_prefix_mask(c->prefix);
 	if (host == 0)
 		return api_fail(p, "vpn.vm_address is its subnet's network address: %s",
 				api_show(p, v));
-	if (host == ~prefix_mask(c->prefix))
+	if (host == ~omt_prefix_mask(c->prefix))
 		return api_fail(p, "vpn.vm_address is its subnet's broadcast address: %s",
 				api_show(p, v));
 	return 0;
@@ -121,7 +109,7 @@ static int parse_allowed_ips(struct api_parser *p, json_object *vpn, struct omt_
 		if (omt_parse_cidr4(s, c))
 			return api_fail(p, "%s is not an IPv4/PREFIX: %s", name, api_show(p, v));
 		/* As wg does. */
-		net = ip_u32(c->ip) & prefix_mask(c->prefix);
+		net = omt_ipv4_u32(c->ip) & omt_prefix_mask(c->prefix);
 		c->ip[0] = net >> 24;
 		c->ip[1] = net >> 16;
 		c->ip[2] = net >> 8;
@@ -133,7 +121,7 @@ static int parse_allowed_ips(struct api_parser *p, json_object *vpn, struct omt_
 
 static int parse_consumer_address(struct api_parser *p, json_object *vpn, struct omt_job_vpn *out)
 {
-	uint32_t mask = prefix_mask(out->vm_address.prefix), ip, vm;
+	uint32_t mask = omt_prefix_mask(out->vm_address.prefix), ip, vm;
 	char subnet[20];
 	struct omt_cidr4 net;
 	const char *s;
@@ -147,8 +135,8 @@ static int parse_consumer_address(struct api_parser *p, json_object *vpn, struct
 	if (omt_parse_ipv4(s, out->consumer_address))
 		return api_fail(p, "vpn.consumer_address is not an IPv4 address: %s",
 				api_show(p, v));
-	ip = ip_u32(out->consumer_address);
-	vm = ip_u32(out->vm_address.ip);
+	ip = omt_ipv4_u32(out->consumer_address);
+	vm = omt_ipv4_u32(out->vm_address.ip);
 	if ((ip & mask) != (vm & mask)) {
 		net.ip[0] = (vm & mask) >> 24;
 		net.ip[1] = (vm & mask) >> 16;

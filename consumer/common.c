@@ -20,6 +20,8 @@
 #include "cli.h"
 #include "http.h"
 
+#define REFUSAL_SHOWN_MAX 300	/* characters of a provider's reason */
+
 int cli_parse_uint(const char *verb, const char *opt, const char *s, unsigned int lo,
 		   unsigned int hi, unsigned int *out)
 {
@@ -84,8 +86,6 @@ int cli_pick_subnet(uint8_t *x)
 	freeifaddrs(ifa);
 	return -EADDRINUSE;
 }
-
-#define REFUSAL_SHOWN_MAX 300
 
 void cli_refusal_text(const struct cli_resp *r, char *buf, size_t size)
 {

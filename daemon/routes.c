@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 
 #include "../host/control.h"
+#include "../host/vmnet.h"
 #include "../lib/log.h"
 #include "internal.h"
 
@@ -24,22 +25,24 @@
 #define MAX_FILES_SENDING 2		/* files answers (up to 128 MiB each) queued at once */
 
 /*
- * The policy's decision on req from k's consumer, in *dec: 0 to admit it,
- * or the HTTP status of a refusal, audited, with *why (in reason, or in
- * *dec). With d.lock held.
+ * The policy's decision on req from k's consumer, whose endpoint may be
+ * none of host's addresses, in *dec: 0 to admit it, or the HTTP status of
+ * a refusal, audited, with *why (in reason, or in *dec). With d.lock held.
  */
 static unsigned int decide(const struct call *k, const struct omt_job_request *req,
-			   struct omt_decision *dec, char reason[200], const char **why)
+			   const struct omt_host_addrs *host, struct omt_decision *dec,
+			   char reason[200], const char **why)
 {
 	struct omt_job_ask ask = { .consumer_key = k->key, .description = req->description,
 				   .cpus = req->cpus, .memory_mib = req->memory_mib,
-				   .timeout_s = req->timeout_s };
+				   .timeout_s = req->timeout_s, .host = host };
 
 	if (omt_description_check(req->description, d.policy.max_description, reason, 200)) {
 		audit_decision(k->key, NULL, req, 0, reason, NULL, k->remote);
 		*why = reason;
 		return MHD_HTTP_BAD_REQUEST;
 	}
+	memcpy(ask.endpoint_ip, req->vpn.endpoint_ip, 4);
 	omt_policy_decide(&d.policy, &ask, jobs_of(k->key), dec);
 	if (dec->admit && !d.stopping)
 		return 0;
@@ -69,6 +72,7 @@ static enum MHD_Result route_submit(struct call *k)
 	struct omt_job_accept acc = { .state = OMT_JOB_QUEUED };
 	struct omt_storage_need need;
 	struct omt_job_request req;
+	struct omt_host_addrs host;
 	struct omt_decision dec;
 	char err[300], reason[300], *body = NULL;
 	const char *why;
@@ -79,8 +83,17 @@ static enum MHD_Result route_submit(struct call *k)
 		audit_decision(k->key, NULL, NULL, 0, err, NULL, k->remote);
 		return http_error(k->c, MHD_HTTP_BAD_REQUEST, err, k->digest);
 	}
+	/* As they are now, not under the lock: exec checks again before the VM starts. */
+	if (omt_vmnet_host_addrs(&host, err, sizeof(err))) {
+		pr_err("%s", err);
+		audit_decision(k->key, NULL, &req, 0, err, NULL, k->remote);
+		omt_job_request_free(&req);
+		return http_error(k->c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read this host's "
+				  "addresses", k->digest);
+	}
 	pthread_mutex_lock(&d.lock);
-	status = decide(k, &req, &dec, reason, &why);
+	status = decide(k, &req, &host, &dec, reason, &why);
+	omt_host_addrs_free(&host);
 	if (!status && (status = fit_storage(k, &req, &dec, &need, reason)))
 		why = reason;
 	j = status ? NULL : job_new(k->key, &dec, &req, &need);

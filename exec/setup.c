@@ -48,6 +48,27 @@ static void close_fd(int *fd)
 
 /* ------------------------------------------------ read and checked first */
 
+/*
+ * The endpoint rules no policy opens (proto/endpoint.h), against this
+ * host's addresses as they are now: the daemon checked them at admission,
+ * but exec is also run by hand, and addresses change. (Private ranges are
+ * the daemon's policy's to allow: exec has none.)
+ */
+static int check_endpoint(struct job *j, char *err, size_t errlen)
+{
+	struct omt_host_addrs host;
+	char why[128];
+	int e;
+
+	if ((e = omt_vmnet_host_addrs(&host, err, errlen)))
+		return e;
+	e = omt_endpoint_check_host(j->files.wg.endpoint_ip, &host, why, sizeof(why));
+	omt_host_addrs_free(&host);
+	if (e)
+		snprintf(err, errlen, "%s: refused: %s", j->args.job.vpn_config, why);
+	return e;
+}
+
 static int choose_accel(struct job *j, char *err, size_t errlen)
 {
 	char why[200];
@@ -449,6 +470,7 @@ static const struct step {
 	void (*down)(struct job *j);
 } steps[] = {
 	{ jobfiles_read_vpn_config, jobfiles_forget_vpn_config },
+	{ check_endpoint, NULL },
 	{ jobfiles_read_script, jobfiles_free_script },
 	{ jobfiles_read_inputs, jobfiles_free_inputs },
 	{ choose_accel, NULL },

@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <linux/netfilter.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -37,6 +38,60 @@ int omt_vmnet_check(char *err, size_t errlen)
 	return 0;
 }
 
+static int add_addr(uint8_t (**list)[4], size_t *n, const uint8_t ip[4])
+{
+	uint8_t (*l)[4];
+
+	/* 16 at a time: hosts have a few, a busy one a tap per VM. */
+	if (*n % 16 == 0) {
+		l = realloc(*list, (*n + 16) * sizeof(**list));
+		if (!l)
+			return -ENOMEM;
+		*list = l;
+	}
+	memcpy((*list)[(*n)++], ip, 4);
+	return 0;
+}
+
+/*
+ * An address, and the broadcast addresses the kernel takes as the host's
+ * for it: the one it was given, and its subnet's last address (a
+ * broadcast route the kernel adds for any prefix under /31, given one or
+ * not).
+ */
+static int host_addr(void *data, const uint8_t local[4], uint8_t prefix, const uint8_t *brd)
+{
+	struct omt_host_addrs *h = data;
+	uint32_t last = omt_ipv4_u32(local) | ~omt_prefix_mask(prefix);
+	int e = add_addr(&h->local, &h->n_local, local);
+
+	if (!e && brd)
+		e = add_addr(&h->brd, &h->n_brd, brd);
+	if (!e && prefix < 31)
+		e = add_addr(&h->brd, &h->n_brd, (uint8_t[4]){ last >> 24, last >> 16 & 255,
+							       last >> 8 & 255, last & 255 });
+	return e;
+}
+
+/*
+ * rtnetlink (nl/rtnl.h) rather than getifaddrs(3): the same dump, IPv4
+ * only (glibc's asks for every link and its statistics too), and each
+ * address's IFA_LOCAL and IFA_BROADCAST apart, where getifaddrs folds the
+ * broadcast address and a point-to-point peer into one field (ifa_ifu).
+ */
+int omt_vmnet_host_addrs(struct omt_host_addrs *out, char *err, size_t errlen)
+{
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	e = omt_rtnl_addrs4(host_addr, out);
+	if (e) {
+		omt_host_addrs_free(out);
+		snprintf(err, errlen, "this host's addresses (rtnetlink): %s", strerror(-e));
+	}
+	return e;
+}
+
 void omt_vmnet_table_name(const char *job, char *out, size_t size)
 {
 	snprintf(out, size, "omerta_%s", job);
@@ -46,7 +101,7 @@ void omt_vmnet_table_name(const char *job, char *out, size_t size)
 static int slot_taken(unsigned int slot)
 {
 	struct ifaddrs *ifa, *i;
-	uint8_t want[4] = { 10, 213, slot, 1 };
+	uint8_t want[4] = { OMT_VM_NET_A, OMT_VM_NET_B, slot, 1 };
 	int taken = 0;
 
 	if (getifaddrs(&ifa) < 0)
@@ -104,19 +159,20 @@ int omt_vmnet_tap_up(struct omt_vmnet *n, const char *job, char *err, size_t err
 		;
 	if (slot == 256) {
 		e = -EADDRINUSE;
-		snprintf(err, errlen, "no free VM subnet left in 10.213.0.0/16");
+		snprintf(err, errlen, "no free VM subnet left in %d.%d.0.0/%d", OMT_VM_NET_A,
+			 OMT_VM_NET_B, OMT_VM_NET_PREFIX);
 		goto fail;
 	}
-	memcpy(n->gateway, (uint8_t[4]){ 10, 213, slot, 1 }, 4);
-	memcpy(n->vm, (uint8_t[4]){ 10, 213, slot, 2 }, 4);
+	memcpy(n->gateway, (uint8_t[4]){ OMT_VM_NET_A, OMT_VM_NET_B, slot, 1 }, 4);
+	memcpy(n->vm, (uint8_t[4]){ OMT_VM_NET_A, OMT_VM_NET_B, slot, 2 }, 4);
 	e = omt_rtnl_addr_add4(n->ifindex, n->gateway, OMT_VMNET_PREFIX);
 	close(lock);
 	lock = -1;
 	if (!e)
 		e = omt_rtnl_link_up(n->ifindex);
 	if (e) {
-		snprintf(err, errlen, "address 10.213.%u.1/%d on %s: %s", slot, OMT_VMNET_PREFIX,
-			 n->tap, strerror(-e));
+		snprintf(err, errlen, "address %d.%d.%u.1/%d on %s: %s", OMT_VM_NET_A, OMT_VM_NET_B,
+			 slot, OMT_VMNET_PREFIX, n->tap, strerror(-e));
 		goto fail;
 	}
 	return 0;

@@ -3,8 +3,8 @@
  * A job VM's host networking: its tap (ioctl on /dev/net/tun; deleted by
  * rtnetlink at the end, not left to the last fd's close), the gateway address on it
  * (rtnetlink), and source NAT for the VM's WireGuard UDP towards the
- * endpoint in an nftables table of the job's own. Natively, no `ip`, no
- * `nft`.
+ * endpoint in an nftables table of the job's own; the host's addresses,
+ * which no endpoint may be. Natively, no `ip`, no `nft`.
  */
 #ifndef OMERTA_VMNET_H
 #define OMERTA_VMNET_H
@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Each VM gets 10.213.SLOT.0/24: the tap is .1, the VM .2. */
+#include "../proto/endpoint.h"	/* OMT_VM_NET_*, struct omt_host_addrs */
+
+/* Each VM gets 10.213.SLOT.0/24 of OMT_VM_NET_*: the tap is .1, the VM .2. */
 #define OMT_VMNET_PREFIX 24
 
 struct omt_vmnet {
@@ -50,6 +52,12 @@ void omt_vmnet_nat_down(struct omt_vmnet *n);
 void omt_vmnet_tap_remove(struct omt_vmnet *n);
 /* omt_vmnet_nat_down and omt_vmnet_tap_remove. */
 void omt_vmnet_down(struct omt_vmnet *n);
+/*
+ * This network namespace's IPv4 addresses and broadcast addresses, now,
+ * for the endpoint rules (proto/endpoint.h). 0, or -errno with err set;
+ * free with omt_host_addrs_free.
+ */
+int omt_vmnet_host_addrs(struct omt_host_addrs *out, char *err, size_t errlen);
 /* The NAT table name of job. */
 void omt_vmnet_table_name(const char *job, char *out, size_t size);
 

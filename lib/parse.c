@@ -55,6 +55,23 @@ int omt_parse_cidr4(const char *s, struct omt_cidr4 *out)
 	return 0;
 }
 
+uint32_t omt_ipv4_u32(const uint8_t ip[4])
+{
+	return (uint32_t)ip[0] << 24 | ip[1] << 16 | ip[2] << 8 | ip[3];
+}
+
+uint32_t omt_prefix_mask(unsigned int prefix)
+{
+	return prefix ? ~(uint32_t)0 << (32 - prefix) : 0;
+}
+
+int omt_cidr4_has(const struct omt_cidr4 *c, const uint8_t ip[4])
+{
+	uint32_t mask = omt_prefix_mask(c->prefix);
+
+	return (omt_ipv4_u32(ip) & mask) == (omt_ipv4_u32(c->ip) & mask);
+}
+
 int omt_parse_decimal(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Parsing of decimals, IPv4 addresses, "ip/prefix" and "ip:port" endpoints. */
+/*
+ * Parsing of decimals, IPv4 addresses, "ip/prefix" and "ip:port" endpoints;
+ * what an "ip/prefix" holds.
+ */
 #ifndef OMERTA_PARSE_H
 #define OMERTA_PARSE_H
 
@@ -20,6 +23,13 @@ int omt_parse_endpoint(const char *s, uint8_t ip[4], uint16_t *port);
  * 0 or -EINVAL.
  */
 int omt_parse_cidr4(const char *s, struct omt_cidr4 *out);
+
+/* ip as a number, a.b.c.d -> a << 24 | ...: for masks and comparisons. */
+uint32_t omt_ipv4_u32(const uint8_t ip[4]);
+/* The netmask of prefix (0..32) as a number: 24 -> 0xffffff00. */
+uint32_t omt_prefix_mask(unsigned int prefix);
+/* 1 if c holds ip (c's host bits are ignored), else 0. */
+int omt_cidr4_has(const struct omt_cidr4 *c, const uint8_t ip[4]);
 
 /*
  * Canonical decimal ("0", or digits without a leading zero; no sign, no

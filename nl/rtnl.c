@@ -135,3 +135,67 @@ int omt_rtnl_route_add4(const uint8_t dst[4], uint8_t prefix, const uint8_t *gw,
 		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
 	return rtnl_talk(nlh);
 }
+
+struct addrs_walk {
+	int (*fn)(void *data, const uint8_t local[4], uint8_t prefix, const uint8_t *brd);
+	void *data;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if ((type == IFA_LOCAL || type == IFA_ADDRESS || type == IFA_BROADCAST) &&
+	    mnl_attr_get_payload_len(attr) == 4)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 }, *local;
+	struct addrs_walk *w = data;
+	int e;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	local = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!local)
+		return MNL_CB_OK;
+	e = w->fn(w->data, mnl_attr_get_payload(local), ifa->ifa_prefixlen,
+		  tb[IFA_BROADCAST] ? mnl_attr_get_payload(tb[IFA_BROADCAST]) : NULL);
+	if (e) {
+		errno = -e;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+int omt_rtnl_addrs4(int (*fn)(void *data, const uint8_t local[4], uint8_t prefix,
+			      const uint8_t *brd), void *data)
+{
+	char buf[REQ_SIZE] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct addrs_walk w = { fn, data };
+	struct mnl_socket *nl;
+	struct ifaddrmsg *ifa;
+	int ret;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = time(NULL);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	nl = omt_nl_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	ret = omt_nl_talk(nl, nlh, addr_cb, &w);
+	mnl_socket_close(nl);
+	return ret;
+}

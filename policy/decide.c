@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The policy's decisions: who is admitted, the description rule, queue order. */
+/*
+ * The policy's decisions: who is admitted (and with which endpoint), the
+ * description rule, queue order.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -49,7 +52,7 @@ int omt_policy_decide(const struct omt_policy_cfg *c, const struct omt_job_ask *
 	const struct omt_consumer *con;
 	const struct omt_network *net;
 
-	if (!c || !ask || !d)
+	if (!c || !ask || !d || !ask->host)
 		return -EINVAL;
 	memset(d, 0, sizeof(*d));
 	con = find_consumer(c, ask->consumer_key);
@@ -69,6 +72,9 @@ int omt_policy_decide(const struct omt_policy_cfg *c, const struct omt_job_ask *
 
 	if (omt_description_check(ask->description ? ask->description : "",
 				  c->max_description, d->reason, sizeof(d->reason)))
+		return 0;
+	if (omt_endpoint_check(ask->endpoint_ip, ask->host, net->name, net->endpoints,
+			       net->n_endpoints, d->reason, sizeof(d->reason)))
 		return 0;
 	if (!ask->cpus)
 		return refuse(d, "cpus must be at least 1");

@@ -8,7 +8,7 @@
  *                               owner_priority, owner_idle_s, owner_source,
  *                               power_cap_vm_w, power_cap_total_w, vm_uids,
  *                               tls, state_dir, storage_budget_mib
- *   [network "NAME"]            priority, owner_priority
+ *   [network "NAME"]            priority, owner_priority, endpoints
  *   [consumer "ED25519 KEY"]    allow (required), network, priority,
  *                               max_cpus, max_memory_mib, max_jobs,
  *                               storage_budget_mib
@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/parse.h"		/* struct omt_cidr4 */
+#include "../proto/endpoint.h"		/* struct omt_host_addrs */
 #include "../proto/owner_priority.h"	/* enum omt_owner_priority */
 #include "../proto/vm_uids.h"		/* struct omt_uid_range */
 
@@ -45,11 +47,15 @@
 #define OMT_POLICY_STATE_DIR "/var/lib/omerta"
 #define OMT_POLICY_STORAGE_BUDGET_MIB 4096
 #define OMT_POLICY_STORAGE_BUDGET_MAX_MIB (16 * 1024 * 1024)	/* 16 TiB */
+#define OMT_POLICY_MAX_ENDPOINTS 16	/* CIDRs in a network's `endpoints` */
 
 struct omt_network {
 	char name[OMT_POLICY_NAME_MAX];
 	int priority;			/* -1000..1000, default 0 */
 	enum omt_owner_priority owner_priority;	/* default OMT_OWNER_INHERIT */
+	/* Private and shared ranges its jobs' endpoints may be in (proto/endpoint.h). */
+	struct omt_cidr4 endpoints[OMT_POLICY_MAX_ENDPOINTS];	/* no host bits */
+	size_t n_endpoints;		/* default 0: none */
 };
 
 struct omt_consumer {
@@ -111,11 +117,13 @@ struct omt_job_ask {
 	const uint8_t *consumer_key;	/* OMT_POLICY_KEY_LEN bytes */
 	const char *description;
 	unsigned cpus, memory_mib, timeout_s;
+	uint8_t endpoint_ip[4];		/* its VPN endpoint's address */
+	const struct omt_host_addrs *host;	/* this host's, read now; required */
 };
 
 struct omt_decision {
 	int admit;
-	char reason[160];		/* why not; "" when admitted */
+	char reason[256];		/* why not; "" when admitted */
 	const struct omt_consumer *consumer;	/* NULL if unknown; points into the cfg */
 	int network_priority, consumer_priority;
 	char network[OMT_POLICY_NAME_MAX];
@@ -124,9 +132,11 @@ struct omt_decision {
 
 /*
  * Whether c admits ask, given that the consumer has running_jobs jobs
- * queued or running now. Fills d and returns 0 (d->admit says yes or no);
- * -EINVAL if an argument is NULL. max_vms is not checked here: a job over
- * it waits in the queue.
+ * queued or running now: the consumer, its network, the description, the
+ * endpoint (proto/endpoint.h's rules, with the network's `endpoints`), the
+ * resources. Fills d and returns 0 (d->admit says yes or no); -EINVAL if
+ * an argument or ask->host is NULL. max_vms is not checked here: a job
+ * over it waits in the queue.
  */
 int omt_policy_decide(const struct omt_policy_cfg *c, const struct omt_job_ask *ask,
 		      unsigned running_jobs, struct omt_decision *d);

@@ -159,6 +159,50 @@ static int parse_consumer_priority(struct parser *p, const struct key *k, const 
 	return parse_priority(p, k, v, &cur_consumer(p)->priority);
 }
 
+/*
+ * CIDR[,CIDR...], blanks allowed around each: at most
+ * OMT_POLICY_MAX_ENDPOINTS, each a.b.c.d/N without host bits (a typo such
+ * as 192.168.1.5/16 would open more than meant).
+ */
+static int parse_endpoints(struct parser *p, const struct key *k, const char *v)
+{
+	struct omt_network *net = cur_network(p);
+	char item[OMT_POLICY_MAX_LINE + 1];
+	const char *s = v, *end;
+	struct omt_cidr4 *c;
+	uint32_t ip, mask;
+	size_t n;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		end = s + strcspn(s, ",");
+		n = end - s;
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		memcpy(item, s, n);
+		item[n] = '\0';
+		if (net->n_endpoints == OMT_POLICY_MAX_ENDPOINTS)
+			return policy_fail(p, "%s has more than %d CIDRs: %s", k->name,
+					   OMT_POLICY_MAX_ENDPOINTS, policy_show(p, v));
+		c = &net->endpoints[net->n_endpoints];
+		if (omt_parse_cidr4(item, c))
+			return policy_fail(p, "%s must be CIDR[,CIDR...], as in 192.168.1.0/24: %s",
+					   k->name, policy_show(p, item));
+		ip = omt_ipv4_u32(c->ip);
+		mask = omt_prefix_mask(c->prefix);
+		if (ip & ~mask)
+			return policy_fail(p, "%s: %s has host bits set (its network is "
+					   "%u.%u.%u.%u/%u)", k->name, policy_show(p, item),
+					   (ip & mask) >> 24, (ip & mask) >> 16 & 255,
+					   (ip & mask) >> 8 & 255, ip & mask & 255, c->prefix);
+		net->n_endpoints++;
+		if (!*end)
+			return 0;
+		s = end + 1;
+	}
+}
+
 static int parse_word(struct parser *p, const struct key *k, const char *v,
 		      const char *const *words, int n, const char *choices)
 {
@@ -315,6 +359,7 @@ const struct key policy_keys[] = {
 	{ "storage_budget_mib", SEC_PROVIDER, 0, parse_storage_budget },
 	{ "priority", SEC_NETWORK, 0, parse_network_priority },
 	{ "owner_priority", SEC_NETWORK, 0, parse_network_owner_priority },
+	{ "endpoints", SEC_NETWORK, 0, parse_endpoints },
 	{ "allow", SEC_CONSUMER, POLICY_REQUIRED, parse_allow },
 	{ "network", SEC_CONSUMER, 0, parse_network },
 	{ "priority", SEC_CONSUMER, 0, parse_consumer_priority },

@@ -120,6 +120,9 @@ omt_submit --description "totally harmless" -- sh -c 'gw=$(ip route | awk "/ via
 	ip addr add 10.213.0.99/32 dev eth0; arping -c 3 -s 10.213.0.99 -I eth0 "$gw"' || rc=$?
 echo "exit status: $rc (240: rogue traffic, VM killed)"
 
+say "A job whose VPN endpoint is the provider's own address is refused (endpoint rules)"
+omt_submit --endpoint-ip 10.201.1.1 --description "knock knock" -- true || true
+
 say "A stranger's key is refused"
 mkdir -p "$OMT_TMP/stranger"
 OMERTA_HOME=$OMT_TMP/stranger "$OMT_ROOT/build/bin/omerta" keygen >/dev/null 2>&1

@@ -206,7 +206,9 @@ omt_provider_up() { # [wrong-key]
 OMT_API=10.201.1.1:7360
 
 # DIR/omerta.ini: a provider listening on LISTEN with DIR/provider.key,
-# its audit log in DIR/audit.jsonl, allowing $OMT_CONSUMER_KEY.
+# its audit log in DIR/audit.jsonl, allowing $OMT_CONSUMER_KEY. The
+# consumers' WireGuard servers are on private addresses (10.201.I.2), which
+# the network must allow (endpoints).
 omt_provider_ini() { # DIR LISTEN MAX_VMS
 	cat >"$1/omerta.ini" <<-EOC
 		[provider]
@@ -218,6 +220,7 @@ omt_provider_ini() { # DIR LISTEN MAX_VMS
 
 		[network "default"]
 		priority = 0
+		endpoints = 10.201.0.0/16
 
 		[consumer "$OMT_CONSUMER_KEY"]
 		allow = yes

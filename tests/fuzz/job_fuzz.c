@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../api/job.h"
+#include "../../proto/endpoint.h"
 
 #define check(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
@@ -55,8 +56,19 @@ static void check_request(const struct omt_job_request *r)
 	check(r->cpus >= OMT_JOB_MIN_CPUS && r->cpus <= OMT_JOB_MAX_CPUS);
 	check(r->memory_mib >= OMT_JOB_MIN_MEMORY_MIB && r->memory_mib <= OMT_JOB_MAX_MEMORY_MIB);
 	check(r->timeout_s >= OMT_JOB_MIN_TIMEOUT_S && r->timeout_s <= OMT_JOB_MAX_TIMEOUT_S);
-	check(v->endpoint_port && v->endpoint_ip[0] && v->endpoint_ip[0] != 127 &&
-	      v->endpoint_ip[0] < 224);
+	check(v->endpoint_port);
+	/* Any address parses; the endpoint rules refuse these whatever the policy. */
+	{
+		static const struct omt_host_addrs none;
+		char why[128];
+		int e = omt_endpoint_check_host(v->endpoint_ip, &none, why, sizeof(why));
+
+		check(e == 0 || e == -EPERM);
+		check(e || (v->endpoint_ip[0] && v->endpoint_ip[0] != 127 &&
+			    v->endpoint_ip[0] < 224));
+		if (e)
+			check_err(-EINVAL, why, sizeof(why));
+	}
 	check(v->vm_address.prefix >= 8 && v->vm_address.prefix <= 30);
 	check(v->n_allowed_ips >= 1 && v->n_allowed_ips <= OMT_JOB_MAX_ALLOWED_IPS);
 	for (i = 0; i < v->n_allowed_ips; i++)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The provider's policy file (omt_policy_parse), and, on the same bytes,
- * the description rule every job request goes through.
+ * The provider's policy file (omt_policy_parse), its decisions (the
+ * endpoint rules with each network's `endpoints` among them), and, on the
+ * same bytes, the description rule every job request goes through.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@ static void check_message(const char *s, size_t size)
 
 static void check_policy(struct omt_policy_cfg *c)
 {
+	static const struct omt_host_addrs no_host;
 	struct omt_decision d;
 	struct omt_job_ask ask;
 	size_t i, j;
@@ -40,6 +42,14 @@ static void check_policy(struct omt_policy_cfg *c)
 		for (j = 0; j < i; j++)
 			if (!strcmp(c->networks[i].name, c->networks[j].name))
 				__builtin_trap();
+		if (c->networks[i].n_endpoints > OMT_POLICY_MAX_ENDPOINTS)
+			__builtin_trap();
+		for (j = 0; j < c->networks[i].n_endpoints; j++) {
+			const struct omt_cidr4 *e = &c->networks[i].endpoints[j];
+
+			if (e->prefix > 32 || (omt_ipv4_u32(e->ip) & ~omt_prefix_mask(e->prefix)))
+				__builtin_trap();
+		}
 	}
 	for (i = 0; i < c->n_consumers; i++) {
 		const struct omt_consumer *con = &c->consumers[i];
@@ -49,9 +59,29 @@ static void check_policy(struct omt_policy_cfg *c)
 		    con->max_jobs > 1000 || con->priority < -1000 || con->priority > 1000)
 			__builtin_trap();
 		/* The smallest job is admitted exactly when the consumer is allowed. */
-		ask = (struct omt_job_ask){ con->key, "x", 1, 64, 1 };
+		ask = (struct omt_job_ask){ con->key, "x", 1, 64, 1, { 203, 0, 113, 5 }, &no_host };
 		if (omt_policy_decide(c, &ask, 0, &d) || d.admit != con->allow || d.consumer != con)
 			__builtin_trap();
+		/* Loopback never, whatever `endpoints` says; a private address as it says. */
+		memcpy(ask.endpoint_ip, (uint8_t[]){ 127, 0, 0, 1 }, 4);
+		if (omt_policy_decide(c, &ask, 0, &d) || d.admit)
+			__builtin_trap();
+		if (con->allow) {
+			const struct omt_network *net = NULL;
+			int listed = 0;
+
+			for (j = 0; j < c->n_networks; j++)
+				if (!strcmp(c->networks[j].name, con->network))
+					net = &c->networks[j];
+			memcpy(ask.endpoint_ip, (uint8_t[]){ 10, 1, 2, 3 }, 4);
+			for (j = 0; net && j < net->n_endpoints; j++)
+				listed |= omt_cidr4_has(&net->endpoints[j], ask.endpoint_ip);
+			if (omt_policy_decide(c, &ask, 0, &d) || d.admit != listed)
+				__builtin_trap();
+			if (!d.admit)
+				check_message(d.reason, sizeof(d.reason));
+		}
+		memcpy(ask.endpoint_ip, (uint8_t[]){ 203, 0, 113, 5 }, 4);
 		if (d.admit && strcmp(d.network, con->network))
 			__builtin_trap();
 		if (!d.admit)

@@ -196,6 +196,90 @@ test_daemon_flood_bounded() {
 	lines=$(grep -c '"event":"refusals"' "$OMT_TMP/audit.jsonl")
 	[ "$lines" -lt "$(jq '.statuses["401"]' "$OMT_TMP/flood.out")" ] || omt_fail "$lines refusal lines"
 	consumer_clean
+
+# SIGHUP, and the daemon's word that it read the file again.
+reload_policy() {
+	local before i
+	before=$(grep -c "policy reloaded" "$OMT_TMP/daemon.log" || true)
+	kill -HUP "$OMT_DAEMON_PID"
+	for i in $(seq 100); do
+		[ "$(grep -c "policy reloaded" "$OMT_TMP/daemon.log")" -gt "$before" ] && return 0
+		sleep 0.1
+	done
+	omt_fail "policy not reloaded: $(cat "$OMT_TMP/daemon.log")"
+}
+
+# A raw POST /v1/jobs with vpn.endpoint IP:51820; prints the answer and its status.
+post_endpoint() { # IP
+	printf '{"description":"x","command":["true"],"vpn":{"endpoint":"%s:51820","public_key":"%s","vm_address":"10.77.9.2/24","allowed_ips":["10.77.9.0/24"],"consumer_address":"10.77.9.1"}}' \
+		"$1" "$OMT_CONSUMER_KEY" >"$OMT_TMP/req.json"
+	omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST /v1/jobs "$OMT_TMP/req.json" good
+}
+
+# The endpoint rules: the daemon's own address (10.201.1.1, inside the
+# test policy's endpoints = 10.201.0.0/16), loopback, link-local and the
+# VMs' network are refused whatever endpoints says; the consumer's private
+# address (10.201.1.2) only while its network lists it. Each refusal is a
+# 403 naming the address and the rule, with an audit line.
+test_daemon_endpoint_rules() {
+	omt_daemon_up
+	local ip is out rc
+	while IFS='|' read -r ip is; do
+		out=$(post_endpoint "$ip")
+		[[ $out == *"endpoint $ip is $is"*" 403" ]] || omt_fail "endpoint $ip: $out"
+	done <<-EOT
+		10.201.1.1|one of this host's addresses
+		10.201.1.255|the broadcast address of one of this host's networks
+		127.0.0.1|a loopback address (127.0.0.0/8)
+		169.254.169.254|a link-local address (169.254.0.0/16)
+		10.213.0.2|in the VMs' network (10.213.0.0/16)
+	EOT
+	audit_has '.decision == "refuse" and .network == "default" and .reason == "endpoint 10.201.1.1 is one of this host\u0027s addresses"'
+	audit_has '.decision == "refuse" and .reason == "endpoint 169.254.169.254 is a link-local address (169.254.0.0/16)"'
+	# The network without endpoints: the consumer's private address is refused, and told why.
+	sed -i '/^endpoints = /d' "$OMT_TMP/omerta.ini"
+	reload_policy
+	rc=0
+	omt_submit --description "private endpoint" -- echo ran >"$OMT_TMP/out" 2>"$OMT_TMP/err" || rc=$?
+	[ "$rc" = 1 ] || omt_fail "private endpoint without endpoints: exit $rc: $(cat "$OMT_TMP/err")"
+	grep -qF 'HTTP 403: endpoint 10.201.1.2 is in a private range (10.0.0.0/8): network "default" does not allow it (endpoints = ...)' \
+		"$OMT_TMP/err" || omt_fail "refusal: $(cat "$OMT_TMP/err")"
+	! grep -q ran "$OMT_TMP/out" || omt_fail "the job ran"
+	audit_has '.decision == "refuse" and .description == "private endpoint" and (.reason | test("^endpoint 10.201.1.2 is in a private range"))'
+	# Listed again (that one address): admitted, and it runs.
+	sed -i 's/^priority = 0$/&\nendpoints = 10.201.1.2\/32/' "$OMT_TMP/omerta.ini"
+	reload_policy
+	omt_submit --description "private endpoint, listed" -- echo ran >"$OMT_TMP/out" 2>"$OMT_TMP/err" ||
+		omt_fail "private endpoint with endpoints: $(cat "$OMT_TMP/err")"
+	grep -qx ran "$OMT_TMP/out" || omt_fail "output: $(cat "$OMT_TMP/out")"
+	audit_has '.decision == "admit" and .description == "private endpoint, listed"'
+	consumer_clean
+	omt_assert_no_jobs
+}
+
+# exec checks the endpoint again when the job starts: an address the host
+# took while the job was queued is refused then, and the job ends
+# setup_failed.
+test_daemon_exec_rechecks_endpoint() {
+	omt_daemon_up 1
+	local first out
+	# The only VM is busy until the test says go.
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description first -- sh -c \
+		'echo a; until wget -q -O /dev/null http://$OMERTA_CONSUMER_IP:8000/go; do sleep 0.2; done'
+	first=$OMT_SPAWNED
+	omt_wait_for "$OMT_TMP/a.out" '^a$'
+	# Queued behind it: 10.201.9.9 is nobody's yet, and the policy lists 10.201.0.0/16.
+	out=$(post_endpoint 10.201.9.9)
+	[[ $out == *'"state":"queued"'*" 201" ]] || omt_fail "not admitted: $out"
+	omt_in "$OMT_NS_R" ip addr add 10.201.9.9/32 dev lo
+	touch "$OMT_TMP/www/go"
+	wait "$first" || omt_fail "first job failed: $(cat "$OMT_TMP/a.err")"
+	omt_wait_for "$OMT_TMP/audit.jsonl" '"outcome":"setup_failed"' 60 ||
+		omt_fail "no set-up failure: $(cat "$OMT_TMP/audit.jsonl")"
+	grep -q "refused: endpoint 10.201.9.9 is one of this host's addresses" "$OMT_TMP/daemon.log" ||
+		omt_fail "exec did not say why: $(cat "$OMT_TMP/daemon.log")"
+	omt_assert_no_jobs
 }
 
 test_daemon_priority_queue() {

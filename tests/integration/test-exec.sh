@@ -30,6 +30,28 @@ test_exec_script() {
 	teardown_clean
 }
 
+# The endpoint rules exec keeps by itself, run by hand as by the daemon:
+# this host's own address (R's 10.201.1.1), loopback, the VMs' network,
+# multicast. Refused before anything is set up (exit 1). Private ranges are
+# the daemon's policy's: every other test here has one (10.201.1.2).
+test_exec_endpoint_refused() {
+	omt_provider_up
+	local ip is
+	while IFS='|' read -r ip is; do
+		sed -i "s/^Endpoint = .*/Endpoint = $ip:$OMT_WG_PORT/" "$OMT_TMP/vm.conf"
+		omt_expect_exec 1 "$OMT_TMP/vm.conf: refused: endpoint $ip is $is" \
+			--vpn-config "$OMT_TMP/vm.conf" -- true
+		! grep -q accelerator "$OMT_TMP/err" || omt_fail "$ip: set-up went on: $(cat "$OMT_TMP/err")"
+	done <<-EOT
+		10.201.1.1|one of this host's addresses
+		10.201.1.255|the broadcast address of one of this host's networks
+		127.0.0.1|a loopback address (127.0.0.0/8)
+		10.213.7.2|in the VMs' network (10.213.0.0/16)
+		224.0.0.5|a multicast address (224.0.0.0/4)
+	EOT
+	teardown_clean
+}
+
 test_exec_rogue_killed_by_host() {
 	omt_provider_up
 	local rc=0

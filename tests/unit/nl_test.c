@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * nl/rtnl, nl/nft and nl/genl against the real kernel. The whole binary moves into a
- * fresh network namespace first (needs root), so nothing it creates can
+ * nl/rtnl, nl/nft and nl/genl against the real kernel (and host/vmnet's
+ * reading of the host's addresses, over nl/rtnl). The whole binary moves
+ * into a fresh network namespace first (needs root), so nothing it creates can
  * reach the host and everything goes away with the process. The kernel here
  * may lack dummy and vlan links: the test links are taps, which live as long
  * as their file descriptor. Tables are read back with the nft CLI.
@@ -31,6 +32,7 @@
 #include <cmocka.h>
 #include <libmnl/libmnl.h>
 
+#include "../../host/vmnet.h"
 #include "../../nl/genl.h"
 #include "../../nl/nft.h"
 #include "../../nl/rtnl.h"
@@ -291,6 +293,78 @@ static void test_addr(void **state)
 
 	assert_int_equal(omt_rtnl_addr_add4(idx + 100, ip, 24), -ENODEV);
 	assert_int_equal(omt_rtnl_addr_add4(idx, ip, 33), -EINVAL);
+}
+
+struct seen_addrs {
+	char list[512];		/* "LOCAL/PREFIX brd BRD;" each */
+	int stop_at, n;
+};
+
+static int seen_addr(void *data, const uint8_t local[4], uint8_t prefix, const uint8_t *brd)
+{
+	struct seen_addrs *a = data;
+	size_t len = strlen(a->list);
+
+	if (++a->n == a->stop_at)
+		return -ECANCELED;
+	snprintf(a->list + len, sizeof(a->list) - len, "%u.%u.%u.%u/%u", local[0], local[1],
+		 local[2], local[3], prefix);
+	len = strlen(a->list);
+	if (brd)
+		snprintf(a->list + len, sizeof(a->list) - len, " brd %u.%u.%u.%u", brd[0], brd[1],
+			 brd[2], brd[3]);
+	len = strlen(a->list);
+	snprintf(a->list + len, sizeof(a->list) - len, ";");
+	return 0;
+}
+
+static int has_ip(const uint8_t (*list)[4], size_t n, const char *s)
+{
+	uint8_t ip[4];
+	size_t i;
+
+	ip4(s, ip);
+	for (i = 0; i < n; i++)
+		if (!memcmp(list[i], ip, 4))
+			return 1;
+	return 0;
+}
+
+/*
+ * The host's addresses: the dump (nl/rtnl.h), and what exec and the daemon
+ * make of it (host/vmnet.h).
+ */
+static void test_addrs_dump(void **state)
+{
+	unsigned int idx = tap_open("omt0", 0);
+	struct seen_addrs seen = { "", 0, 0 };
+	struct omt_host_addrs h;
+	uint8_t ip[4];
+	char err[128];
+
+	(void)state;
+	ip4("10.77.5.1", ip);
+	assert_int_equal(omt_rtnl_addr_add4(idx, ip, 24), 0);
+	ip4("192.0.2.9", ip);
+	assert_int_equal(omt_rtnl_addr_add4(idx, ip, 32), 0);
+	assert_int_equal(omt_rtnl_addrs4(seen_addr, &seen), 0);
+	/* This namespace's loopback is down: these two are all. */
+	assert_string_equal(seen.list, "10.77.5.1/24;192.0.2.9/32;");
+
+	seen = (struct seen_addrs){ "", 2, 0 };
+	assert_int_equal(omt_rtnl_addrs4(seen_addr, &seen), -ECANCELED);
+	assert_string_equal(seen.list, "10.77.5.1/24;");
+
+	assert_int_equal(omt_vmnet_host_addrs(&h, err, sizeof(err)), 0);
+	assert_int_equal(h.n_local, 2);
+	assert_true(has_ip((const uint8_t (*)[4])h.local, h.n_local, "10.77.5.1"));
+	assert_true(has_ip((const uint8_t (*)[4])h.local, h.n_local, "192.0.2.9"));
+	/* The kernel takes the /24's last address as the host's, with no brd given. */
+	assert_int_equal(h.n_brd, 1);
+	assert_true(has_ip((const uint8_t (*)[4])h.brd, h.n_brd, "10.77.5.255"));
+	omt_host_addrs_free(&h);
+	assert_null(h.local);
+	assert_int_equal(h.n_local, 0);
 }
 
 static void test_route(void **state)
@@ -588,6 +662,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_link_up_mtu, reset),
 		cmocka_unit_test_teardown(test_link_add_del, reset),
 		cmocka_unit_test_teardown(test_addr, reset),
+		cmocka_unit_test_teardown(test_addrs_dump, reset),
 		cmocka_unit_test_teardown(test_route, reset),
 		cmocka_unit_test_teardown(test_masquerade, reset),
 		cmocka_unit_test_teardown(test_egress_only_rules, reset),

@@ -66,6 +66,31 @@ static void test_cidr4(void **state)
 			fail_msg("accepted '%s'", bad[i]);
 }
 
+static void test_cidr4_has(void **state)
+{
+	struct omt_cidr4 c = { { 10, 1, 2, 3 }, 8 };	/* host bits: ignored */
+
+	(void)state;
+	assert_true(omt_cidr4_has(&c, (uint8_t[]){ 10, 0, 0, 0 }));
+	assert_true(omt_cidr4_has(&c, (uint8_t[]){ 10, 255, 255, 255 }));
+	assert_false(omt_cidr4_has(&c, (uint8_t[]){ 9, 255, 255, 255 }));
+	assert_false(omt_cidr4_has(&c, (uint8_t[]){ 11, 0, 0, 0 }));
+	c = (struct omt_cidr4){ { 172, 16, 0, 0 }, 12 };
+	assert_true(omt_cidr4_has(&c, (uint8_t[]){ 172, 31, 255, 255 }));
+	assert_false(omt_cidr4_has(&c, (uint8_t[]){ 172, 32, 0, 0 }));
+	c = (struct omt_cidr4){ { 192, 0, 2, 5 }, 32 };
+	assert_true(omt_cidr4_has(&c, (uint8_t[]){ 192, 0, 2, 5 }));
+	assert_false(omt_cidr4_has(&c, (uint8_t[]){ 192, 0, 2, 4 }));
+	c = (struct omt_cidr4){ { 1, 2, 3, 4 }, 0 };
+	assert_true(omt_cidr4_has(&c, (uint8_t[]){ 255, 255, 255, 255 }));
+	assert_true(omt_cidr4_has(&c, (uint8_t[]){ 0, 0, 0, 0 }));
+	assert_int_equal(omt_prefix_mask(0), 0);
+	assert_int_equal(omt_prefix_mask(1), 0x80000000);
+	assert_int_equal(omt_prefix_mask(24), 0xffffff00);
+	assert_int_equal(omt_prefix_mask(32), 0xffffffff);
+	assert_int_equal(omt_ipv4_u32((uint8_t[]){ 192, 168, 1, 2 }), 0xc0a80102);
+}
+
 static void test_decimal(void **state)
 {
 	static const char *const bad[] = {
@@ -116,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_good),
 		cmocka_unit_test(test_endpoint_bad),
 		cmocka_unit_test(test_cidr4),
+		cmocka_unit_test(test_cidr4_has),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_digits),
 	};

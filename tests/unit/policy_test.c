@@ -40,6 +40,10 @@ static const uint8_t k3[32] = {
 	0x4a, 0xe5, 0x3e, 0x0c, 0x23, 0xaa, 0x73, 0x51, 0x7c, 0xa3, 0xb9, 0x10, 0x20, 0x3e, 0x1b, 0x30,
 };
 
+/* An ask's endpoint and host: a public address, a host with none of its own. */
+#define PUBLIC_EP { 203, 0, 113, 5 }
+static const struct omt_host_addrs no_host;
+
 static int parse(const char *text, struct omt_policy_cfg *c, char *err, size_t errlen)
 {
 	return omt_policy_parse(text, strlen(text), "policy.ini", c, err, errlen);
@@ -447,6 +451,40 @@ static const struct {
 	  "policy.ini:9: storage_budget_mib must be a number from 1 to 16777216: '0'" },
 	{ PROVIDER NETDEF "storage_budget_mib = 100\n",
 	  "policy.ini:7: unknown key 'storage_budget_mib' in [network]" },
+	/* endpoints */
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/33\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: '10.0.0.0/33'" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/8, lan\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: 'lan'" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: '10.0.0.0'" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/08\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: '10.0.0.0/08'" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/8 192.168.0.0/16\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: "
+	  "'10.0.0.0/8 192.168.0.0/16'" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/8,\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: ''" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/8,,192.168.0.0/16\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: ''" },
+	{ PROVIDER "[network \"lan\"]\nendpoints =\n",
+	  "policy.ini:6: endpoints must be CIDR[,CIDR...], as in 192.168.1.0/24: ''" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 192.168.1.5/16\n",
+	  "policy.ini:6: endpoints: '192.168.1.5/16' has host bits set (its network is "
+	  "192.168.0.0/16)" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.201.0.0/16, 172.16.0.1/12\n",
+	  "policy.ini:6: endpoints: '172.16.0.1/12' has host bits set (its network is "
+	  "172.16.0.0/12)" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,"
+	  "5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0.0/8,9.0.0.0/8,10.0.0.0/8,11.0.0.0/8,12.0.0.0/8,"
+	  "13.0.0.0/8,14.0.0.0/8,15.0.0.0/8,16.0.0.0/8,17.0.0.0/8\n",
+	  "policy.ini:6: endpoints has more than 16 CIDRs: '1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,"
+	  "4.0.0.0/8,5.0.0.0/8,6.0.0.0/8,7.0....'" },
+	{ PROVIDER "[network \"lan\"]\nendpoints = 10.0.0.0/8\nENDPOINTS = 10.0.0.0/8\n",
+	  "policy.ini:7: endpoints is given twice in this section (first on line 6)" },
+	{ PROVIDER "endpoints = 10.0.0.0/8\n",
+	  "policy.ini:5: unknown key 'endpoints' in [provider]" },
+	{ GOOD "endpoints = 10.0.0.0/8\n", "policy.ini:9: unknown key 'endpoints' in [consumer]" },
 	/* What is shown is cut. */
 	{ "[provider]\nlisten = 127.0.0.1:11111111111111111111111111111111111111111111111111111111111\n",
 	  "policy.ini:2: listen must be IPv4:PORT, as in 127.0.0.1:7360: "
@@ -615,7 +653,8 @@ static const char decide_policy[] =
 static void test_decide(void **state)
 {
 	static const uint8_t stranger[32] = { 1, 2, 3 };
-	struct omt_job_ask ok = { k1, "render frames 1-100", 2, 512, 600 }, ask;
+	struct omt_job_ask ok = { k1, "render frames 1-100", 2, 512, 600, PUBLIC_EP, &no_host };
+	struct omt_job_ask ask;
 	struct omt_policy_cfg c;
 	struct omt_decision d;
 	char err[256];
@@ -659,7 +698,7 @@ static void test_decide(void **state)
 	/* Exactly the description limit, in UTF-8. */
 	ask = (struct omt_job_ask){ k3, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 				    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-				    "\xc3\xa9\xc3\xa9", 1, 512, 1 };
+				    "\xc3\xa9\xc3\xa9", 1, 512, 1, PUBLIC_EP, &no_host };
 	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
 	assert_int_equal(d.admit, 1);
 	assert_ptr_equal(d.consumer, &c.consumers[2]);
@@ -669,7 +708,8 @@ static void test_decide(void **state)
 
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		ask = (struct omt_job_ask){ refused[i].key, refused[i].description, refused[i].cpus,
-					    refused[i].memory_mib, refused[i].timeout_s };
+					    refused[i].memory_mib, refused[i].timeout_s, PUBLIC_EP,
+					    &no_host };
 		memset(&d, 0x5a, sizeof(d));
 		assert_int_equal(omt_policy_decide(&c, &ask, refused[i].running, &d), 0);
 		if (d.admit)
@@ -681,7 +721,7 @@ static void test_decide(void **state)
 		else
 			assert_non_null(d.consumer);
 	}
-	ask = (struct omt_job_ask){ k2, "x", 1, 64, 1 };
+	ask = (struct omt_job_ask){ k2, "x", 1, 64, 1, PUBLIC_EP, &no_host };
 	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
 	assert_ptr_equal(d.consumer, &c.consumers[1]);
 	assert_int_equal(d.consumer_priority, 7);
@@ -690,6 +730,108 @@ static void test_decide(void **state)
 	assert_int_equal(omt_policy_decide(NULL, &ok, 0, &d), -EINVAL);
 	assert_int_equal(omt_policy_decide(&c, NULL, 0, &d), -EINVAL);
 	assert_int_equal(omt_policy_decide(&c, &ok, 0, NULL), -EINVAL);
+	ask = ok;
+	ask.host = NULL;
+	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), -EINVAL);
+	omt_policy_free(&c);
+}
+
+static const char endpoints_policy[] = PROVIDER
+	"[network \"lan\"]\nendpoints = 10.201.0.0/16 ,\t192.168.5.0/24\n"
+	"[network \"default\"]\n"
+	"[network \"any\"]\nendpoints = 0.0.0.0/0\n"
+	"[consumer \"" K1 "\"]\nallow = yes\nnetwork = lan\n"
+	"[consumer \"" K2 "\"]\nallow = yes\nnetwork = any\n"
+	"[consumer \"" K3 "\"]\nallow = yes\n";
+
+/* `endpoints`: read, and what it opens at admission; the host's addresses it can't. */
+static void test_endpoints(void **state)
+{
+	uint8_t local[][4] = { { 10, 201, 1, 1 }, { 192, 0, 2, 5 } };
+	const struct omt_host_addrs host = { local, 2, NULL, 0 };
+	static const struct {
+		const uint8_t *key;
+		uint8_t ip[4];
+		const char *reason;	/* NULL: admitted */
+	} cases[] = {
+		{ k1, { 10, 201, 1, 2 }, NULL },
+		{ k1, { 192, 168, 5, 255 }, NULL },
+		{ k1, { 203, 0, 113, 5 }, NULL },
+		{ k1, { 10, 1, 2, 3 }, "endpoint 10.1.2.3 is in a private range (10.0.0.0/8): "
+		  "network \"lan\" does not allow it (endpoints = ...)" },
+		{ k1, { 192, 168, 6, 1 }, "endpoint 192.168.6.1 is in a private range "
+		  "(192.168.0.0/16): network \"lan\" does not allow it (endpoints = ...)" },
+		{ k1, { 10, 201, 1, 1 }, "endpoint 10.201.1.1 is one of this host's addresses" },
+		{ k3, { 10, 201, 1, 2 }, "endpoint 10.201.1.2 is in a private range (10.0.0.0/8): "
+		  "network \"default\" does not allow it (endpoints = ...)" },
+		{ k3, { 100, 64, 0, 1 }, "endpoint 100.64.0.1 is in the shared address space "
+		  "(100.64.0.0/10): network \"default\" does not allow it (endpoints = ...)" },
+		{ k3, { 192, 0, 2, 5 }, "endpoint 192.0.2.5 is one of this host's addresses" },
+		{ k3, { 192, 0, 2, 6 }, NULL },
+		{ k2, { 172, 20, 0, 1 }, NULL },
+		{ k2, { 198, 19, 0, 1 }, NULL },
+		{ k2, { 192, 0, 2, 5 }, "endpoint 192.0.2.5 is one of this host's addresses" },
+		{ k2, { 127, 0, 0, 1 }, "endpoint 127.0.0.1 is a loopback address (127.0.0.0/8)" },
+		{ k2, { 10, 213, 0, 2 }, "endpoint 10.213.0.2 is in the VMs' network "
+		  "(10.213.0.0/16)" },
+		{ k2, { 169, 254, 169, 254 }, "endpoint 169.254.169.254 is a link-local address "
+		  "(169.254.0.0/16)" },
+		{ k2, { 0, 0, 0, 0 }, "endpoint 0.0.0.0 is a \"this network\" address "
+		  "(0.0.0.0/8)" },
+		{ k2, { 255, 255, 255, 255 }, "endpoint 255.255.255.255 is the broadcast address "
+		  "(255.255.255.255/32)" },
+	};
+	struct omt_job_ask ask = { NULL, "x", 1, 64, 1, PUBLIC_EP, &host };
+	struct omt_policy_cfg c;
+	struct omt_decision d;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse(endpoints_policy, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.networks[0].n_endpoints, 2);
+	assert_ip(c.networks[0].endpoints[0].ip, 10, 201, 0, 0);
+	assert_int_equal(c.networks[0].endpoints[0].prefix, 16);
+	assert_ip(c.networks[0].endpoints[1].ip, 192, 168, 5, 0);
+	assert_int_equal(c.networks[0].endpoints[1].prefix, 24);
+	assert_int_equal(c.networks[1].n_endpoints, 0);
+	assert_int_equal(c.networks[2].n_endpoints, 1);
+	assert_int_equal(c.networks[2].endpoints[0].prefix, 0);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ask.consumer_key = cases[i].key;
+		memcpy(ask.endpoint_ip, cases[i].ip, 4);
+		memset(&d, 0x5a, sizeof(d));
+		assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
+		if (d.admit != !cases[i].reason)
+			fail_msg("#%zu: admit %d: \"%s\"", i, d.admit, d.reason);
+		if (strcmp(d.reason, cases[i].reason ? cases[i].reason : ""))
+			fail_msg("#%zu: \"%s\", expected \"%s\"", i, d.reason, cases[i].reason);
+		/* Refused with its network known, for the audit line. */
+		assert_memory_equal(d.consumer->key, cases[i].key, 32);
+		assert_string_equal(d.network, cases[i].key == k1 ? "lan" :
+					       cases[i].key == k2 ? "any" : "default");
+	}
+	/* The description is judged first; the endpoint before the resources. */
+	ask = (struct omt_job_ask){ k3, "", 1, 64, 1, { 10, 0, 0, 1 }, &host };
+	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
+	assert_string_equal(d.reason, "description is empty");
+	ask = (struct omt_job_ask){ k3, "x", 9, 64, 1, { 127, 0, 0, 1 }, &host };
+	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
+	assert_string_equal(d.reason, "endpoint 127.0.0.1 is a loopback address (127.0.0.0/8)");
+	/* An ask without an endpoint has 0.0.0.0: refused. */
+	ask = (struct omt_job_ask){ k2, "x", 1, 64, 1, .host = &host };
+	assert_int_equal(omt_policy_decide(&c, &ask, 0, &d), 0);
+	assert_false(d.admit);
+	omt_policy_free(&c);
+
+	/* Sixteen CIDRs fit. */
+	assert_int_equal(parse(PROVIDER "[network \"lan\"]\nendpoints = 1.0.0.0/8,2.0.0.0/8,"
+			       "3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8,7.0.0.0/8,8.0.0.0/8,"
+			       "9.0.0.0/8,10.0.0.0/8,11.0.0.0/8,12.0.0.0/8,13.0.0.0/8,"
+			       "14.0.0.0/8,15.0.0.0/8,16.0.0.0/8\n", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.networks[0].n_endpoints, OMT_POLICY_MAX_ENDPOINTS);
+	assert_ip(c.networks[0].endpoints[15].ip, 16, 0, 0, 0);
 	omt_policy_free(&c);
 }
 
@@ -775,7 +917,7 @@ static void test_owner(void **state)
 		"[network \"default\"]\n[network \"batch\"]\nowner_priority = checkpoint\n"
 		"[consumer \"" K1 "\"]\nallow = yes\n"
 		"[consumer \"" K2 "\"]\nallow = yes\nnetwork = batch\n";
-	struct omt_job_ask ask = { k1, "x", 1, 64, 1 };
+	struct omt_job_ask ask = { k1, "x", 1, 64, 1, PUBLIC_EP, &no_host };
 	struct omt_policy_cfg c;
 	struct omt_decision d;
 	char err[256] = "";
@@ -857,6 +999,7 @@ int main(void)
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_description),
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_queue_order),
