@@ -196,6 +196,7 @@ test_daemon_flood_bounded() {
 	lines=$(grep -c '"event":"refusals"' "$OMT_TMP/audit.jsonl")
 	[ "$lines" -lt "$(jq '.statuses["401"]' "$OMT_TMP/flood.out")" ] || omt_fail "$lines refusal lines"
 	consumer_clean
+}
 
 # SIGHUP, and the daemon's word that it read the file again.
 reload_policy() {
