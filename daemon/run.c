@@ -41,7 +41,7 @@
 #include "daemon.h"
 #include "internal.h"
 
-struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER, .controls_idle = PTHREAD_COND_INITIALIZER };
 
 static void usage(FILE *f)
 {
@@ -392,6 +392,8 @@ out:
 		MHD_stop_daemon(metrics);
 	if (http)
 		MHD_stop_daemon(http);
+	/* No more can start; the ones still out are about to find their exec gone. */
+	controls_wait();
 	while (d.jobs) {
 		struct djob *j = d.jobs;
 
