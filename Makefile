@@ -145,10 +145,12 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard */*.h)
 
 # The one consumer part with a test of its own.
 $(BUILD)/tests/providers_test: $(BUILD)/obj/consumer/providers.o
+# daemon/control.c's test stands in for the job's exec (its control socket).
+$(BUILD)/tests/daemon_control_test: TEST_LDFLAGS := -Wl,--wrap=omt_control_request
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcmocka $(TEST_LDFLAGS)
 
 # Test tools: clients that do what our own never would.
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB_OBJS)

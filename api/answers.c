@@ -117,6 +117,44 @@ int omt_job_accept_format(const struct omt_job_accept *a, char **json_out)
 	return api_finish(o, err, OMT_JOB_MAX_ANSWER, json_out);
 }
 
+/* The status's "control" member, when there is one; unknown members in it are skipped. */
+static int control_member(struct api_parser *p, json_object *o, struct omt_job_control *c)
+{
+	const char *s;
+	json_object *ctl, *v;
+	size_t n;
+	int i, err;
+
+	if (!api_member(o, "control", &ctl))
+		return 0;
+	if (!json_object_is_type(ctl, json_type_object))
+		return api_fail(p, "control must be an object: %s", api_show_json(p, ctl));
+	err = api_str_member(p, ctl, "action", "control.action", 64, &v, &s, &n);
+	if (err)
+		return err;
+	if (outcome_check(s))
+		return api_fail(p, "control.action is not 1..%d of [a-z0-9_]: %s",
+				OMT_JOB_MAX_OUTCOME, api_show(p, v));
+	memcpy(c->action, s, n + 1);
+	err = api_str_member(p, ctl, "state", "control.state", 64, &v, &s, &n);
+	if (err)
+		return err;
+	for (i = OMT_JOB_CONTROL_RUNNING; i < OMT_JOB__CONTROL_STATE_COUNT; i++)
+		if (!strcmp(s, omt_job_control_state_name(i)))
+			c->state = i;
+	if (c->state == OMT_JOB_CONTROL_NONE)
+		return api_fail(p, "control.state is not one of running, done, failed: %s",
+				api_show(p, v));
+	if (!api_member(ctl, "message", &v))
+		return 0;
+	err = api_str_value(p, v, "control.message", OMT_JOB_MAX_CONTROL_MESSAGE, &s, &n);
+	if (!err && !api_printable(s, n))
+		err = api_fail(p, "control.message is not printable ASCII: %s", api_show(p, v));
+	if (!err)
+		memcpy(c->message, s, n + 1);
+	return err;
+}
+
 static int status_fields(struct api_parser *p, json_object *o, void *out)
 {
 	struct omt_job_status *st = out;
@@ -143,6 +181,8 @@ static int status_fields(struct api_parser *p, json_object *o, void *out)
 		if (!err)
 			st->exit_status = x;
 	}
+	if (!err)
+		err = control_member(p, o, &st->control);
 	return err;
 }
 
@@ -160,6 +200,38 @@ int omt_job_status_parse(const char *json, size_t len, struct omt_job_status *ou
 	return ret;
 }
 
+/* What control_member would refuse: -EINVAL, else 0. */
+static int control_check(const struct omt_job_control *c)
+{
+	if ((unsigned int)c->state >= OMT_JOB__CONTROL_STATE_COUNT)
+		return -EINVAL;
+	if (c->state == OMT_JOB_CONTROL_NONE)
+		return 0;
+	if (!memchr(c->action, '\0', sizeof(c->action)) || outcome_check(c->action) ||
+	    !memchr(c->message, '\0', sizeof(c->message)) ||
+	    !api_printable(c->message, strlen(c->message)))
+		return -EINVAL;
+	return 0;
+}
+
+static int control_add(json_object *o, const struct omt_job_control *c)
+{
+	json_object *ctl;
+	int err;
+
+	if (c->state == OMT_JOB_CONTROL_NONE)
+		return 0;
+	ctl = json_object_new_object();
+	err = api_add(o, "control", ctl);
+	if (!err)
+		err = api_add_str(ctl, "action", c->action);
+	if (!err)
+		err = api_add_str(ctl, "state", omt_job_control_state_name(c->state));
+	if (!err && c->message[0])
+		err = api_add_str(ctl, "message", c->message);
+	return err;
+}
+
 int omt_job_status_format(const struct omt_job_status *s, char **json_out)
 {
 	json_object *o;
@@ -170,7 +242,7 @@ int omt_job_status_format(const struct omt_job_status *s, char **json_out)
 	    (unsigned int)s->state >= OMT_JOB__STATE_COUNT ||
 	    !memchr(s->outcome, '\0', sizeof(s->outcome)) ||
 	    (s->outcome[0] && outcome_check(s->outcome)) ||
-	    s->exit_status < -1 || s->exit_status > 255)
+	    s->exit_status < -1 || s->exit_status > 255 || control_check(&s->control))
 		return -EINVAL;
 	o = json_object_new_object();
 	if (!o)
@@ -182,6 +254,8 @@ int omt_job_status_format(const struct omt_job_status *s, char **json_out)
 		err = api_add_str(o, "outcome", s->outcome);
 	if (!err && s->exit_status >= 0)
 		err = api_add_int(o, "exit_status", s->exit_status);
+	if (!err)
+		err = control_add(o, &s->control);
 	return api_finish(o, err, OMT_JOB_MAX_ANSWER, json_out);
 }
 

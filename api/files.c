@@ -11,16 +11,6 @@
 #include "job.h"
 #include "json.h"
 
-static int printable(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
 static int path_value(struct api_parser *p, json_object *v, const char *name, char **out)
 {
 	const char *s;
@@ -115,7 +105,7 @@ static int files_fields(struct api_parser *p, json_object *o, void *out)
 	err = api_str_value(p, v, "error", OMT_JOB_FILES_MAX_ERROR, &s, &n);
 	if (err)
 		return err;
-	if (!n || !printable(s, n))
+	if (!n || !api_printable(s, n))
 		return api_fail(p, "error must be 1..%d characters of printable ASCII: %s",
 				OMT_JOB_FILES_MAX_ERROR, api_show(p, v));
 	memcpy(f->error, s, n + 1);
@@ -252,7 +242,7 @@ int omt_job_files_format(const struct omt_job_files *f, char **json_out)
 	*json_out = NULL;
 	if (f->n_files + f->n_dirs > OMT_JOB_FILES_MAX_ENTRIES ||
 	    (f->n_files && !f->files) || (f->n_dirs && !f->dirs) ||
-	    !memchr(f->error, '\0', sizeof(f->error)) || !printable(f->error, strlen(f->error)))
+	    !memchr(f->error, '\0', sizeof(f->error)) || !api_printable(f->error, strlen(f->error)))
 		return -EINVAL;
 	for (i = 0; i < f->n_dirs; i++)
 		if (!f->dirs[i] || omt_job_file_path_check(f->dirs[i], strlen(f->dirs[i])))

@@ -24,6 +24,21 @@ const char *omt_job_state_name(enum omt_job_state s)
 	return (unsigned int)s < OMT_JOB__STATE_COUNT ? state_names[s] : "unknown";
 }
 
+static const char *const control_state_names[] = {
+	[OMT_JOB_CONTROL_NONE] = "none",
+	[OMT_JOB_CONTROL_RUNNING] = "running",
+	[OMT_JOB_CONTROL_DONE] = "done",
+	[OMT_JOB_CONTROL_FAILED] = "failed",
+};
+_Static_assert(sizeof(control_state_names) / sizeof(control_state_names[0]) ==
+		       OMT_JOB__CONTROL_STATE_COUNT,
+	       "every control state needs a name");
+
+const char *omt_job_control_state_name(enum omt_job_control_state s)
+{
+	return (unsigned int)s < OMT_JOB__CONTROL_STATE_COUNT ? control_state_names[s] : "unknown";
+}
+
 int omt_job_offset_parse(const char *s, uint64_t *out)
 {
 	return omt_parse_decimal(s, INT64_MAX, out);

@@ -22,7 +22,16 @@
  *   {"job":"0a1b2c3d","vm_public_key":"<base64>","state":"queued"}
  * GET /v1/jobs/ID:
  *   {"job":"0a1b2c3d","state":"done","outcome":"done","exit_status":0}
- *   (outcome and exit_status only once known)
+ *   (outcome and exit_status only once known), and once a checkpoint or a
+ *   restore has been asked of the job, the last one:
+ *   "control":{"action":"checkpoint","state":"done","message":
+ *              "checkpointed to /run/omerta/jobs/0a1b2c3d/checkpoint (94.0 MiB in 0.61 s)"}
+ *   action 1..32 of [a-z0-9_] ("checkpoint", "restore"); state "running"
+ *   (under way: wait and ask again), "done" or "failed"; message (printable
+ *   ASCII, at most OMT_JOB_MAX_CONTROL_MESSAGE bytes) the job's exec's
+ *   answer, or why it gave none, once there is one.
+ * POST /v1/jobs/ID/checkpoint and /restore (no body): started, answered at
+ *   once (202) with the status above, its control "running".
  * GET /v1/jobs/ID/output?stdout=N&stderr=M: the two streams are kept apart,
  * each read from its own byte offset:
  *   {"stdout":"<base64>","stderr":"<base64>","stdout_next":N2,
@@ -64,6 +73,7 @@
 #define OMT_JOB_FILES_MAX_BYTES (64 * 1024 * 1024)	/* data in one files answer */
 #define OMT_JOB_FILES_MAX_ENTRIES 10000	/* files and dirs in it, as exec's --output */
 #define OMT_JOB_FILES_MAX_ERROR 1024
+#define OMT_JOB_MAX_CONTROL_MESSAGE 512	/* exec's answer line fits */
 
 struct omt_job_vpn {
 	uint8_t endpoint_ip[4];		/* the consumer's WireGuard server (any address:
@@ -116,11 +126,27 @@ struct omt_job_accept {
 	enum omt_job_state state;
 };
 
+enum omt_job_control_state {
+	OMT_JOB_CONTROL_NONE,		/* none asked yet: no "control" */
+	OMT_JOB_CONTROL_RUNNING,
+	OMT_JOB_CONTROL_DONE,
+	OMT_JOB_CONTROL_FAILED,
+	OMT_JOB__CONTROL_STATE_COUNT,
+};
+
+/* The last checkpoint or restore asked of a job, and how it went. */
+struct omt_job_control {
+	enum omt_job_control_state state;
+	char action[OMT_JOB_MAX_OUTCOME + 1];	/* 1..32 of [a-z0-9_], unless NONE */
+	char message[OMT_JOB_MAX_CONTROL_MESSAGE + 1];	/* printable ASCII; "": none yet */
+};
+
 struct omt_job_status {
 	char job[OMT_JOB_ID_LEN + 1];
 	enum omt_job_state state;
 	char outcome[OMT_JOB_MAX_OUTCOME + 1];	/* "" when not known yet */
 	int exit_status;			/* 0..255, or -1 when not known yet */
+	struct omt_job_control control;
 };
 
 enum { OMT_JOB_STDOUT, OMT_JOB_STDERR };
@@ -170,6 +196,8 @@ void omt_job_request_free(struct omt_job_request *r);
 int omt_job_request_format(const struct omt_job_request *r, char **json_out);
 
 const char *omt_job_state_name(enum omt_job_state s);
+/* "running", "done", "failed"; "none" for NONE and "unknown" out of range. */
+const char *omt_job_control_state_name(enum omt_job_control_state s);
 /* "minimal", "sh", ...; NULL for DEFAULT and for what is out of range. */
 /* 0 and *out if s names one ("debian", "python"), else -EINVAL. */
 /*

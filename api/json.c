@@ -203,6 +203,16 @@ int api_append(json_object *a, json_object *v)
 	return 0;
 }
 
+int api_printable(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 int api_add_str(json_object *o, const char *key, const char *s)
 {
 	return api_add(o, key, json_object_new_string(s));

@@ -76,6 +76,9 @@ int api_str_member(struct api_parser *p, json_object *o, const char *key,
 int api_b64_member(struct api_parser *p, json_object *o, const char *key, const char *name,
 		   size_t max, size_t left, uint8_t **data, size_t *len);
 
+/* 1 if the len bytes of s are all printable ASCII (0x20..0x7e), else 0. */
+int api_printable(const char *s, size_t len);
+
 /* Adds v under key (or to the array a); NULL v is -ENOMEM, never a JSON null. */
 int api_add(json_object *o, const char *key, json_object *v);
 int api_append(json_object *a, json_object *v);

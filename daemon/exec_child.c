@@ -284,8 +284,7 @@ void drain_stream(struct stream *s)
 	}
 }
 
-/* s, cut to size, anything but printable ASCII as '?': it goes to the consumer's terminal. */
-static void printable_copy(char *out, size_t size, const char *s)
+void printable_copy(char *out, size_t size, const char *s)
 {
 	size_t i;
 

@@ -12,6 +12,7 @@
  *   tls.c         the API's TLS certificate, of the provider key
  *   auth.c        who may ask: keys, signatures, nonces
  *   routes.c      the API's paths, one function each
+ *   control.c     checkpoints and restores, each in a thread of its own
  *   files.c       GET .../files: the output directory, walked
  *   metrics.c     the Prometheus endpoint and the counts behind it
  *   power.c       every tick: energy, power caps, the sleep inhibitor
@@ -68,6 +69,7 @@
 #define NONCE_KEYS 1024
 #define OMT_MAX_VMS 256			/* the policy's max_vms bound */
 #define TICK_S 2			/* power.c's tick, from the main loop */
+#define MAX_CONTROLS 4			/* checkpoints and restores under way at once, in all */
 
 enum jstate { J_QUEUED, J_RUNNING, J_DONE, J_CANCELLED };
 
@@ -105,19 +107,28 @@ struct djob {
 	struct omt_energy_vm energy;	/* attributed energy, while it runs */
 	long quota_us;			/* CPU quota in force (power caps), < 0: none */
 	time_t submitted, started, finished;
+	struct omt_job_control control;	/* the last checkpoint or restore asked (control.c) */
 	struct djob *next;
 };
 
 /*
- * The daemon, one of it. Three threads touch it: the main thread (run.c:
+ * The daemon, one of it. These threads touch it: the main thread (run.c:
  * signals, the exec children and their output, the tick, starting queued
  * jobs), the API thread (libmicrohttpd's: http.c, auth.c, routes.c,
- * files.c) and the metrics thread (libmicrohttpd's second daemon:
- * metrics.c).
+ * files.c), the metrics thread (libmicrohttpd's second daemon:
+ * metrics.c), and at most MAX_CONTROLS control threads (control.c), one
+ * per checkpoint or restore under way: the API thread starts one and
+ * answers at once; it waits for exec's answer without the lock, then
+ * takes it to write that answer into the job, found again by id and seq
+ * (it keeps no pointer to it: the job may have been dropped meanwhile).
+ * No request waits for a job's exec, and d.lock is never held across a
+ * wait for one.
  *
  * lock guards the policy, the job table and every job in it, running,
- * seq, stopping, the outcome counts, the histograms, energy and inhibit
- * (the main thread, which alone replaces the policy, reads it without).
+ * seq, stopping, controls, the outcome counts, the histograms, energy and
+ * inhibit (the main thread, which alone replaces the policy, reads it
+ * without). controls_idle is signalled, under it, whenever controls goes
+ * down: the daemon's end waits for the control threads (controls_wait).
  * Set before the threads start and only read after: config_path, self,
  * daemon_pid and the provider keys. Used without it, safe on their own:
  * audit (it locks itself), nonces (likewise), wake (an eventfd the API
@@ -139,6 +150,8 @@ struct daemon {
 	uint64_t ended;			/* jobs finished so far */
 	char state_dir[OMT_POLICY_PATH_MAX];	/* the policy's at start: a reload keeps it */
 	char jobs_dir[OMT_POLICY_PATH_MAX + 8];	/* state_dir/jobs */
+	unsigned int controls;		/* control threads running (control.c) */
+	pthread_cond_t controls_idle;
 	const char *self;		/* /proc/self/exe, for the exec children */
 	pid_t daemon_pid;
 	/* Metrics kept here; per-VM guard counters are read from its maps. */
@@ -203,6 +216,22 @@ void spawn_exec(struct djob *j);
 void drain_stream(struct stream *s);
 /* j's exec has exited with status (waitpid's): its output, its result, its outcome. */
 void job_exited(struct djob *j, int status);
+/*
+ * s cut to size, anything but printable ASCII as '?': for what exec says
+ * that goes to the consumer's terminal. Any thread, no lock needed.
+ */
+void printable_copy(char *out, size_t size, const char *s);
+
+/* control.c */
+/*
+ * Starts action ("checkpoint" or "restore") on running job j in a control
+ * thread: 0, the job's control now "running"; else the HTTP status of a
+ * refusal (409: j is not running or has one under way; 503: MAX_CONTROLS
+ * under way, stopping, out of threads) with *why. With d.lock held.
+ */
+unsigned int control_start(struct djob *j, const char *action, const char **why);
+/* Until no control thread is left (each ends within its request's timeout). Without d.lock. */
+void controls_wait(void);
 
 /* tls.c */
 /* The provider key's certificate and key, PEM. 0, or -EINVAL with err set. */

@@ -7,7 +7,7 @@
  *   DELETE /v1/jobs/ID                           cancel
  *   GET    /v1/jobs/ID/output?stdout=N&stderr=M  output from those offsets
  *   GET    /v1/jobs/ID/files                     its /job/output, once done
- *   POST   /v1/jobs/ID/checkpoint, /restore      through the job's exec
+ *   POST   /v1/jobs/ID/checkpoint, /restore      started (control.c), 202 at once
  * Someone else's job does not exist, as far as a key can tell.
  */
 #include <errno.h>
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include "../host/control.h"
 #include "../host/vmnet.h"
 #include "../lib/log.h"
 #include "internal.h"
@@ -128,6 +127,7 @@ static char *status_body(const struct djob *j)
 	char *body = NULL;
 
 	memcpy(st.job, j->id, sizeof(st.job));
+	st.control = j->control;
 	if (j->state == J_DONE || j->state == J_CANCELLED) {
 		snprintf(st.outcome, sizeof(st.outcome), "%s", j->outcome);
 		st.exit_status = j->exit_status < 0 ? -1 : j->exit_status & 0xff;
@@ -194,36 +194,19 @@ static enum MHD_Result route_output(struct call *k)
 }
 
 /*
- * POST /v1/jobs/ID/checkpoint and /restore: the job's exec does it (its
- * control socket). Not under d.lock: a checkpoint takes a while.
+ * POST /v1/jobs/ID/checkpoint and /restore: started in a control thread
+ * (control.c), answered at once: 202 and the status, its control
+ * "running". GET /v1/jobs/ID tells how it went. With d.lock held.
  */
 static enum MHD_Result route_control(struct call *k)
 {
-	const char *what = k->what + 1;
-	char said[OMT_CONTROL_MAX_LINE], *body;
-	struct djob *j;
-	int running, r;
+	unsigned int status;
+	const char *why;
 
-	pthread_mutex_lock(&d.lock);
-	j = own_job(k->id, k->key);
-	running = j && j->state == J_RUNNING;
-	pthread_mutex_unlock(&d.lock);
-	if (!j)
-		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->digest);
-	if (!running)
-		return http_error(k->c, MHD_HTTP_CONFLICT, "the job is not running", k->digest);
-	r = omt_control_request(k->id, what, 30000, said, sizeof(said));
-	if (r != 1)
-		return http_error(k->c, r == 0 ? MHD_HTTP_CONFLICT : MHD_HTTP_SERVICE_UNAVAILABLE,
-				  said, k->digest);
-	pr_info("job %s: %s for its consumer: %s", k->id, what, said);
-	pthread_mutex_lock(&d.lock);
-	j = find_job(k->id);
-	body = j ? status_body(j) : NULL;
-	pthread_mutex_unlock(&d.lock);
-	if (!body)
-		return http_error(k->c, MHD_HTTP_NOT_FOUND, "no such job", k->digest);
-	return http_reply(k->c, MHD_HTTP_OK, body, k->digest);
+	status = control_start(k->job, k->what + 1, &why);
+	if (status)
+		return http_error(k->c, status, why, k->digest);
+	return http_reply(k->c, MHD_HTTP_ACCEPTED, status_body(k->job), k->digest);
 }
 
 static unsigned int files_sending;	/* files answers queued and not sent yet */
@@ -304,8 +287,8 @@ static const struct route {
 	{ "", "DELETE", true, route_cancel },
 	{ "/output", "GET", true, route_output },
 	{ "/files", "GET", false, route_files },
-	{ "/checkpoint", "POST", false, route_control },
-	{ "/restore", "POST", false, route_control },
+	{ "/checkpoint", "POST", true, route_control },
+	{ "/restore", "POST", true, route_control },
 };
 
 enum MHD_Result route_call(struct call *k, const char *url)

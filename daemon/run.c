@@ -42,7 +42,7 @@
 #include "daemon.h"
 #include "internal.h"
 
-struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER };
+struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER, .controls_idle = PTHREAD_COND_INITIALIZER };
 
 static void usage(FILE *f)
 {
@@ -459,6 +459,8 @@ out:
 		MHD_stop_daemon(metrics);
 	if (http)
 		MHD_stop_daemon(http);
+	/* No more can start; the ones still out are about to find their exec gone. */
+	controls_wait();
 	if (d.audit)
 		audit_refusals_flush();
 	tls_pem_free(&d.tls);

@@ -425,38 +425,183 @@ test_daemon_sd_notify() {
 	wait "$OMT_DAEMON_PID" || omt_fail "daemon exited $? on SIGTERM"
 }
 
-# The consumer checkpoints and restores its running job through the API;
-# the network's owner_priority reaches the job's exec; a job's energy is
-# exported (0 here: no RAPL on this machine).
+# One request as the consumer (or as OMERTA_HOME=DIR's identity), answered
+# within 5 s: "BODY STATUS" ("... 124" when it was not).
+api() { # METHOD PATH [DIR]
+	local out rc=0
+	out=$(timeout 5 nsenter --net=/var/run/netns/"$OMT_NS_C" "$APICLIENT" \
+		"${3:-$OMT_TMP/consumer}/identity" "$OMT_API" "$1" "$2" - good) || rc=$?
+	[ "$rc" = 0 ] && echo "$out" || echo "$out (not answered within 5 s) $rc"
+}
+
+# Polls GET /v1/jobs/JOB until its control is no longer "running", at most
+# SECONDS (default 120); prints that control, e.g. {"action":"checkpoint",
+# "state":"done","message":"checkpointed to ..."}. What a consumer does.
+control_wait() { # JOB [SECONDS]
+	local i out
+	for i in $(seq $(( ${2:-120} * 5 ))); do
+		out=$(api GET "/v1/jobs/$1")
+		[[ $out == *" 200" ]] || { echo "status: $out"; return 1; }
+		out=${out% 200}
+		if jq -e '.control.state != "running"' <<<"$out" >/dev/null; then
+			jq -c .control <<<"$out"
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "still running after ${2:-120} s: $out"
+	return 1
+}
+
+# The job's exec (the daemon's only child) stopped: it can't answer its
+# control socket until exec_thaw. The test's exit thaws it too (it may be
+# gone by then: the trap runs under set -e), or the daemon would wait for
+# it forever.
+OMT_FROZEN=
+exec_freeze() {
+	OMT_FROZEN=$(pgrep -P "$OMT_DAEMON_PID")
+	[[ $OMT_FROZEN =~ ^[0-9]+$ ]] || omt_fail "not one exec child: '$OMT_FROZEN'"
+	trap 'kill -CONT $OMT_FROZEN 2>/dev/null || true; omt_test_teardown' EXIT
+	kill -STOP "$OMT_FROZEN"
+}
+exec_thaw() { kill -CONT "$OMT_FROZEN"; }
+
+# A checkpoint or restore (ACTION) of JOB through the API, its exec frozen
+# meanwhile: answered at once (202, its control "running"), and so are the
+# other requests, this consumer's and OTHER's (a second consumer's
+# OMERTA_HOME), while it is under way; then it ends: its control in
+# OMT_CONTROL. (Not in a subshell: exec_freeze sets the test's trap.)
+OMT_CONTROL=
+control_frozen() { # JOB ACTION OTHER
+	local out
+	exec_freeze
+	out=$(api POST "/v1/jobs/$1/$2")
+	[[ $out == *'"state":"running","control":{"action":"'$2'","state":"running"}}'*" 202" ]] ||
+		omt_fail "$2: $out"
+	out=$(api GET "/v1/jobs/$1")
+	[[ $out == *'"control":{"action":"'$2'","state":"running"}}'*" 200" ]] || omt_fail "status during $2: $out"
+	out=$(api POST "/v1/jobs/$1/checkpoint")
+	[[ $out == *"under way"*" 409" ]] || omt_fail "checkpoint during $2: $out"
+	out=$(api POST "/v1/jobs/$1/restore")
+	[[ $out == *"under way"*" 409" ]] || omt_fail "restore during $2: $out"
+	out=$(api GET "/v1/jobs/$1/restore")
+	[[ $out == *" 405" ]] || omt_fail "GET restore during $2: $out"
+	out=$(api GET "/v1/jobs/$1" "$3")
+	[[ $out == *"no such job"*" 404" ]] || omt_fail "another consumer during $2: $out"
+	out=$(api GET "/v1/jobs/$1/output")
+	[[ $out == *'"done":false'*" 200" ]] || omt_fail "output during $2: $out"
+	# Still under way: exec has not answered.
+	sleep 1
+	out=$(api GET "/v1/jobs/$1")
+	[[ $out == *'"control":{"action":"'$2'","state":"running"}}'*" 200" ]] || omt_fail "status during $2: $out"
+	exec_thaw
+	OMT_CONTROL=$(control_wait "$1") || omt_fail "$2 never ended: $OMT_CONTROL"
+}
+
+# The consumer checkpoints and restores its running job through the API:
+# each answered at once (202), done by a thread of the daemon's, its
+# progress in GET /v1/jobs/ID's "control"; the API answers everyone
+# meanwhile (the job's exec is stopped to hold the checkpoint up). The
+# network's owner_priority reaches the job's exec.
 test_daemon_checkpoint_restore_api() {
 	omt_daemon_up
-	sed -i 's/^priority = 0$/priority = 0\nowner_priority = pause/' "$OMT_TMP/omerta.ini"
+	# Paused while the owner is active (here: the CPU busy, other work on this
+	# machine), on again after 1 s idle: the count gets on either way.
+	sed -i 's/^priority = 0$/priority = 0\nowner_priority = pause/; s/^max_vms = .*$/&\nowner_idle_s = 1/' \
+		"$OMT_TMP/omerta.ini"
+	mkdir "$OMT_TMP/other"
+	printf '\n[consumer "%s"]\nallow = yes\nnetwork = default\n' \
+		"$(OMERTA_HOME=$OMT_TMP/other "$OMT_ROOT/build/bin/omerta" keygen 2>/dev/null)" >>"$OMT_TMP/omerta.ini"
 	kill -HUP "$OMT_DAEMON_PID"
 	omt_wait_for "$OMT_TMP/daemon.log" "policy reloaded"
 	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
 		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description counter -- sh -c \
 		'i=0; while [ $i -lt 30 ]; do echo $i; i=$((i+1)); sleep 0.2; done'
-	local submit=$OMT_SPAWNED job out
+	local submit=$OMT_SPAWNED job out ctl
 	omt_wait_for "$OMT_TMP/a.out" '^3$' 90 || omt_fail "never counted: $(cat "$OMT_TMP/a.err")"
 	job=$(ls /run/omerta/jobs)
 	# The network's owner_priority reached exec (the owner source: auto).
 	omt_wait_for "$OMT_TMP/daemon.log" "job $job: owner activity from [a-z]+: pause the VM" ||
 		omt_fail "no owner watch: $(cat "$OMT_TMP/daemon.log")"
-	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
-	[[ $out == *" 200" ]] || omt_fail "checkpoint: $out"
+	out=$(api GET "/v1/jobs/$job")
+	[[ $out == "{\"job\":\"$job\",\"state\":\"running\"} 200" ]] || omt_fail "status before: $out"
+	control_frozen "$job" checkpoint "$OMT_TMP/other"
+	[[ $OMT_CONTROL == '{"action":"checkpoint","state":"done","message":"checkpointed to '$OMT_TMP/state/jobs/$job.checkpoint' ('*' MiB in '*' s)"}' ]] ||
+		omt_fail "checkpoint: $OMT_CONTROL"
 	# On disk under state_dir (counted in the storage budget), not in /run's tmpfs.
 	[ "$(stat -c %a "$OMT_TMP/state/jobs/$job.checkpoint")" = 600 ] || omt_fail "no private checkpoint file"
 	[ ! -e "/run/omerta/jobs/$job/checkpoint" ] || omt_fail "a checkpoint in /run"
-	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/checkpoint" - good)
-	[[ $out == *"already checkpointed"*" 409" ]] || omt_fail "second checkpoint: $out"
-	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" GET "/v1/jobs/$job/restore" - good)
-	[[ $out == *" 405" ]] || omt_fail "GET restore: $out"
-	out=$(omt_net "$OMT_NS_C" "$APICLIENT" "$OMT_TMP/consumer/identity" "$OMT_API" POST "/v1/jobs/$job/restore" - good)
-	[[ $out == *" 200" ]] || omt_fail "restore: $out"
+	# exec's refusal comes the same way; it stays until the next one starts.
+	out=$(api POST "/v1/jobs/$job/checkpoint")
+	[[ $out == *'"action":"checkpoint","state":"running"'*" 202" ]] || omt_fail "second checkpoint: $out"
+	ctl=$(control_wait "$job") || omt_fail "second checkpoint: $ctl"
+	[[ $ctl == '{"action":"checkpoint","state":"failed","message":"already checkpointed"}' ]] ||
+		omt_fail "second checkpoint: $ctl"
+	ctl=$(control_wait "$job") || omt_fail "status: $ctl"
+	[[ $ctl == *'"failed","message":"already checkpointed"}' ]] || omt_fail "not kept: $ctl"
+	control_frozen "$job" restore "$OMT_TMP/other"
+	[[ $OMT_CONTROL == '{"action":"restore","state":"done","message":"restored in '*' s"}' ]] ||
+		omt_fail "restore: $OMT_CONTROL"
 	[ ! -e "$OMT_TMP/state/jobs/$job.checkpoint" ] || omt_fail "the checkpoint outlived its restore"
 	wait "$submit" || omt_fail "the job failed: $(cat "$OMT_TMP/a.err")"
 	seq 0 29 | diff - <(grep -E '^[0-9]+$' "$OMT_TMP/a.out") >&2 || omt_fail "the count was not intact"
 	grep -q "job $job: checkpoint for its consumer: checkpointed" "$OMT_TMP/daemon.log" || omt_fail "not logged"
+	grep -q "job $job: checkpoint for its consumer failed: already checkpointed" "$OMT_TMP/daemon.log" ||
+		omt_fail "refusal not logged"
+	# A finished job: 409 at once, its last control kept.
+	out=$(api POST "/v1/jobs/$job/restore")
+	[[ $out == *"not running"*" 409" ]] || omt_fail "restore once done: $out"
+	out=$(api GET "/v1/jobs/$job")
+	[[ $out == *'"state":"done"'*'"control":{"action":"restore","state":"done"'*" 200" ]] || omt_fail "status once done: $out"
+	omt_assert_no_jobs
+}
+
+# A job cancelled while its checkpoint is under way: the daemon stays up,
+# the checkpoint ends (failed or done, never "running" forever), the job is
+# cancelled; and a daemon stopped (SIGTERM) while another job's checkpoint
+# is under way waits for it and exits 0, leaving nothing behind.
+test_daemon_control_then_cancel() {
+	omt_daemon_up
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/a.out" "$OMT_TMP/a.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description long -- sh -c \
+		'echo up; sleep 600'
+	local submit=$OMT_SPAWNED job out ctl
+	omt_wait_for "$OMT_TMP/a.out" '^up$' 90 || omt_fail "never started: $(cat "$OMT_TMP/a.err")"
+	job=$(ls /run/omerta/jobs)
+	exec_freeze
+	out=$(api POST "/v1/jobs/$job/checkpoint")
+	[[ $out == *'"state":"running"}'*" 202" ]] || omt_fail "checkpoint: $out"
+	out=$(api DELETE "/v1/jobs/$job")
+	[[ $out == *'"control":{"action":"checkpoint","state":"running"}'*" 200" ]] || omt_fail "cancel: $out"
+	exec_thaw
+	ctl=$(control_wait "$job") || omt_fail "the checkpoint never ended: $ctl"
+	jq -e '.action == "checkpoint" and (.state == "done" or .state == "failed")' <<<"$ctl" >/dev/null ||
+		omt_fail "checkpoint: $ctl"
+	for _ in $(seq 300); do
+		out=$(api GET "/v1/jobs/$job")
+		[[ $out == *'"state":"cancelled"'* ]] && break
+		sleep 0.2
+	done
+	[[ $out == *'"state":"cancelled","outcome":"cancelled"'*" 200" ]] || omt_fail "not cancelled: $out"
+	wait "$submit" || true
+	kill -0 "$OMT_DAEMON_PID" || omt_fail "the daemon died"
+	# Another job, checkpoint under way, and the daemon told to stop.
+	omt_spawn "$OMT_NS_C" "$OMT_TMP/b.out" "$OMT_TMP/b.err" env OMERTA_HOME="$OMT_TMP/consumer" \
+		"$OMT_ROOT/build/bin/omerta" submit --provider "$OMT_API" --description long -- sh -c \
+		'echo up; sleep 600'
+	omt_wait_for "$OMT_TMP/b.out" '^up$' 90 || omt_fail "never started: $(cat "$OMT_TMP/b.err")"
+	job=$(ls /run/omerta/jobs)
+	exec_freeze
+	out=$(api POST "/v1/jobs/$job/checkpoint")
+	[[ $out == *" 202" ]] || omt_fail "checkpoint: $out"
+	kill -TERM "$OMT_DAEMON_PID"
+	omt_wait_for "$OMT_TMP/daemon.log" "stopping every job"
+	exec_thaw
+	local rc=0
+	timeout 120 tail --pid="$OMT_DAEMON_PID" -f /dev/null || rc=$?
+	[ "$rc" = 0 ] || omt_fail "the daemon did not stop: $(tail -n 5 "$OMT_TMP/daemon.log")"
+	wait "$OMT_DAEMON_PID" || omt_fail "the daemon exited $?: $(tail -n 5 "$OMT_TMP/daemon.log")"
+	grep -q "job $job: checkpoint for its consumer" "$OMT_TMP/daemon.log" || omt_fail "the checkpoint's end not logged"
 	omt_assert_no_jobs
 }
 

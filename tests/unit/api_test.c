@@ -1956,6 +1956,114 @@ static void test_job_status(void **state)
 	assert_int_equal(omt_job_status_format(&s, &json), -EINVAL);
 }
 
+/* A checkpoint's or restore's progress in the status ("control"), both ways. */
+static void test_job_status_control(void **state)
+{
+	static const struct {
+		const char *json, *err;
+	} bad[] = {
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\",\"control\":null}",
+		  "control must be an object: null" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\",\"control\":\"done\"}",
+		  "control must be an object: \"done\"" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\",\"control\":{\"state\":\"done\"}}",
+		  "control.action is missing" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+		  "\"control\":{\"action\":\"Check point\",\"state\":\"done\"}}",
+		  "control.action is not 1..32 of [a-z0-9_]: 'Check point'" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\",\"control\":{\"action\":\"restore\"}}",
+		  "control.state is missing" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+		  "\"control\":{\"action\":\"restore\",\"state\":\"none\"}}",
+		  "control.state is not one of running, done, failed: 'none'" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+		  "\"control\":{\"action\":\"restore\",\"state\":\"done\",\"message\":7}}",
+		  "control.message must be a string: 7" },
+		{ "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+		  "\"control\":{\"action\":\"restore\",\"state\":\"failed\",\"message\":\"a\\u001bb\"}}",
+		  "control.message is not printable ASCII: 'a\\x1bb'" },
+	};
+	struct omt_job_status s, back;
+	char err[512], *json, *big;
+	size_t i;
+
+	(void)state;
+	/* None asked yet: no "control", and none made up. */
+	json = "{\"job\":\"0a1b2c3d\",\"state\":\"running\"}";
+	assert_int_equal(omt_job_status_parse(json, strlen(json), &s, err, sizeof(err)), 0);
+	assert_int_equal(s.control.state, OMT_JOB_CONTROL_NONE);
+	assert_string_equal(s.control.action, "");
+
+	/* Under way: no message yet; unknown members of control are skipped. */
+	json = "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+	       "\"control\":{\"action\":\"checkpoint\",\"state\":\"running\",\"since\":3}}";
+	assert_int_equal(omt_job_status_parse(json, strlen(json), &s, err, sizeof(err)), 0);
+	assert_int_equal(s.control.state, OMT_JOB_CONTROL_RUNNING);
+	assert_string_equal(s.control.action, "checkpoint");
+	assert_string_equal(s.control.message, "");
+	assert_int_equal(omt_job_status_format(&s, &json), 0);
+	assert_string_equal(json, "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+			    "\"control\":{\"action\":\"checkpoint\",\"state\":\"running\"}}");
+	free(json);
+
+	/* Ended, with exec's answer; it stays on a finished job's status. */
+	json = "{\"job\":\"0a1b2c3d\",\"state\":\"done\",\"outcome\":\"done\",\"exit_status\":0,"
+	       "\"control\":{\"action\":\"restore\",\"state\":\"failed\","
+	       "\"message\":\"no checkpoint to restore: the VM is running\"}}";
+	assert_int_equal(omt_job_status_parse(json, strlen(json), &s, err, sizeof(err)), 0);
+	assert_int_equal(s.control.state, OMT_JOB_CONTROL_FAILED);
+	assert_string_equal(s.control.action, "restore");
+	assert_string_equal(s.control.message, "no checkpoint to restore: the VM is running");
+	assert_int_equal(omt_job_status_format(&s, &json), 0);
+	assert_int_equal(omt_job_status_parse(json, strlen(json), &back, err, sizeof(err)), 0);
+	assert_memory_equal(&s, &back, sizeof(s));
+	free(json);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (omt_job_status_parse(bad[i].json, strlen(bad[i].json), &s, err,
+					 sizeof(err)) != -EINVAL || strcmp(err, bad[i].err))
+			fail_msg("%s: got '%s', want '%s'", bad[i].json, err, bad[i].err);
+		assert_int_equal(s.control.state, OMT_JOB_CONTROL_NONE);
+	}
+
+	/* The message's bound: OMT_JOB_MAX_CONTROL_MESSAGE bytes, one more refused. */
+	big = malloc(OMT_JOB_MAX_CONTROL_MESSAGE + 200);
+	assert_non_null(big);
+	for (i = OMT_JOB_MAX_CONTROL_MESSAGE; i <= OMT_JOB_MAX_CONTROL_MESSAGE + 1; i++) {
+		int n = snprintf(big, OMT_JOB_MAX_CONTROL_MESSAGE + 200,
+				 "{\"job\":\"0a1b2c3d\",\"state\":\"running\",\"control\":"
+				 "{\"action\":\"checkpoint\",\"state\":\"done\",\"message\":\"%0*d\"}}",
+				 (int)i, 0);
+
+		assert_int_equal(omt_job_status_parse(big, n, &s, err, sizeof(err)),
+				 i == OMT_JOB_MAX_CONTROL_MESSAGE ? 0 : -EINVAL);
+	}
+	free(big);
+
+	/* format refuses what parse would. */
+	json = "{\"job\":\"0a1b2c3d\",\"state\":\"running\","
+	       "\"control\":{\"action\":\"checkpoint\",\"state\":\"done\",\"message\":\"ok\"}}";
+	assert_int_equal(omt_job_status_parse(json, strlen(json), &s, err, sizeof(err)), 0);
+	back = s;
+	strcpy(back.control.message, "bad\nline");
+	assert_int_equal(omt_job_status_format(&back, &json), -EINVAL);
+	back = s;
+	strcpy(back.control.action, "Checkpoint");
+	assert_int_equal(omt_job_status_format(&back, &json), -EINVAL);
+	back = s;
+	back.control.action[0] = '\0';
+	assert_int_equal(omt_job_status_format(&back, &json), -EINVAL);
+	back = s;
+	back.control.state = OMT_JOB__CONTROL_STATE_COUNT;
+	assert_int_equal(omt_job_status_format(&back, &json), -EINVAL);
+	/* NONE: nothing to say, whatever the other fields hold. */
+	back = s;
+	back.control.state = OMT_JOB_CONTROL_NONE;
+	assert_int_equal(omt_job_status_format(&back, &json), 0);
+	assert_string_equal(json, "{\"job\":\"0a1b2c3d\",\"state\":\"running\"}");
+	free(json);
+}
+
 static void test_job_output(void **state)
 {
 	struct omt_job_output *o = calloc(1, sizeof(*o)), *back = calloc(1, sizeof(*back));
@@ -2101,6 +2209,7 @@ int main(void)
 		cmocka_unit_test(test_job_ids_offsets),
 		cmocka_unit_test(test_job_accept),
 		cmocka_unit_test(test_job_status),
+		cmocka_unit_test(test_job_status_control),
 		cmocka_unit_test(test_job_output),
 	};
 	int failed;
