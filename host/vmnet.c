@@ -2,7 +2,6 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <linux/if_tun.h>
 #include <linux/netfilter.h>
 #include <stdio.h>
@@ -97,20 +96,28 @@ void omt_vmnet_table_name(const char *job, char *out, size_t size)
 	snprintf(out, size, "omerta_%s", job);
 }
 
-/* Is 10.213.slot.1 on any interface of this namespace? */
+/* The address a slot's host side takes, and whether an interface has it. */
+struct slot_probe {
+	uint8_t want[4];
+	int taken;
+};
+
+static int slot_addr(void *data, const uint8_t local[4], uint8_t prefix, const uint8_t *brd)
+{
+	struct slot_probe *p = data;
+
+	(void)prefix;
+	(void)brd;
+	p->taken |= !memcmp(local, p->want, 4);
+	return 0;
+}
+
+/* Is 10.213.slot.1 on any interface of this namespace? (When it can't tell: yes.) */
 static int slot_taken(unsigned int slot)
 {
-	struct ifaddrs *ifa, *i;
-	uint8_t want[4] = { OMT_VM_NET_A, OMT_VM_NET_B, slot, 1 };
-	int taken = 0;
+	struct slot_probe p = { .want = { OMT_VM_NET_A, OMT_VM_NET_B, slot, 1 } };
 
-	if (getifaddrs(&ifa) < 0)
-		return 1;
-	for (i = ifa; i && !taken; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
-			taken = !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr, want, 4);
-	freeifaddrs(ifa);
-	return taken;
+	return omt_rtnl_addrs4(slot_addr, &p) ? 1 : p.taken;
 }
 
 static int tap_open(const char *name, int *fd)
