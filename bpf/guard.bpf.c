@@ -3,7 +3,8 @@
  * The WireGuard-only guard of an interface. One set of programs serves every
  * guarded interface: the policy is looked up by ifindex, so a VM's tap is
  * guarded by writing one map entry. An interface with programs attached but
- * no policy drops everything (fail closed).
+ * no policy, or a policy of a warm VM whose job is not known yet
+ * (OMT_POL_NO_JOB), drops everything (fail closed).
  *
  * Frames the guest sends: XDP (omt_xdp_from_vm) or tc ingress
  * (omt_tc_from_vm), same checks. Frames towards the guest: tc egress
@@ -74,7 +75,7 @@ static __always_inline int omt_guard(void *data, void *data_end, __u32 frame_len
 	int reason;
 
 	pol = bpf_map_lookup_elem(&omt_policy, &ifindex);
-	if (!pol)
+	if (!pol || (pol->flags & OMT_POL_NO_JOB))
 		reason = OMT_R_NO_POLICY;
 	else if (vlan_tagged)
 		reason = OMT_R_VLAN;

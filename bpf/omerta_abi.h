@@ -61,6 +61,7 @@ enum omt_policy_flags {
 	OMT_POL_GATEWAY_IP = 1 << 1,	/* gateway_ip is known */
 	OMT_POL_OWN_CLSACT = 1 << 2,	/* we created the clsact qdisc */
 	OMT_POL_HOOK_XDP = 1 << 3,	/* guest's frames checked by XDP (else tc) */
+	OMT_POL_NO_JOB = 1 << 4,	/* a warm VM's: no job yet, nothing passes (no_policy) */
 };
 
 /* omt_policy: keyed by the guarded interface's ifindex (__u32). */

@@ -275,9 +275,13 @@ int omt_guard_detach(const struct omt_guard_maps *maps, __u32 ifindex)
 int omt_guard_attach(struct guard_bpf *skel, __u32 ifindex, int use_xdp,
 		     struct omt_policy *pol)
 {
+	struct omt_policy closed = { .flags = OMT_POL_NO_JOB };
 	struct omt_guard_maps maps;
 	struct bpf_tc_hook hook;
 	int err;
+
+	if (!pol)
+		pol = &closed;
 
 	omt_guard_maps_of(skel, &maps);
 	/* A fresh start for this ifindex: no stale counters or rate limits. */
@@ -344,4 +348,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 void omt_bpf_log_init(void)
 {
 	libbpf_set_print(libbpf_print);
+}
+
+int omt_guard_set_policy(struct guard_bpf *skel, __u32 ifindex, const struct omt_policy *pol)
+{
+	const __u16 kept = OMT_POL_OWN_CLSACT | OMT_POL_HOOK_XDP;
+	struct omt_policy now, next = *pol;
+	int fd = bpf_map__fd(skel->maps.omt_policy);
+
+	if (bpf_map_lookup_elem(fd, &ifindex, &now) < 0)
+		return -errno;
+	next.flags = (next.flags & ~(kept | OMT_POL_NO_JOB)) | (now.flags & kept);
+	return bpf_map_update_elem(fd, &ifindex, &next, BPF_EXIST) < 0 ? -errno : 0;
 }

@@ -41,10 +41,13 @@ void omt_guard_maps_of(struct guard_bpf *skel, struct omt_guard_maps *maps);
 /*
  * Writes pol for ifindex, then attaches: frames from the guest to XDP when
  * use_xdp, else tc ingress; frames to the guest always to tc egress.
- * Undoes everything on failure.
+ * Undoes everything on failure. pol NULL: a warm VM's tap, whose job is not
+ * known yet; nothing passes (OMT_POL_NO_JOB) until omt_guard_set_policy.
  */
 int omt_guard_attach(struct guard_bpf *skel, __u32 ifindex, int use_xdp,
 		     struct omt_policy *pol);
+/* The job's policy for an attached ifindex, in one map update. 0 or -errno. */
+int omt_guard_set_policy(struct guard_bpf *skel, __u32 ifindex, const struct omt_policy *pol);
 
 /*
  * Removes our programs from ifindex (only ours, checked by name), the clsact

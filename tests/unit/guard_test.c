@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "../../bpf/omerta_abi.h"
+#include "../../guard/guard_bpf.h"
 #include "../../telemetry/reasons.h"
 #include "guard.skel.h"
 
@@ -507,6 +508,33 @@ static void test_no_policy_drops_all(void **state)
 	expect_from_guest(f, &fr, OMT_R_NO_POLICY);
 }
 
+/* A warm VM's tap: attached before its job is known, nothing passes; then its policy. */
+static void test_warm_vm_closed_until_policy(void **state)
+{
+	struct fixture *f = *state;
+	int fd = bpf_map__fd(f->skel->maps.omt_policy);
+	struct omt_policy pol, job;
+	uint32_t key = LO;
+	struct frame fr;
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &job), 0);
+	pol = (struct omt_policy){ .flags = OMT_POL_NO_JOB | OMT_POL_HOOK_XDP };
+	assert_int_equal(bpf_map_update_elem(fd, &key, &pol, BPF_ANY), 0);
+	wg_out(&fr, 4, 64);
+	expect_from_guest(f, &fr, OMT_R_NO_POLICY);
+	wg_in(&fr, 4, 64);
+	expect_to_guest(f, &fr, OMT_R_NO_POLICY);
+
+	job.flags |= OMT_POL_NO_JOB;	/* set_policy clears it, keeps the hook's flags */
+	assert_int_equal(omt_guard_set_policy(f->skel, LO, &job), 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &pol), 0);
+	assert_int_equal(pol.flags, OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP | OMT_POL_HOOK_XDP);
+	wg_out(&fr, 4, 64);
+	expect_from_guest(f, &fr, OMT_R_PASS);
+	key = LO + 1000;	/* an interface never attached: refused, not made */
+	assert_int_equal(omt_guard_set_policy(f->skel, key, &job), -ENOENT);
+}
+
 static void test_peer_ip_unknown(void **state)
 {
 	struct fixture *f = *state;
@@ -642,6 +670,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_wireguard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_wireguard_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_policy_drops_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_vm_closed_until_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_ip_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_to_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup_burst2, teardown),
