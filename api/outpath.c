@@ -27,7 +27,7 @@ static const char *type_name(int type)
 		[OMT_MSG_STAGE] = "stage", [OMT_MSG_OUT] = "out", [OMT_MSG_EXIT] = "exit",
 		[OMT_MSG_ERROR] = "error", [OMT_MSG_DIR] = "dir", [OMT_MSG_FILE] = "file",
 		[OMT_MSG_FDATA] = "fdata", [OMT_MSG_FEND] = "fend", [OMT_MSG_SKIP] = "skip",
-		[OMT_MSG_OUTDONE] = "outdone", [OMT_MSG_OUTERR] = "outerr",
+		[OMT_MSG_OUTDONE] = "outdone", [OMT_MSG_OUTERR] = "outerr", [OMT_MSG_JOB] = "job",
 	};
 
 	if (type < 0 || type >= (int)(sizeof(names) / sizeof(names[0])) || !names[type])
@@ -147,6 +147,7 @@ static int step(struct omt_outpath *s, const struct omt_msg *m, char *err, size_
 	case OMT_MSG_OUT:
 	case OMT_MSG_EXIT:
 	case OMT_MSG_ERROR:
+	case OMT_MSG_JOB:
 		break;
 	}
 	omt_errf(err, errlen, "%s message among the output files", type_name(m->type));

@@ -110,6 +110,11 @@ static void on_message(struct job *j, const struct omt_msg *m)
 	case OMT_MSG_OUTERR:
 		on_output(j, m);
 		break;
+	case OMT_MSG_JOB:
+		pr_err("job %s: the guest sent a job message, which only the host sends; "
+		       "killing it", j->host.id);
+		vm_kill(j, OMT_OUTCOME_BOOT_FAILED);
+		break;
 	}
 }
 

@@ -9,6 +9,7 @@
  * The job's life: its options (proto/exec_args.h), its set-up (setup.c),
  * its loop (loop.c) until the VM is gone, then its result (result.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,22 @@ int exec_main(int argc, char **argv)
 	/* Read from a signalfd in the loop; set-up must not be cut short. */
 	omt_signals_for_signalfd(&mask, 0);
 
+	j.sigmask = &mask;
 	e = job_setup(&j, err, sizeof(err));
+	if (e == -ECANCELED && j.args.warm_fd >= 0 && !j.args.result) {
+		job_teardown(&j);	/* a warm VM no job came for */
+		return OMT_EXIT_OK;
+	}
 	if (e) {
 		pr_err("%s", err[0] ? err : strerror(-e));
 		job_teardown(&j);
-		j.end.outcome = OMT_OUTCOME_SETUP_FAILED;
+		/* A warm VM that ended before its job: how it ended. */
+		code = j.end.outcome == OMT_OUTCOME_RUNNING ? OMT_EXIT_FAIL : job_exit_code(&j);
+		if (j.end.outcome == OMT_OUTCOME_RUNNING)
+			j.end.outcome = OMT_OUTCOME_SETUP_FAILED;
 		if (j.args.result)
-			job_write_result(&j, OMT_EXIT_FAIL);
-		return OMT_EXIT_FAIL;
+			job_write_result(&j, code);
+		return code;
 	}
 	job_run(&j, &mask);
 	if (j.output.files && j.end.have_exit && !j.output.done && !j.output.error[0]) {

@@ -129,8 +129,19 @@ struct job_end {
 	uint64_t output_bytes, tunnel_bytes_in, tunnel_bytes_out;
 };
 
+/* A warm VM (--warm-fd): booted before its job, which then comes on warm_fd. */
+struct job_warm {
+	char id[OMT_JOB_ID_LEN + 1];	/* what the VM was set up under: its cgroup, QEMU, tap */
+	char *args;			/* the job's arguments as read; args.* point into it */
+	char **argv;
+	bool ready;			/* the agent waits: "ready" said on warm_fd */
+	int64_t ready_ns;
+};
+
 struct job {
 	struct omt_exec_args args;
+	struct job_warm warm;		/* unused for a cold start */
+	const sigset_t *sigmask;	/* the signals exec_main blocked */
 	struct job_files files;
 	struct job_host host;
 	struct job_vm vm;
@@ -148,6 +159,16 @@ struct job {
 int job_setup(struct job *j, char *err, size_t errlen);
 void job_teardown(struct job *j);
 
+/*
+ * warm.c: a warm VM's steps (setup.c runs them). warm_wait returns
+ * -ECANCELED for no job (EOF on warm_fd before any), and ends the VM on
+ * anything else that goes wrong before the job came.
+ */
+int warm_wait(struct job *j, char *err, size_t errlen);
+void warm_free(struct job *j);
+int warm_take_id(struct job *j, char *err, size_t errlen);
+int warm_send_job(struct job *j, char *err, size_t errlen);
+
 /* jobfiles.c: each read 0 or -errno with err set, each undone by the next. */
 int jobfiles_read_vpn_config(struct job *j, char *err, size_t errlen);
 void jobfiles_forget_vpn_config(struct job *j);	/* its text wiped */
@@ -160,6 +181,10 @@ void jobfiles_free_inputs(struct job *j);
  * j->vm.initrd_fd; then all read but the parsed WireGuard config is let go.
  */
 int jobfiles_build_initrd(struct job *j, char *err, size_t errlen);
+/* A warm VM's: the base image alone, as j->vm.initrd_fd. */
+int jobfiles_base_initrd(struct job *j, char *err, size_t errlen);
+/* The same files as jobfiles_build_initrd, as a newc archive alone (a sealed memfd). */
+int jobfiles_segment(struct job *j, int *fd, char *err, size_t errlen);
 
 /* image.c: opens the --image's root filesystem and logs its hash. */
 int image_open(struct job *j, char *err, size_t errlen);

@@ -124,11 +124,16 @@ static int spec_json(const struct job *j, char **json)
 	return omt_job_spec_format(&spec, json);
 }
 
-int jobfiles_build_initrd(struct job *j, char *err, size_t errlen)
+/*
+ * job.json, wg0.conf, the script and the inputs as a newc segment after
+ * base (NULL: alone) into *fd; then all read but the parsed WireGuard
+ * config is let go.
+ */
+static int build_segment(struct job *j, const char *base, int *fd, char *err, size_t errlen)
 {
 	struct omt_initrd_file files[3 + 1 + OMT_JOB_MAX_INPUTS];
 	struct job_files *f = &j->files;
-	char path[512], *json;
+	char *json;
 	int e, n = 0;
 
 	if ((e = spec_json(j, &json))) {
@@ -142,20 +147,48 @@ int jobfiles_build_initrd(struct job *j, char *err, size_t errlen)
 						       f->script_len };
 	memcpy(files + n, f->inputs, f->n_inputs * sizeof(files[0]));
 	n += f->n_inputs;
-	/* The minimal image is the initramfs every VM boots from. */
-	snprintf(path, sizeof(path), "%s/%s", j->host.image_dir,
-		 omt_image_file(OMT_JOB_IMAGE_MINIMAL));
-	e = omt_initrd_build(path, files, n, &j->vm.initrd_fd);
+	e = omt_initrd_build(base, files, n, fd);
 	free(json);
 	if (e) {
-		snprintf(err, errlen, "guest initramfs from %s: %s", path, strerror(-e));
+		snprintf(err, errlen, "guest initramfs%s%s: %s", base ? " from " : "",
+			 base ? base : "", strerror(-e));
 		return e;
 	}
-	/* The initramfs has them now. */
+	/* The segment has them now. */
 	jobfiles_free_inputs(j);
 	jobfiles_free_script(j);
 	free_wg_text(&j->files);
 	return 0;
+}
+
+/* The minimal image is the initramfs every VM boots from. */
+static void base_image(const struct job *j, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", j->host.image_dir, omt_image_file(OMT_JOB_IMAGE_MINIMAL));
+}
+
+int jobfiles_build_initrd(struct job *j, char *err, size_t errlen)
+{
+	char path[512];
+
+	base_image(j, path, sizeof(path));
+	return build_segment(j, path, &j->vm.initrd_fd, err, errlen);
+}
+
+int jobfiles_base_initrd(struct job *j, char *err, size_t errlen)
+{
+	char path[512];
+	int e;
+
+	base_image(j, path, sizeof(path));
+	if ((e = omt_memfd_from_file(path, "omerta-initrd", &j->vm.initrd_fd)))
+		snprintf(err, errlen, "guest initramfs %s: %s", path, strerror(-e));
+	return e;
+}
+
+int jobfiles_segment(struct job *j, int *fd, char *err, size_t errlen)
+{
+	return build_segment(j, NULL, fd, err, errlen);
 }
 
 void jobfiles_free_inputs(struct job *j)

@@ -11,7 +11,8 @@
  * image, cgroup, guards, console, control socket, tap); then the job's
  * spec (its output, its tunnel's NAT and guard policy, its files in the
  * initramfs); then the VM. The initramfs (job.json) is the one part of
- * the boot that still comes from the spec.
+ * the boot that still comes from the spec: a warm VM (warm_steps) boots
+ * without it and gets the same files over its agent's channel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -351,19 +352,53 @@ static void remove_nat(struct job *j)
 	omt_vmnet_nat_down(&j->host.net);
 }
 
-static int attach_guard(struct job *j, char *err, size_t errlen)
+/* The tap's policy: the VM's address, its gateway, and its tunnel's endpoint only. */
+static void job_policy(const struct job *j, struct omt_policy *pol)
+{
+	const struct job_host *h = &j->host;
+
+	*pol = (struct omt_policy){ .flags = OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP };
+	memcpy(pol->endpoint_ip, j->files.wg.endpoint_ip, 4);
+	pol->endpoint_port = j->files.wg.endpoint_port;
+	memcpy(pol->peer_ip, h->net.vm, 4);
+	memcpy(pol->gateway_ip, h->net.gateway, 4);
+}
+
+/* pol NULL: a warm VM's tap, nothing let through until its job's policy. */
+static int attach(struct job *j, struct omt_policy *pol, char *err, size_t errlen)
 {
 	struct job_host *h = &j->host;
-	struct omt_policy pol = { .flags = OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP };
 	int e;
 
-	memcpy(pol.endpoint_ip, j->files.wg.endpoint_ip, 4);
-	pol.endpoint_port = j->files.wg.endpoint_port;
-	memcpy(pol.peer_ip, h->net.vm, 4);
-	memcpy(pol.gateway_ip, h->net.gateway, 4);
 	/* XDP on a tap: measured cheapest there (docs/benchmarks.md). */
-	if ((e = omt_guard_attach(h->guard, h->net.ifindex, 1, &pol)))
+	if ((e = omt_guard_attach(h->guard, h->net.ifindex, 1, pol)))
 		snprintf(err, errlen, "attach the guard to %s: %s", h->net.tap, strerror(-e));
+	return e;
+}
+
+static int attach_guard(struct job *j, char *err, size_t errlen)
+{
+	struct omt_policy pol;
+
+	job_policy(j, &pol);
+	return attach(j, &pol, err, errlen);
+}
+
+static int attach_guard_closed(struct job *j, char *err, size_t errlen)
+{
+	return attach(j, NULL, err, errlen);
+}
+
+/* A warm VM's job is known: its policy, in one map update. */
+static int open_guard(struct job *j, char *err, size_t errlen)
+{
+	struct omt_policy pol;
+	int e;
+
+	job_policy(j, &pol);
+	if ((e = omt_guard_set_policy(j->host.guard, j->host.net.ifindex, &pol)))
+		snprintf(err, errlen, "the guard's policy on %s: %s", j->host.net.tap,
+			 strerror(-e));
 	return e;
 }
 
@@ -497,19 +532,62 @@ static const struct step {
 	{ owner_open, close_owner },
 };
 
+/*
+ * A warm VM: its shape first, as far as its agent waiting for a job
+ * (warm.c), with a guard that lets nothing through; then the job's spec,
+ * in the same order as above, and its files over the agent's channel.
+ */
+static const struct step warm_steps[] = {
+	{ choose_accel, NULL },
+	{ take_vm_uid, give_back_vm_uid },
+	{ check_forwarding, NULL },
+	{ load_kernel, close_kernel },
+
+	{ make_jobdir, remove_jobdir },
+	{ image_open, close_image },
+	{ make_cgroup, remove_cgroup },
+	{ load_guard, unload_guard },
+	{ attach_cgroup_guard, detach_cgroup_guard },
+	{ open_console, close_console },
+	{ listen_control, close_control },
+	{ bring_up_tap, take_down_tap },
+	{ attach_guard_closed, detach_guard },
+	{ open_events, close_events },
+	{ jobfiles_base_initrd, close_initrd },
+	{ start_vm, stop_vm },
+
+	{ warm_wait, warm_free },
+	{ warm_take_id, NULL },
+	{ jobfiles_read_vpn_config, jobfiles_forget_vpn_config },
+	{ check_endpoint, NULL },
+	{ jobfiles_read_script, jobfiles_free_script },
+	{ jobfiles_read_inputs, jobfiles_free_inputs },
+	{ open_output, close_output },
+	{ set_up_nat, remove_nat },
+	{ open_guard, NULL },
+	{ warm_send_job, NULL },
+	{ owner_open, close_owner },
+};
+
+#define N_STEPS(list) (sizeof(list) / sizeof((list)[0]))
+
 int job_setup(struct job *j, char *err, size_t errlen)
 {
+	const struct step *list = j->args.warm_fd >= 0 ? warm_steps : steps;
+	size_t n = j->args.warm_fd >= 0 ? N_STEPS(warm_steps) : N_STEPS(steps);
 	int e;
 
-	for (j->n_up = 0; j->n_up < sizeof(steps) / sizeof(steps[0]);)
-		if ((e = steps[j->n_up++].up(j, err, errlen)))
+	for (j->n_up = 0; j->n_up < n;)
+		if ((e = list[j->n_up++].up(j, err, errlen)))
 			return e;
 	return 0;
 }
 
 void job_teardown(struct job *j)
 {
+	const struct step *list = j->args.warm_fd >= 0 ? warm_steps : steps;
+
 	while (j->n_up > 0)
-		if (steps[--j->n_up].down)
-			steps[j->n_up].down(j);
+		if (list[--j->n_up].down)
+			list[j->n_up].down(j);
 }

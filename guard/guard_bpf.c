@@ -114,6 +114,24 @@ void omt_guard_unload(struct guard_bpf *skel, const char *pin_dir)
 	guard_bpf__destroy(skel);
 }
 
+int omt_guard_move_pins(struct guard_bpf *skel, const char *from, const char *to)
+{
+	char path[256];
+	struct bpf_map *map;
+	int err;
+
+	if (rename(from, to) < 0)
+		return -errno;
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map) || !bpf_map__is_pinned(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", to, bpf_map__name(map));
+		if ((err = bpf_map__set_pin_path(map, path)))
+			return err;
+	}
+	return 0;
+}
+
 void omt_guard_maps_of(struct guard_bpf *skel, struct omt_guard_maps *maps)
 {
 	maps->policy = bpf_map__fd(skel->maps.omt_policy);

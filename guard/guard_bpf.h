@@ -37,6 +37,8 @@ int omt_guard_load(struct guard_bpf **out, const char *pin_dir);
 /* Unpins (when pin_dir is set) and frees. */
 void omt_guard_unload(struct guard_bpf *skel, const char *pin_dir);
 void omt_guard_maps_of(struct guard_bpf *skel, struct omt_guard_maps *maps);
+/* The pins under from move to to (a warm VM's become its job's). 0 or -errno. */
+int omt_guard_move_pins(struct guard_bpf *skel, const char *from, const char *to);
 
 /*
  * Writes pol for ifindex, then attaches: frames from the guest to XDP when

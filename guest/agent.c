@@ -10,7 +10,8 @@
  * The job's own files come in the initramfs segment exec appends
  * (proto/job_spec.h): /job/job.json says what to run, /job/wg0.conf is the
  * VM's WireGuard config, /job/script the workload script when there is one,
- * /job/input/ the inputs, read-only.
+ * /job/input/ the inputs, read-only. A warm VM boots without them and
+ * waits for the same files on the port (receive_job).
  *
  * The workload's writable space is one size-limited tmpfs (/scratch): its
  * /job/output, and with the debian image the upper layer of an overlay on
@@ -196,7 +197,8 @@ static int open_port(void)
 			if (strcmp(name, OMT_MSG_PORT_NAME) == 0) {
 				snprintf(path, sizeof(path), "/dev/%s", d->d_name);
 				closedir(dir);
-				return open(path, O_WRONLY | O_CLOEXEC);
+				/* Read too: a warm VM's job comes this way. */
+				return open(path, O_RDWR | O_CLOEXEC);
 			}
 		}
 		if (dir)
@@ -234,6 +236,76 @@ static int read_job(struct job *j, char *err, size_t errlen)
 	}
 	j->disk = omt_image_is_disk(j->spec.image);
 	return omt_wgconf_load(JOB_WG, &j->wg, err, errlen);
+}
+
+/* Exactly len bytes from the port into fd. */
+static int port_copy(int fd, uint64_t len)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while (len) {
+		n = read(port_fd, buf, len < sizeof(buf) ? len : sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		if (omt_write_all(fd, buf, n))
+			return -EIO;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * A warm VM: no job.json in the initramfs. Say so, and wait on the port
+ * for the host's "job" message (proto/guest_msg.h): its archive holds the
+ * files a cold boot finds in /job, unpacked into / by busybox's cpio.
+ */
+static void receive_job(void)
+{
+	char line[256];
+	struct omt_msg *m = calloc(1, sizeof(*m));
+	int pfd[2], status, e;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (!m)
+		fail(OMT_STAGE_WARM, "out of memory");
+	stage(OMT_STAGE_WARM);
+	for (;;) {
+		r = read(port_fd, line + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			fail(OMT_STAGE_WARM, "the port closed before the job came");
+		if (line[n] == '\n')
+			break;
+		if (++n == sizeof(line))
+			fail(OMT_STAGE_WARM, "an overlong line instead of the job");
+	}
+	if (omt_msg_parse(line, n, m) || m->type != OMT_MSG_JOB)
+		fail(OMT_STAGE_WARM, "a message that is not the job");
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		fail(OMT_STAGE_WARM, "cpio: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(pfd[0], 0);
+		if (chdir("/") == 0)
+			execl("/bin/cpio", "cpio", "-i", "-d", "-m", "-u", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[0]);
+	e = port_copy(pfd[1], m->size);
+	close(pfd[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (e)
+		fail(OMT_STAGE_WARM, "the job's %llu bytes: %s", (unsigned long long)m->size,
+		     strerror(-e));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail(OMT_STAGE_WARM, "cpio could not unpack the job's files (status %d)", status);
+	free(m);
 }
 
 /* mkdir -p of one level, where it may exist already. */
@@ -519,6 +591,8 @@ int main(void)
 	stage(OMT_STAGE_MODULES);
 	if (merr)
 		fail(OMT_STAGE_MODULES, "%s", err);
+	if (access(JOB_JSON, F_OK) < 0)
+		receive_job();
 	if (read_job(&job, err, sizeof(err)))
 		fail(OMT_STAGE_BOOT, "%s", err);
 	prepare_root(&job);

@@ -97,6 +97,21 @@ int omt_jobdir_write_text(const char *dir, const char *name, const char *text)
 	return 0;
 }
 
+int omt_jobdir_rename(char *dir, size_t size, const char *old_id, const char *new_id)
+{
+	char to[300];
+	int e;
+
+	/* The id the VM was set up under names its cgroup and QEMU: cleanup reads it here. */
+	if ((e = omt_jobdir_write_text(dir, "vm", old_id)))
+		return e;
+	snprintf(to, sizeof(to), "%s/%s", OMT_JOBS_DIR, new_id);
+	if (renameat2(AT_FDCWD, dir, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
+		return -errno;
+	snprintf(dir, size, "%s", to);
+	return 0;
+}
+
 int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid)
 {
 	char val[32];
@@ -279,7 +294,7 @@ int omt_jobdir_reap_stale(void)
 	char dir[300], table[64], tag[64];
 	struct dirent *d;
 	int removed = 0;
-	char id[OMT_JOB_ID_LEN + 1];
+	char id[OMT_JOB_ID_LEN + 1], vm[OMT_JOB_ID_LEN + 1];
 	pid_t qemu;
 	DIR *dd;
 
@@ -293,13 +308,16 @@ int omt_jobdir_reap_stale(void)
 		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, id);
 		if (omt_jobdir_owned(dir))
 			continue;
-		snprintf(tag, sizeof(tag), "omerta-%s", id);
+		/* A warm VM's job: its VM was set up under the id in "vm". */
+		if (read_text(dir, "vm", vm, sizeof(vm)) || omt_job_id_validate(vm))
+			memcpy(vm, id, sizeof(vm));
+		snprintf(tag, sizeof(tag), "omerta-%s", vm);
 		qemu = read_pid(dir, "qemu.pid");
 		if (runs(qemu, tag))
 			kill(qemu, SIGKILL);
 		omt_vmnet_table_name(id, table, sizeof(table));
 		omt_nft_del_table(NFPROTO_IPV4, table);
-		omt_cgroup_remove_stale(id);
+		omt_cgroup_remove_stale(vm);
 		remove_stale_pins(id);
 		omt_jobdir_remove(dir);
 		pr_info("removed what crashed job %s left behind", id);

@@ -45,6 +45,12 @@ int omt_jobdir_live_tap(const char *ifname);
 int omt_jobdir_write_pid(const char *dir, const char *name, pid_t pid);
 /* Writes text as the file name in the job's directory (for status). */
 int omt_jobdir_write_text(const char *dir, const char *name, const char *text);
+/*
+ * A warm VM's directory becomes its job's: dir (of old_id, in a buffer of
+ * size) is renamed to new_id's, never over another, and records old_id in
+ * "vm". 0 or -errno.
+ */
+int omt_jobdir_rename(char *dir, size_t size, const char *old_id, const char *new_id);
 /* Removes the directory and everything in it (lib/tree.h). 0 also when it is gone already. */
 int omt_jobdir_remove(const char *dir);
 /*

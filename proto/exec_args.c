@@ -27,7 +27,10 @@ static void omt_exec_usage(FILE *f)
 		"           [--scratch MIB] [--checkpoint FILE]\n"
 		"           [--owner-priority idle|pause|checkpoint|kill] [--owner-idle SEC]\n"
 		"           [--owner-source auto|logind|input|cpu] [--vm-uids FIRST-LAST]\n"
-		"           (--script FILE | -- COMMAND [ARG...])\n\n"
+		"           (--script FILE | -- COMMAND [ARG...])\n"
+		"       omerta-loader exec --warm-fd FD [--cpus N] [--memory MIB] [--image I]\n"
+		"           [--scratch MIB] [--accel A] [--boot-timeout SEC] [--job-id ID]\n"
+		"           [--vm-uids FIRST-LAST]\n\n"
 		"Runs one job in a fresh QEMU microVM whose only network is the WireGuard\n"
 		"tunnel described by FILE (wg-quick format: the VM's [Interface] and the\n"
 		"consumer's [Peer]). The workload's stdout and stderr stream to ours.\n\n"
@@ -81,7 +84,13 @@ static void omt_exec_usage(FILE *f)
 		"  --vm-uids FIRST-LAST   QEMU runs as a uid (and gid) of this range that no\n"
 		"                         other live VM on the host has; none free: wait for\n"
 		"                         one. No user or group may own one of them.\n"
-		"                         Default: %u-%u\n\n"
+		"                         Default: %u-%u\n"
+		"  --warm-fd FD           a warm VM: boot it with no network and nothing let\n"
+		"                         through, wait until its agent waits for a job, say\n"
+		"                         \"ready\" on FD, then read the job's exec arguments\n"
+		"                         from FD (NUL-terminated, \"omerta-loader\" \"exec\"\n"
+		"                         first, until EOF) and run it: its shape must be the\n"
+		"                         VM's. EOF with none: no job, exit 0\n\n"
 		"Exit status: the workload's (128+N if killed by signal N), or\n"
 		"  240 rogue traffic (VM killed)   241 VPN setup failed\n"
 		"  242 VPN lost during the job     243 timeout\n"
@@ -103,6 +112,7 @@ void omt_exec_args_init(struct omt_exec_args *a)
 		.owner_priority = OMT_OWNER_IDLE, .owner_idle = OMT_OWNER_DEFAULT_IDLE_S,
 		.owner_source = "auto",
 		.vm_uids = { OMT_VM_UIDS_DEFAULT_FIRST, OMT_VM_UIDS_DEFAULT_LAST },
+		.warm_fd = -1,
 	};
 }
 
@@ -210,7 +220,7 @@ enum {
 	O_RESULT = 'R', O_ENV = 'E', O_STDOUT_FD = 'O', O_STDERR_FD = 'Z', O_IMAGE = 'i',
 	O_LANGUAGE = 'L', O_INPUT = 'N', O_OUTPUT = 'U', O_SCRATCH = 'S',
 	O_OWNER_PRIORITY = 'P', O_OWNER_IDLE = 'D', O_OWNER_SOURCE = 'W', O_VM_UIDS = 'u',
-	O_OUTPUT_MAX = 'X', O_CHECKPOINT = 'K',
+	O_OUTPUT_MAX = 'X', O_CHECKPOINT = 'K', O_WARM_FD = 'w',
 };
 
 static const struct option options[] = {
@@ -242,6 +252,7 @@ static const struct option options[] = {
 	{ "vm-uids", required_argument, NULL, O_VM_UIDS },
 	{ "output-max", required_argument, NULL, O_OUTPUT_MAX },
 	{ "checkpoint", required_argument, NULL, O_CHECKPOINT },
+	{ "warm-fd", required_argument, NULL, O_WARM_FD },
 	{ "help", no_argument, NULL, 'h' },
 	{}
 };
@@ -351,6 +362,8 @@ static int parse_run(int c, const char *s, struct omt_exec_args *a)
 		}
 		a->checkpoint = s;
 		return 0;
+	case O_WARM_FD:
+		return parse_fd("--warm-fd", s, &a->warm_fd);
 	case O_STDOUT_FD:
 		return parse_fd("--stdout-fd", s, &a->stdout_fd);
 	case O_STDERR_FD:
@@ -382,11 +395,31 @@ static int parse_run(int c, const char *s, struct omt_exec_args *a)
 	return 1;
 }
 
+static int check_scratch(const struct omt_exec_args *a)
+{
+	if (a->vm.scratch_mib > a->vm.memory_mib / 2) {
+		fprintf(stderr, "exec: --scratch %u is more than half of --memory %u: the VM's "
+				"writable space lives in its memory\n", a->vm.scratch_mib,
+			a->vm.memory_mib);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* What no single option can tell. */
 static int check(const struct omt_exec_args *a, bool command)
 {
 	const struct omt_job_args *job = &a->job;
 
+	if (a->warm_fd >= 0) {
+		if (job->vpn_config || job->script || command || job->n_inputs ||
+		    job->output_dir || job->n_env || a->result || a->checkpoint) {
+			fprintf(stderr, "exec: --warm-fd: the job's options come through FD, "
+					"only the VM's shape on the command line\n");
+			return -EINVAL;
+		}
+		return check_scratch(a);
+	}
 	if (!job->vpn_config) {
 		fprintf(stderr, "exec: --vpn-config is required\n");
 		return -EINVAL;
@@ -405,13 +438,7 @@ static int check(const struct omt_exec_args *a, bool command)
 			omt_language_name(job->language));
 		return -EINVAL;
 	}
-	if (a->vm.scratch_mib > a->vm.memory_mib / 2) {
-		fprintf(stderr, "exec: --scratch %u is more than half of --memory %u: the VM's "
-				"writable space lives in its memory\n", a->vm.scratch_mib,
-			a->vm.memory_mib);
-		return -EINVAL;
-	}
-	return 0;
+	return check_scratch(a);
 }
 
 int omt_exec_args_parse(int argc, char **argv, struct omt_exec_args *a)
@@ -472,12 +499,29 @@ static void opt_uint(struct builder *b, const char *name, unsigned int v)
 	opt(b, name, b->num[b->n_num++]);
 }
 
+static void build_uids(struct builder *b, const struct omt_exec_args *a)
+{
+	if (a->vm_uids.first != OMT_VM_UIDS_DEFAULT_FIRST ||
+	    a->vm_uids.last != OMT_VM_UIDS_DEFAULT_LAST) {
+		snprintf(b->num[b->n_num], sizeof(b->num[0]), "%u-%u", a->vm_uids.first,
+			 a->vm_uids.last);
+		opt(b, "--vm-uids", b->num[b->n_num++]);
+	}
+}
+
 static void build_run(struct builder *b, const struct omt_exec_args *a)
 {
 	unsigned int i;
 
 	if (a->job_id)
 		opt(b, "--job-id", a->job_id);
+	if (a->warm_fd >= 0) {
+		opt_uint(b, "--warm-fd", a->warm_fd);
+		opt_uint(b, "--cpus", a->vm.cpus);
+		opt_uint(b, "--memory", a->vm.memory_mib);
+		build_uids(b, a);
+		return;
+	}
 	opt(b, "--vpn-config", a->job.vpn_config);
 	opt_uint(b, "--cpus", a->vm.cpus);
 	opt_uint(b, "--memory", a->vm.memory_mib);
@@ -501,12 +545,18 @@ static void build_run(struct builder *b, const struct omt_exec_args *a)
 		opt(b, "--owner-source", a->owner_source);
 	if (a->json)
 		arg(b, "--json");
-	if (a->vm_uids.first != OMT_VM_UIDS_DEFAULT_FIRST ||
-	    a->vm_uids.last != OMT_VM_UIDS_DEFAULT_LAST) {
-		snprintf(b->num[b->n_num], sizeof(b->num[0]), "%u-%u", a->vm_uids.first,
-			 a->vm_uids.last);
-		opt(b, "--vm-uids", b->num[b->n_num++]);
-	}
+	build_uids(b, a);
+}
+
+/* The shape's options but --cpus, --memory and --image. */
+static void build_shape(struct builder *b, const struct omt_exec_args *a)
+{
+	if (a->vm.scratch_mib)
+		opt_uint(b, "--scratch", a->vm.scratch_mib);
+	if (strcmp(a->vm.accel, "auto"))
+		opt(b, "--accel", a->vm.accel);
+	if (a->vm.boot_timeout != OMT_EXEC_DEFAULT_BOOT_TIMEOUT_S)
+		opt_uint(b, "--boot-timeout", a->vm.boot_timeout);
 }
 
 static void build_workload(struct builder *b, const struct omt_exec_args *a)
@@ -516,6 +566,10 @@ static void build_workload(struct builder *b, const struct omt_exec_args *a)
 
 	if (a->vm.image != OMT_JOB_IMAGE_DEFAULT)
 		opt(b, "--image", omt_image_name(a->vm.image));
+	if (a->warm_fd >= 0) {
+		build_shape(b, a);
+		return;
+	}
 	if (job->language != OMT_JOB_LANGUAGE_DEFAULT)
 		opt(b, "--language", omt_language_name(job->language));
 	for (i = 0; i < job->n_inputs; i++)
@@ -524,12 +578,7 @@ static void build_workload(struct builder *b, const struct omt_exec_args *a)
 		opt(b, "--output", job->output_dir);
 	if (job->output_max_mib != OMT_EXEC_MAX_OUTPUT_MIB)
 		opt_uint(b, "--output-max", job->output_max_mib);
-	if (a->vm.scratch_mib)
-		opt_uint(b, "--scratch", a->vm.scratch_mib);
-	if (strcmp(a->vm.accel, "auto"))
-		opt(b, "--accel", a->vm.accel);
-	if (a->vm.boot_timeout != OMT_EXEC_DEFAULT_BOOT_TIMEOUT_S)
-		opt_uint(b, "--boot-timeout", a->vm.boot_timeout);
+	build_shape(b, a);
 	if (!job->firewall)
 		opt(b, "--guest-firewall", "off");
 	if (job->vpn_timeout)
@@ -566,4 +615,11 @@ int omt_exec_argv_new(const struct omt_exec_args *a, char ***argv_out)
 	b.argv[b.n] = NULL;
 	*argv_out = b.argv;
 	return 0;
+}
+
+bool omt_vm_shape_same(const struct omt_vm_shape *warm, const struct omt_vm_shape *job)
+{
+	return omt_image_resolve(warm->image) == omt_image_resolve(job->image) &&
+	       warm->cpus == job->cpus && warm->memory_mib == job->memory_mib &&
+	       warm->scratch_mib == job->scratch_mib && strcmp(warm->accel, job->accel) == 0;
 }

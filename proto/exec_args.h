@@ -64,7 +64,20 @@ struct omt_exec_args {
 	const char *owner_source;	/* --owner-source: "auto" */
 	/* The host's. */
 	struct omt_uid_range vm_uids;	/* --vm-uids: OMT_VM_UIDS_DEFAULT_* */
+	/*
+	 * --warm-fd: a warm VM. Only the shape (and --job-id, --vm-uids) is
+	 * given; exec boots the VM until its agent waits, says "ready" on FD,
+	 * then reads the job's own exec arguments from FD (NUL-terminated
+	 * strings, argv[0] "omerta-loader" first, until EOF). EOF before any:
+	 * no job, exec ends. -1: a cold start, the job on the command line.
+	 */
+	int warm_fd;
 };
+
+/* What a warm VM writes on --warm-fd once it waits for its job. */
+#define OMT_WARM_READY "ready\n"
+/* The most a job's arguments on --warm-fd may take. */
+#define OMT_WARM_MAX_ARGS (256 << 10)
 
 /* The defaults: what no option at all means. */
 void omt_exec_args_init(struct omt_exec_args *a);
@@ -84,5 +97,10 @@ int omt_exec_args_parse(int argc, char **argv, struct omt_exec_args *a);
  * -ENOMEM.
  */
 int omt_exec_argv_new(const struct omt_exec_args *a, char ***argv_out);
+/*
+ * Whether a job of shape job may take a warm VM of shape warm: the same
+ * image, cpus, memory, scratch and accelerator (QEMU can't change them).
+ */
+bool omt_vm_shape_same(const struct omt_vm_shape *warm, const struct omt_vm_shape *job);
 
 #endif

@@ -13,6 +13,7 @@
 static const char *const stage_names[] = {
 	[OMT_STAGE_BOOT] = "boot",
 	[OMT_STAGE_MODULES] = "modules",
+	[OMT_STAGE_WARM] = "warm",
 	[OMT_STAGE_NETWORK] = "network",
 	[OMT_STAGE_FIREWALL] = "firewall",
 	[OMT_STAGE_VPN] = "vpn",
@@ -221,6 +222,10 @@ static int parse_output(json_object *o, const char *type, struct omt_msg *m)
 		m->type = OMT_MSG_OUTERR;
 		return text_member(o, "message", m->text, sizeof(m->text));
 	}
+	if (strcmp(type, "job") == 0) {
+		m->type = OMT_MSG_JOB;
+		return u64_member(o, "size", OMT_MSG_MAX_JOB, &m->size);
+	}
 	return -EINVAL;
 }
 
@@ -337,6 +342,12 @@ static int format_output(json_object *o, const struct omt_msg *m, char *b64, siz
 			return -EINVAL;
 		add_str(o, "type", "outerr");
 		add_str(o, "message", m->text);
+		return 0;
+	case OMT_MSG_JOB:
+		if (m->size > OMT_MSG_MAX_JOB)
+			return -EINVAL;
+		add_str(o, "type", "job");
+		add_u64(o, "size", m->size);
 		return 0;
 	default:	/* omt_msg_format's own */
 		return -EINVAL;

@@ -26,6 +26,16 @@
  * mode is the file's permission bits (0..0777); the host keeps only whether
  * the owner may execute it: 0755, or else 0644.
  *
+ * A warm VM's agent (no /job/job.json in its initramfs) says
+ * {"type":"stage","stage":"warm"} once it waits for its job; the host then
+ * sends the one message that goes the other way:
+ *   {"type":"job","size":N}                    followed by N bytes: a newc
+ *                                               cpio archive of the files a
+ *                                               cold start's initramfs
+ *                                               segment holds (proto/job_spec.h)
+ * and the agent goes on as after a cold boot. A guest sending "job" is a
+ * protocol error.
+ *
  * The guest is untrusted: the host parses with omt_msg_parse, which bounds
  * every field, and treats anything else as a protocol error.
  */
@@ -61,7 +71,11 @@ enum omt_msg_type {
 	OMT_MSG_SKIP,
 	OMT_MSG_OUTDONE,
 	OMT_MSG_OUTERR,
+	OMT_MSG_JOB,		/* host -> guest only */
 };
+
+/* The most a "job" message's archive may hold: the inputs' 64 MiB and the rest. */
+#define OMT_MSG_MAX_JOB (80ULL << 20)
 
 /* What "skip" says was not sent. Changing it: guest/outsend.c. */
 enum omt_skip_kind {
@@ -78,6 +92,7 @@ enum omt_skip_kind {
 enum omt_stage {
 	OMT_STAGE_BOOT,
 	OMT_STAGE_MODULES,
+	OMT_STAGE_WARM,			/* a warm VM, waiting for its job */
 	OMT_STAGE_NETWORK,
 	OMT_STAGE_FIREWALL,
 	OMT_STAGE_VPN,
@@ -93,7 +108,7 @@ struct omt_msg {
 	int status;			/* EXIT: exit status, or -1 if signal */
 	int signal;			/* EXIT: terminating signal, or 0 */
 	unsigned int mode;		/* FILE: permission bits */
-	uint64_t size;			/* FILE: bytes that follow in FDATA */
+	uint64_t size;			/* FILE: bytes that follow in FDATA; JOB: the archive's */
 	uint64_t files, bytes;		/* OUTDONE */
 	enum omt_skip_kind kind;	/* SKIP */
 	size_t len;			/* OUT, FDATA: bytes in data */

@@ -273,6 +273,16 @@ int omt_cgroup_set_cpu_max(const struct omt_cgroup *cg, long quota_us, long peri
 	return -ENOENT;
 }
 
+int omt_cgroup_set_idle(const struct omt_cgroup *cg, int idle)
+{
+	int i;
+
+	for (i = 0; i < cg->n_dirs; i++)
+		if (has_file(cg->dirs[i], "cpu.idle"))
+			return write_str(cg->dirs[i], "cpu.idle", idle ? "1" : "0");
+	return -ENOENT;
+}
+
 static int read_str(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[512];

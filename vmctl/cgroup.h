@@ -51,6 +51,12 @@ void omt_cgroup_remove_stale(const char *job);
  */
 int omt_cgroup_set_cpu_max(const struct omt_cgroup *cg, long quota_us, long period_us);
 /*
+ * SCHED_IDLE for every thread in cg (cpu.idle, kernel 5.15 on), or back:
+ * a warm VM waiting for its job takes only CPU nothing else wants. 0,
+ * -ENOENT where the kernel has no cpu.idle, or -errno.
+ */
+int omt_cgroup_set_idle(const struct omt_cgroup *cg, int idle);
+/*
  * CPU time used so far, in ns: usage_usec of cpu.stat in the v2 directory
  * (there whether or not the cpu controller is, so on hybrid hosts too),
  * else cpuacct.usage of a v1 directory. 0 or -errno.

@@ -113,7 +113,7 @@ int omt_initrd_build(const char *base_path, const struct omt_initrd_file *files,
 
 	if (m < 0)
 		return -errno;
-	if ((e = copy_file(m, base_path, &len)) || (e = pad4(m, len)) ||
+	if ((base_path && ((e = copy_file(m, base_path, &len)) || (e = pad4(m, len)))) ||
 	    (e = omt_cpio_write(m, files, n)) || (e = seal(m))) {
 		close(m);
 		return e;

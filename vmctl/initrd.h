@@ -21,7 +21,10 @@ struct omt_initrd_file {
 
 /* A sealed memfd with the whole of path. 0 or -errno. */
 int omt_memfd_from_file(const char *path, const char *name, int *fd);
-/* A sealed memfd: base_path's bytes, zero padding to 4, then files as newc. */
+/*
+ * A sealed memfd: base_path's bytes, zero padding to 4, then files as newc
+ * (base_path NULL: the newc archive alone, what a warm VM is sent).
+ */
 int omt_initrd_build(const char *base_path, const struct omt_initrd_file *files, int n,
 		     int *fd);
 

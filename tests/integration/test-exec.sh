@@ -22,6 +22,52 @@ test_exec_fetches_through_tunnel() {
 	teardown_clean
 }
 
+# A warm VM (--warm-fd), driven as the daemon drives it: booted with its
+# shape alone, its guard closed, until "ready"; then the job's arguments,
+# and the job runs as a cold one would, in that VM, which goes after it.
+omt_warm_exec() { # SHAPE_ARGS_COUNT SHAPE_ARGS... JOB_ARGS...
+	omt_net "$OMT_NS_R" python3 "$OMT_ROOT/tests/integration/warmexec.py" "$OMT_LOADER" \
+		"$@" >"$OMT_TMP/out" 2>"$OMT_TMP/err"
+}
+
+test_exec_warm_vm() {
+	omt_provider_up
+	local rc=0
+	echo "an input" >"$OMT_TMP/in.txt"
+	mkdir "$OMT_TMP/outdir"
+	omt_warm_exec 4 --memory 256 --job-id 0000beef --memory 256 --vpn-config "$OMT_TMP/vm.conf" \
+		--job-id 0000cafe --input "$OMT_TMP/in.txt" --output "$OMT_TMP/outdir" -- \
+		sh -c "wget -q -O - $URL/file; cat /job/input/in.txt; echo made >/job/output/o.txt; exit 7" || rc=$?
+	[ "$rc" = 7 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit status $rc, not the workload's 7"; }
+	grep -q "warm: ready" "$OMT_TMP/err" || omt_fail "no ready: $(cat "$OMT_TMP/err")"
+	grep -q "job 0000cafe: .*(warm VM 0000beef)" "$OMT_TMP/err" || omt_fail "the job did not take the VM: $(cat "$OMT_TMP/err")"
+	grep -qx "hello from the consumer" "$OMT_TMP/out" || omt_fail "no file: $(cat "$OMT_TMP/out")"
+	grep -qx "an input" "$OMT_TMP/out" || omt_fail "no input: $(cat "$OMT_TMP/out")"
+	grep -qx made "$OMT_TMP/outdir/o.txt" || omt_fail "no output file"
+	teardown_clean
+}
+
+# A warm VM no job comes for ends cleanly; one whose guest sends a frame
+# before its job is a rogue, killed (nothing passes a warm VM's guard).
+test_exec_warm_vm_no_job() {
+	omt_provider_up
+	local rc=0
+	omt_warm_exec 2 --memory 256 --no-job || rc=$?
+	[ "$rc" = 0 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit status $rc, not 0"; }
+	grep -q "no job came" "$OMT_TMP/err" || omt_fail "not said: $(cat "$OMT_TMP/err")"
+	teardown_clean
+}
+
+# The job's shape must be the warm VM's: refused, and nothing left.
+test_exec_warm_vm_other_shape() {
+	omt_provider_up
+	local rc=0
+	omt_warm_exec 2 --memory 256 --memory 384 --vpn-config "$OMT_TMP/vm.conf" -- true || rc=$?
+	[ "$rc" = 1 ] || { cat "$OMT_TMP/err" >&2; omt_fail "exit status $rc, not 1"; }
+	grep -q "is not this warm VM's" "$OMT_TMP/err" || omt_fail "not said: $(cat "$OMT_TMP/err")"
+	teardown_clean
+}
+
 test_exec_script() {
 	omt_provider_up
 	printf '#!/bin/sh\necho "args=$#"\nwget -q -O - %s/file | tr a-z A-Z\n' "$URL" >"$OMT_TMP/job.sh"
