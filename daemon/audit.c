@@ -83,6 +83,9 @@ void audit_outcome(const struct djob *j, const struct omt_exec_result *r)
 	json_object_object_add(o, "job", json_object_new_string(j->id));
 	json_object_object_add(o, "consumer", json_object_new_string(j->consumer_b64));
 	json_object_object_add(o, "network", json_object_new_string(j->network));
+	if (j->vm_id[0])	/* it started: on a warm VM, or booted for it */
+		json_object_object_add(o, "start",
+				       json_object_new_string(j->warm_start ? "warm" : "cold"));
 	if (!r) {
 		json_object_object_add(o, "outcome", json_object_new_string(j->outcome));
 		json_object_object_add(o, "exit_status", json_object_new_int(j->exit_status));

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,8 +184,11 @@ static int exec_argv(const struct djob *j, struct exec_cmd *x)
 	return omt_exec_argv_new(&a, &x->argv);
 }
 
-/* In the child, between fork and exec: fds 3 and 4 the pipes, nothing else inherited. */
-static void __attribute__((noreturn)) in_child(const struct exec_cmd *x, int out, int err)
+/*
+ * In the child, between fork and exec: fds 3 and 4 the pipes (and a warm
+ * VM's socket as OMT_WARM_FD), nothing else inherited.
+ */
+static void __attribute__((noreturn)) in_child(char **argv, int out, int err, int warm)
 {
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -194,12 +198,95 @@ static void __attribute__((noreturn)) in_child(const struct exec_cmd *x, int out
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Out of the way of 0 to 5 first: one dup2 must not close another's source. */
+	out = fcntl(out, F_DUPFD_CLOEXEC, 10);
+	err = fcntl(err, F_DUPFD_CLOEXEC, 10);
+	if (warm >= 0)
+		warm = fcntl(warm, F_DUPFD_CLOEXEC, 10);
+	if (out < 0 || err < 0 || null < 0)
+		_exit(127);
 	dup2(null, 0);
 	dup2(null, 1);
 	dup2(out, 3);
 	dup2(err, 4);
-	execv(d.self, x->argv);
+	if (warm >= 0)
+		dup2(warm, OMT_WARM_FD);
+	execv(d.self, argv);
 	_exit(127);
+}
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+int spawn_child(char **argv, int warm, pid_t *pid, int *out_fd, int *err_fd)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, e;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		e = -errno;
+		goto fail;
+	}
+	*pid = fork();
+	if (*pid < 0) {
+		e = -errno;
+		goto fail;
+	}
+	if (*pid == 0)
+		in_child(argv, out[1], err[1], warm);
+	close(out[1]);
+	close(err[1]);
+	/* Read as it comes, from the main loop: never block it. */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	*out_fd = out[0];
+	*err_fd = err[0];
+	return 0;
+fail:
+	close_pair(out);
+	close_pair(err);
+	return e;
+}
+
+/* The job's exec arguments to a warm VM, NUL-terminated, then EOF. 0 or -errno. */
+static int send_args(int fd, char **argv)
+{
+	size_t len;
+	ssize_t n;
+
+	for (; *argv; argv++) {
+		len = strlen(*argv) + 1;
+		/* Far less than the socket's buffer: never blocks, never SIGPIPE. */
+		n = send(fd, *argv, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t)len)
+			return n < 0 ? -errno : -EAGAIN;
+	}
+	return shutdown(fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+/* j on warm VM v: 0, or -errno (v then retired, j to start cold). */
+static int give_warm(struct djob *j, struct dwarm *v, const struct exec_cmd *x)
+{
+	int e = send_args(v->fd, x->argv);
+
+	if (e) {
+		pr_warn("job %s: warm VM %s did not take it (%s): starting it cold", j->id, v->id,
+			strerror(-e));
+		warm_give_back(v);
+		return e;
+	}
+	close(v->fd);
+	j->pid = v->pid;
+	j->out.fd = v->out;
+	j->err.fd = v->err;
+	j->warm_start = true;
+	snprintf(j->vm_id, sizeof(j->vm_id), "%s", v->id);
+	free(v);
+	return 0;
 }
 
 /* The job could not start: it is done, and says so. */
@@ -215,35 +302,23 @@ static void spawn_failed(struct djob *j)
 
 void spawn_exec(struct djob *j)
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	struct exec_cmd x = {};
-	unsigned int i;
-	pid_t pid;
+	struct dwarm *v;
+	int e;
 
 	if (exec_argv(j, &x)) {
 		pr_err("job %s: out of memory", j->id);
 		goto fail;
 	}
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		pr_err("job %s: pipe: %s", j->id, strerror(errno));
-		goto fail;
+	if (!(v = warm_take(j)) || give_warm(j, v, &x)) {
+		if ((e = spawn_child(x.argv, -1, &j->pid, &j->out.fd, &j->err.fd))) {
+			pr_err("job %s: start exec: %s", j->id, strerror(-e));
+			goto fail;
+		}
+		j->warm_start = false;
+		snprintf(j->vm_id, sizeof(j->vm_id), "%s", j->id);
 	}
-	pid = fork();
-	if (pid < 0) {
-		pr_err("job %s: fork: %s", j->id, strerror(errno));
-		goto fail;
-	}
-	if (pid == 0)
-		in_child(&x, out[1], err[1]);
-	close(out[1]);
-	close(err[1]);
 	exec_cmd_free(&x);
-	/* Read as it comes, from the main loop: never block it. */
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	j->pid = pid;
-	j->out.fd = out[0];
-	j->err.fd = err[0];
 	j->state = J_RUNNING;
 	j->started = time(NULL);
 	j->energy = (struct omt_energy_vm){ 0 };
@@ -251,16 +326,13 @@ void spawn_exec(struct djob *j)
 	j->quota_us = -1;
 	d.running++;
 	omt_inhibit_update(d.inhibit, true);
-	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64, j->network);
+	pr_info("job %s: started %s (consumer %.12s..., network %s)", j->id,
+		j->warm_start ? "on warm VM" : "cold", j->consumer_b64, j->network);
+	if (j->warm_start)
+		pr_info("job %s: took warm VM %s", j->id, j->vm_id);
 	return;
 fail:
 	exec_cmd_free(&x);
-	for (i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (err[i] >= 0)
-			close(err[i]);
-	}
 	spawn_failed(j);
 }
 

@@ -108,8 +108,24 @@ struct djob {
 	long quota_us;			/* CPU quota in force (power caps), < 0: none */
 	time_t submitted, started, finished;
 	struct omt_job_control control;	/* the last checkpoint or restore asked (control.c) */
+	bool warm_start;		/* it took a warm VM (warm.c) */
+	char vm_id[OMT_JOB_ID_LEN + 1];	/* its VM's cgroup: the warm VM's id, else its own */
 	struct djob *next;
 };
+
+/* A warm VM: an exec child booted before its job (warm.c). */
+struct dwarm {
+	char id[OMT_JOB_ID_LEN + 1];	/* its cgroup's, QEMU's, until a job takes it */
+	pid_t pid;
+	int fd;				/* our end of its --warm-fd; -1 once retired */
+	int out, err;			/* the pipes a job's stdout and stderr will come on */
+	bool ready;			/* its agent waits for a job */
+	bool retiring;			/* no job for it: its exec is ending */
+	time_t started;
+	struct dwarm *next;
+};
+/* Where a warm VM's exec finds its end of the socket. */
+#define OMT_WARM_FD 5
 
 /*
  * The daemon, one of it. These threads touch it: the main thread (run.c:
@@ -210,8 +226,17 @@ void remove_path(const char *path);
  * output directory. 0 or -errno.
  */
 int job_write_files(struct djob *j, uint8_t vm_public_key[32]);
-/* Starts j's exec; when it can't, j is done ("setup_failed"), audited. */
+/*
+ * Starts j's exec, on a warm VM of its shape when there is one (warm.c);
+ * when it can't, j is done ("setup_failed"), audited.
+ */
 void spawn_exec(struct djob *j);
+/*
+ * An `omerta-loader exec` child running argv, dying with us; its stdout
+ * and stderr (fds 3 and 4) on pipes whose read ends (non-blocking) go to
+ * *out_fd and *err_fd; warm, when >= 0, as its OMT_WARM_FD. 0 or -errno.
+ */
+int spawn_child(char **argv, int warm, pid_t *pid, int *out_fd, int *err_fd);
 /* What s's pipe holds now, kept up to MAX_OUTPUT (4 MiB); it never blocks. */
 void drain_stream(struct stream *s);
 /* j's exec has exited with status (waitpid's): its output, its result, its outcome. */
@@ -221,6 +246,33 @@ void job_exited(struct djob *j, int status);
  * that goes to the consumer's terminal. Any thread, no lock needed.
  */
 void printable_copy(char *out, size_t size, const char *s);
+
+/* warm.c; on the main thread, with d.lock held */
+/* Warm VMs booting or ready (they count against max_vms); any at all, retiring ones too. */
+unsigned int warm_count(void);
+bool warm_any(void);
+/* Boots warm VMs while warm_vms, max_vms, queued jobs and the owner's rules allow. */
+void warm_fill(void);
+/* Whether a warm VM waits (or boots) that j may take. */
+bool warm_fits(const struct djob *j);
+/* A warm VM j may take (a ready one first), out of the list; NULL: none of its shape. */
+struct dwarm *warm_take(const struct djob *j);
+/* v could not take its job: retired, its exec reaped later. */
+void warm_give_back(struct dwarm *v);
+/* A job of another shape needs a VM's room: one warm VM retired (a booting one first). */
+void warm_make_room(void);
+void warm_retire_all(const char *why);
+/* After the start and every reload: the owner's watch, warm_vms lowered. */
+void warm_policy_changed(void);
+/* The owner watch's fd for the main loop's epoll (-1: none), and its event. */
+int warm_owner_fd(void);
+void warm_owner_poll(void);
+/* The sockets of warm VMs not ready yet, watched on ep; fd's event: true if it was one. */
+void warm_watch(int ep);
+bool warm_on_fd(int ep, int fd);
+/* pid was a warm VM's exec (true): forgotten, a back-off when it ended by itself. */
+bool warm_reaped(pid_t pid, int status);
+void warm_end(void);
 
 /* control.c */
 /*

@@ -379,9 +379,17 @@ void schedule_jobs(void)
 		for (j = d.jobs; j; j = j->next)
 			if (j->state == J_QUEUED && (!best || omt_queue_cmp(&j->qkey, &best->qkey) < 0))
 				best = j;
-		if (!best || !vm_uid_free())
+		if (!best)
 			break;
+		/* A warm VM of its shape is its VM already; else one makes room if it must. */
+		if (!warm_fits(best)) {
+			if (d.running + warm_count() >= d.policy.max_vms)
+				warm_make_room();
+			if (!vm_uid_free())
+				break;
+		}
 		spawn_exec(best);
 	}
+	warm_fill();
 	write_state();
 }

@@ -80,6 +80,10 @@ static unsigned int daemon_metrics(struct omt_prom *p, char (*ids)[OMT_JOB_ID_LE
 
 	omt_prom_help(p, "omerta_vms_running", "gauge", "MicroVMs running now.");
 	omt_prom_sample(p, "omerta_vms_running", d.running, NULL);
+	omt_prom_help(p, "omerta_vms_warm", "gauge",
+		      "Warm VMs: booted, or booting, ahead of a job (warm_vms); not in "
+		      "omerta_vms_running.");
+	omt_prom_sample(p, "omerta_vms_warm", warm_count(), NULL);
 	omt_prom_help(p, "omerta_jobs_queued", "gauge", "Admitted jobs waiting for a VM.");
 	for (i = 0, j = d.jobs; j; j = j->next)
 		i += j->state == J_QUEUED;

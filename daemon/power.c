@@ -24,7 +24,7 @@ void power_tick(void)
 
 	omt_inhibit_update(d.inhibit, d.running > 0);
 	for (j = d.jobs; j && n < OMT_MAX_VMS; j = j->next) {
-		if (j->state != J_RUNNING || omt_cgroup_lookup(&cg, j->id) ||
+		if (j->state != J_RUNNING || omt_cgroup_lookup(&cg, j->vm_id) ||
 		    omt_cgroup_cpu_usage_ns(&cg, &j->energy.cpu_ns))
 			continue;	/* not started yet, or gone */
 		js[n] = j;
@@ -44,7 +44,7 @@ void power_tick(void)
 	for (i = 0; i < n; i++) {
 		if (q[i].new_quota_us == js[i]->quota_us)
 			continue;
-		if (omt_cgroup_lookup(&cg, js[i]->id) == 0 &&
+		if (omt_cgroup_lookup(&cg, js[i]->vm_id) == 0 &&
 		    omt_cgroup_set_cpu_max(&cg, q[i].new_quota_us < 0 ? q[i].limit_us :
 						q[i].new_quota_us, OMT_CPU_PERIOD_US) == 0) {
 			pr_debug("job %s: %.1f W: CPU quota %ld us per %ld us", js[i]->id,

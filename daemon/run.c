@@ -300,9 +300,35 @@ static void reap(int ep)
 				break;
 			}
 		}
+		if (!j)
+			warm_reaped(pid, status);
 		schedule_jobs();
 		pthread_mutex_unlock(&d.lock);
 	}
+}
+
+/*
+ * The owner's activity, watched when warm VMs depend on it (warm.c): its
+ * fd in ep, replaced when a reload changed it.
+ */
+static void watch_owner(int ep)
+{
+	static int watched = -1;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd;
+
+	pthread_mutex_lock(&d.lock);
+	warm_policy_changed();
+	fd = warm_owner_fd();
+	pthread_mutex_unlock(&d.lock);
+	if (fd == watched)
+		return;
+	if (watched >= 0)
+		epoll_ctl(ep, EPOLL_CTL_DEL, watched, NULL);
+	ev.data.fd = fd;
+	if (fd >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	watched = fd;
 }
 
 static void stop_all(void)
@@ -313,6 +339,7 @@ static void stop_all(void)
 	d.stopping = 1;
 	for (j = d.jobs; j; j = j->next)
 		cancel_job(j);
+	warm_retire_all("the daemon stops");
 	pthread_mutex_unlock(&d.lock);
 }
 
@@ -327,6 +354,7 @@ static void on_signal(int sfd, int ep)
 	} else if (si.ssi_signo == SIGHUP) {
 		sd_notify(0, "RELOADING=1");
 		reload();
+		watch_owner(ep);
 		sd_notify(0, "READY=1");
 	} else if (!d.stopping) {
 		sd_notify(0, "STOPPING=1");
@@ -364,6 +392,8 @@ static void main_loop(int ep, int sfd, int tfd)
 				power_tick();
 				if (jobs_waiting())
 					schedule_jobs();
+				else
+					warm_fill();	/* a back-off over, the owner gone */
 				pthread_mutex_unlock(&d.lock);
 				audit_refusals_flush();
 			} else if (fd == d.wake) {
@@ -371,13 +401,23 @@ static void main_loop(int ep, int sfd, int tfd)
 				pthread_mutex_lock(&d.lock);
 				schedule_jobs();
 				pthread_mutex_unlock(&d.lock);
+			} else if (fd == warm_owner_fd()) {
+				pthread_mutex_lock(&d.lock);
+				warm_owner_poll();
+				warm_fill();
+				pthread_mutex_unlock(&d.lock);
 			} else {
-				on_child_output(fd);
+				pthread_mutex_lock(&d.lock);
+				fd = warm_on_fd(ep, fd) ? -1 : fd;
+				pthread_mutex_unlock(&d.lock);
+				if (fd >= 0)
+					on_child_output(fd);
 			}
 		}
 		pthread_mutex_lock(&d.lock);
 		watch_outputs(ep);
-		if (d.stopping && d.running == 0) {
+		warm_watch(ep);
+		if (d.stopping && d.running == 0 && !warm_any()) {
 			pthread_mutex_unlock(&d.lock);
 			return;
 		}
@@ -449,6 +489,10 @@ int run_main(int argc, char **argv)
 	d.inhibit = omt_inhibit_new(NULL);
 	if (!d.energy || !d.inhibit || listen_all(metrics_listen, mip, mport, &http, &metrics))
 		goto out;
+	watch_owner(ep);
+	pthread_mutex_lock(&d.lock);
+	schedule_jobs();	/* the warm VMs */
+	pthread_mutex_unlock(&d.lock);
 	main_loop(ep, sfd, tfd);
 	ret = OMT_EXIT_OK;
 	unlink(DAEMON_DIR "/state.json");
@@ -470,6 +514,7 @@ out:
 		d.jobs = j->next;
 		free_job(j);
 	}
+	warm_end();
 	omt_audit_close(d.audit);
 	omt_nonce_cache_free(d.nonces);
 	omt_inhibit_free(d.inhibit);

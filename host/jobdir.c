@@ -257,6 +257,19 @@ static int is_tun(int sock, const char *ifname)
 }
 
 /*
+ * Whether a process holds ifname's tun fd: tun has the carrier on exactly
+ * then. A warm VM's tap keeps the VM's id when its job's directory takes
+ * the job's: its QEMU holds it.
+ */
+static int tap_held(int sock, const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	return ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_RUNNING);
+}
+
+/*
  * Every job tap (a tun device named omtJOB) of this network namespace whose
  * job no live loader owns: made persistent from QEMU's fd, it would outlive
  * its job, unguarded, for the next one to take over.
@@ -275,7 +288,7 @@ static int reap_taps(void)
 		    !is_tun(sock, i->if_name))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", OMT_JOBS_DIR, i->if_name + 3);
-		if (omt_jobdir_owned(dir))
+		if (omt_jobdir_owned(dir) || tap_held(sock, i->if_name))
 			continue;
 		if ((e = omt_rtnl_link_del(i->if_index)))
 			pr_warn("tap %s: %s", i->if_name, strerror(-e));

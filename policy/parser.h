@@ -29,7 +29,7 @@ struct key {
 #define POLICY_REQUIRED 1
 
 /* Every key of every section (values.c). */
-#define POLICY_N_KEYS 26
+#define POLICY_N_KEYS 27
 extern const struct key policy_keys[POLICY_N_KEYS];
 
 /* Where things were said, for errors about them after the whole file. */

@@ -4,7 +4,8 @@
  * big, and in which order. An INI file read with inih:
  *
  *   [provider]                  listen, key, audit_log (required); max_vms,
- *                               max_timeout_s, max_description, metrics_listen,
+ *                               warm_vms, max_timeout_s, max_description,
+ *                               metrics_listen,
  *                               owner_priority, owner_idle_s, owner_source,
  *                               power_cap_vm_w, power_cap_total_w, vm_uids,
  *                               tls, state_dir, storage_budget_mib
@@ -79,6 +80,7 @@ struct omt_policy_cfg {
 	uint8_t metrics_ip[4];
 	uint16_t metrics_port;
 	unsigned max_vms;		/* 1..256, default 1 */
+	unsigned warm_vms;		/* 0..max_vms, default 0: VMs booted ahead of their job */
 	unsigned max_timeout_s;		/* 1..604800, default 3600 */
 	unsigned max_description;	/* bytes, 1..65536, default 512 */
 	enum omt_owner_priority owner_priority;	/* default OMT_OWNER_IDLE */

@@ -347,6 +347,10 @@ static int parse(struct parser *p)
 				      c->vm_uids.first, c->vm_uids.last,
 				      (unsigned long long)omt_uid_range_size(&c->vm_uids),
 				      c->max_vms);
+	/* Warm VMs are VMs: they count against max_vms. */
+	if (c->warm_vms > c->max_vms)
+		return policy_fail_at(p, p->provider_line, "warm_vms %u is more than max_vms %u",
+				      c->warm_vms, c->max_vms);
 	for (i = 0; i < c->n_consumers; i++) {
 		struct omt_consumer *con = &c->consumers[i];
 

@@ -129,6 +129,11 @@ static int parse_max_vms(struct parser *p, const struct key *k, const char *v)
 	return parse_unsigned(p, k, v, 1, 256, &p->out->max_vms);
 }
 
+static int parse_warm_vms(struct parser *p, const struct key *k, const char *v)
+{
+	return parse_unsigned(p, k, v, 0, 256, &p->out->warm_vms);
+}
+
 static int parse_max_timeout(struct parser *p, const struct key *k, const char *v)
 {
 	return parse_unsigned(p, k, v, 1, 7 * 24 * 3600, &p->out->max_timeout_s);
@@ -346,6 +351,7 @@ const struct key policy_keys[] = {
 	{ "audit_log", SEC_PROVIDER, POLICY_REQUIRED, parse_audit_log },
 	{ "metrics_listen", SEC_PROVIDER, 0, parse_metrics_listen },
 	{ "max_vms", SEC_PROVIDER, 0, parse_max_vms },
+	{ "warm_vms", SEC_PROVIDER, 0, parse_warm_vms },
 	{ "max_timeout_s", SEC_PROVIDER, 0, parse_max_timeout },
 	{ "max_description", SEC_PROVIDER, 0, parse_max_description },
 	{ "owner_priority", SEC_PROVIDER, 0, parse_owner_priority },

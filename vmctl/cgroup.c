@@ -171,6 +171,17 @@ fail:
 	return e;
 }
 
+int omt_cgroup_guests_cpu_stat(char *path, size_t size)
+{
+	char v2root[200];
+	int hybrid = 0, e;
+
+	if ((e = find_layout(v2root, sizeof(v2root), &hybrid)))
+		return e;
+	snprintf(path, size, "%s/omerta/cpu.stat", v2root);
+	return 0;
+}
+
 int omt_cgroup_lookup(struct omt_cgroup *cg, const char *job)
 {
 	char v2root[200], dir[256];

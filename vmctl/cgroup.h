@@ -37,6 +37,8 @@ int omt_cgroup_join(const struct omt_cgroup *cg, pid_t pid);
  * Nothing is opened (v2_fd is -1): not for omt_cgroup_destroy. 0 or -errno.
  */
 int omt_cgroup_lookup(struct omt_cgroup *cg, const char *job);
+/* The v2 cpu.stat of every VM together (omerta/), for the owner's CPU source. 0 or -errno. */
+int omt_cgroup_guests_cpu_stat(char *path, size_t size);
 /* CPU time from a v2 cpu.stat ("usage_usec N" line) or a v1 cpuacct.usage (ns). */
 int omt_cgroup_usage_parse(const char *text, uint64_t *ns);
 /* Removes the directories (they must be empty: QEMU dead). */

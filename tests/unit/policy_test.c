@@ -70,6 +70,7 @@ static void test_minimal(void **state)
 	assert_string_equal(c.audit_log, "/var/log/omerta/audit.jsonl");
 	assert_int_equal(c.has_metrics, 0);
 	assert_int_equal(c.max_vms, 1);
+	assert_int_equal(c.warm_vms, 0);
 	assert_int_equal(c.tls, 1);
 	assert_int_equal(c.max_timeout_s, 3600);
 	assert_int_equal(c.max_description, 512);
@@ -120,6 +121,7 @@ static void test_full(void **state)
 		"max_timeout_s = 604800\r\n"
 		"max_description: 65536\r\n"
 		"vm_uids = 3000000-3000255\r\n"
+		"warm_vms = 256\r\n"
 		"TLS = Off\r\n"
 		"\r\n"
 		"[ network \"default\" ]\r\n"
@@ -154,6 +156,7 @@ static void test_full(void **state)
 	assert_string_equal(c.key_path, "/etc/omerta/provider key with spaces");
 	assert_string_equal(c.audit_log, "/var/log/omerta/audit.jsonl");
 	assert_int_equal(c.max_vms, 256);
+	assert_int_equal(c.warm_vms, 256);
 	assert_int_equal(c.vm_uids.first, 3000000);
 	assert_int_equal(c.vm_uids.last, 3000255);
 	assert_int_equal(c.tls, 0);
@@ -195,8 +198,8 @@ static void test_full(void **state)
 	assert_non_null(bad);
 	snprintf(bad, sizeof(text) + 32, "%s\r\nmax_jobs = 0\r\n", text);
 	assert_int_equal(parse(bad, &c, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "policy.ini:37: max_jobs is given twice in this section "
-			    "(first on line 35)");
+	assert_string_equal(err, "policy.ini:38: max_jobs is given twice in this section "
+			    "(first on line 36)");
 	free(bad);
 }
 
@@ -366,6 +369,9 @@ static const struct {
 	{ PROVIDER "max_vms = 3\nvm_uids = 5000-5001\n" NETDEF CONS1,
 	  "policy.ini:1: vm_uids 5000-5001 has 2 uids, fewer than max_vms 3" },
 	{ PROVIDER "max_vms = 0\n", "policy.ini:5: max_vms must be a number from 1 to 256: '0'" },
+	{ PROVIDER "max_vms = 2\nwarm_vms = 3\n" NETDEF CONS1,
+	  "policy.ini:1: warm_vms 3 is more than max_vms 2" },
+	{ PROVIDER "warm_vms = some\n", "policy.ini:5: warm_vms must be a number from 0 to 256: 'some'" },
 	{ PROVIDER "max_vms = 257\n", "policy.ini:5: max_vms must be a number from 1 to 256: '257'" },
 	{ PROVIDER "max_vms = -1\n", "policy.ini:5: max_vms must be a number from 1 to 256: '-1'" },
 	{ PROVIDER "max_vms = +2\n", "policy.ini:5: max_vms must be a number from 1 to 256: '+2'" },
