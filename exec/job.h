@@ -213,6 +213,8 @@ void owner_tick(struct job *j);
 void on_control(struct job *j);
 
 /* loop.c */
+/* A signal read from sfd (a signalfd): the VM stops, the job interrupted. */
+void on_signal(struct job *j, int sfd);
 void watch(struct job *j, int fd);
 void unwatch_close(struct job *j, int *fd);
 int job_run(struct job *j, const sigset_t *mask);

@@ -36,15 +36,17 @@ void unwatch_close(struct job *j, int *fd)
 	*fd = -1;
 }
 
-static void on_signal(struct job *j, int sfd)
+void on_signal(struct job *j, int sfd)
 {
 	struct signalfd_siginfo si;
+	int sig;
 
 	if (read(sfd, &si, sizeof(si)) != sizeof(si))
 		return;
-	pr_warn("job %s: %s: stopping the VM", j->host.id, strsignal(si.ssi_signo));
+	sig = si.ssi_signo;
+	pr_warn("job %s: %s: stopping the VM", j->host.id, strsignal(sig));
 	if (j->end.outcome == OMT_OUTCOME_RUNNING)
-		j->end.interrupted_by = si.ssi_signo;
+		j->end.interrupted_by = sig;
 	vm_kill(j, OMT_OUTCOME_INTERRUPTED);
 }
 

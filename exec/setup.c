@@ -500,6 +500,21 @@ static void close_owner(struct job *j)
 	j->owner.watch = NULL;
 }
 
+/* What the host needs and what the VM's shape needs, whatever the job: both lists. */
+#define HOST_AND_SHAPE_STEPS \
+	{ choose_accel, NULL }, \
+	{ take_vm_uid, give_back_vm_uid }, \
+	{ check_forwarding, NULL }, \
+	{ load_kernel, close_kernel }, \
+	{ make_jobdir, remove_jobdir }, \
+	{ image_open, close_image }, \
+	{ make_cgroup, remove_cgroup }, \
+	{ load_guard, unload_guard }, \
+	{ attach_cgroup_guard, detach_cgroup_guard }, \
+	{ open_console, close_console }, \
+	{ listen_control, close_control }, \
+	{ bring_up_tap, take_down_tap }
+
 static const struct step {
 	int (*up)(struct job *j, char *err, size_t errlen);
 	void (*down)(struct job *j);
@@ -508,19 +523,7 @@ static const struct step {
 	{ check_endpoint, NULL },
 	{ jobfiles_read_script, jobfiles_free_script },
 	{ jobfiles_read_inputs, jobfiles_free_inputs },
-	{ choose_accel, NULL },
-	{ take_vm_uid, give_back_vm_uid },
-	{ check_forwarding, NULL },
-	{ load_kernel, close_kernel },
-
-	{ make_jobdir, remove_jobdir },
-	{ image_open, close_image },
-	{ make_cgroup, remove_cgroup },
-	{ load_guard, unload_guard },
-	{ attach_cgroup_guard, detach_cgroup_guard },
-	{ open_console, close_console },
-	{ listen_control, close_control },
-	{ bring_up_tap, take_down_tap },
+	HOST_AND_SHAPE_STEPS,
 
 	{ open_output, close_output },
 	{ set_up_nat, remove_nat },
@@ -538,19 +541,7 @@ static const struct step {
  * in the same order as above, and its files over the agent's channel.
  */
 static const struct step warm_steps[] = {
-	{ choose_accel, NULL },
-	{ take_vm_uid, give_back_vm_uid },
-	{ check_forwarding, NULL },
-	{ load_kernel, close_kernel },
-
-	{ make_jobdir, remove_jobdir },
-	{ image_open, close_image },
-	{ make_cgroup, remove_cgroup },
-	{ load_guard, unload_guard },
-	{ attach_cgroup_guard, detach_cgroup_guard },
-	{ open_console, close_console },
-	{ listen_control, close_control },
-	{ bring_up_tap, take_down_tap },
+	HOST_AND_SHAPE_STEPS,
 	{ attach_guard_closed, detach_guard },
 	{ open_events, close_events },
 	{ jobfiles_base_initrd, close_initrd },

@@ -106,18 +106,6 @@ static void say_ready(struct job *j)
 		(w->ready_ns - j->t.start_ns) / 1e9);
 }
 
-static void on_warm_signal(struct job *j, int sfd)
-{
-	struct signalfd_siginfo si;
-
-	if (read(sfd, &si, sizeof(si)) != sizeof(si))
-		return;
-	pr_warn("warm VM %s: %s: stopping the VM", j->host.id, strsignal(si.ssi_signo));
-	if (j->end.outcome == OMT_OUTCOME_RUNNING)
-		j->end.interrupted_by = si.ssi_signo;
-	vm_kill(j, OMT_OUTCOME_INTERRUPTED);
-}
-
 int warm_wait(struct job *j, char *err, size_t errlen)
 {
 	const int64_t deadline = j->t.start_ns + (int64_t)j->args.vm.boot_timeout * 1000000000LL;
@@ -159,7 +147,7 @@ int warm_wait(struct job *j, char *err, size_t errlen)
 				say_ready(j);
 		}
 		if (p[4].revents)
-			on_warm_signal(j, sfd);
+			on_signal(j, sfd);
 		if (j->t.kill_ns || p[2].revents || j->vm.agent_fd < 0) {
 			e = -EIO;
 			snprintf(err, errlen, "warm VM %s ended before its job came (%s)", w->id,
