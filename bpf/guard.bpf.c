@@ -14,6 +14,12 @@
  * (omt_tc_to_vm). Only what the guest sends produces rogue events; drops
  * towards the guest are counted, not reported.
  */
+/*
+ * No CO-RE: the programs read only their UAPI context and wire headers,
+ * whose layout never changes, so libbpf need not parse the kernel's BTF
+ * (/sys/kernel/btf/vmlinux, ~11 MB of the loader's peak memory) to load them.
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
