@@ -61,9 +61,14 @@ struct {
 	__type(value, struct omt_rl_state);
 } omt_ratelimit SEC(".maps");
 
+/*
+ * 64 KiB: 1000 events, where the rate limit lets through at most 8 per
+ * reason and second per interface. The reader maps it twice over, and
+ * every page of it counts in the loader's resident memory.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, 64 * 1024);
 } omt_events SEC(".maps");
 
 /* The first attached interface: its policy and its tunnel's flows. */
