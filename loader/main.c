@@ -67,6 +67,7 @@ static void exec_lean(char **argv)
 		snprintf(path, sizeof(path), "%s%s", self, where[i]);
 		if (access(path, X_OK) < 0)
 			continue;
+		pr_debug("exec runs as %s", path);
 		execv(path, argv);
 		pr_warn("%s: %s; exec runs in omerta-loader", path, strerror(errno));
 		return;
