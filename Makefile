@@ -53,6 +53,11 @@ PROVIDER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c)) \
 	$(wildcard daemon/*.c exec/*.c host/*.c guard/*.c) \
 	$(wildcard telemetry/*.c vmctl/*.c policy/*.c owner/*.c)
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,loader/main.c $(PROVIDER_SRCS) $(SHARED_SRCS))
+# omerta-loader-exec: the exec verb alone (loader/main.c with OMT_EXEC_ONLY),
+# the objects it uses taken from an archive and the shared libraries it
+# needs only (--as-needed): no TLS or HTTP library in a process per VM.
+PROVIDER_LIB := $(BUILD)/lib/libomt-provider.a
+EXEC_LIBS := -Wl,--as-needed $(LIBS) -Wl,--no-as-needed
 # Objects the tests link against: everything but main().
 LIB_OBJS := $(filter-out $(BUILD)/obj/loader/main.o,$(LOADER_OBJS))
 GUEST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard guest/*.c)) $(NET_LIB) $(BASE_LIB)
@@ -70,7 +75,7 @@ DEBIAN_IMAGE := $(BUILD)/guest/debian.sqfs
 .SECONDARY:
 MAN_PAGES := $(BUILD)/man/omerta-loader.8 $(BUILD)/man/omerta.1
 
-all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
+all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-loader-exec $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
 	$(DEBIAN_IMAGE) $(MAN_PAGES) \
 	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS) $(TOOL_BINS)
 
@@ -100,6 +105,7 @@ $(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard */*.h)
 $(BASE_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(BASE_SRCS))
 $(NET_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(NET_SRCS))
 $(API_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(API_SRCS))
+$(PROVIDER_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out daemon/%,$(PROVIDER_SRCS)))
 $(BUILD)/lib/%.a:
 	$(call msg,AR,$@)
 	$(Q)mkdir -p $(@D)
@@ -109,6 +115,17 @@ $(BUILD)/bin/omerta-loader: $(LOADER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+$(BUILD)/obj/loader/main-exec.o: loader/main.c $(SKELS) $(wildcard */*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DOMT_EXEC_ONLY -c $< -o $@
+
+$(BUILD)/bin/omerta-loader-exec: $(BUILD)/obj/loader/main-exec.o $(PROVIDER_LIB) $(API_LIB) \
+		$(NET_LIB) $(BASE_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group -o $@ $(EXEC_LIBS)
 
 $(BUILD)/bin/omerta-guest: $(GUEST_OBJS)
 	$(call msg,LD,$@)
@@ -172,6 +189,7 @@ $(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
 install: all
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta-loader
+	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader-exec $(DESTDIR)$(PREFIX)/lib/omerta/omerta-loader-exec
 	$(Q)install -D -m 0755 $(BUILD)/bin/omerta $(DESTDIR)$(PREFIX)/bin/omerta
 	$(Q)install -D -m 0644 $(BUILD)/guest/vmlinuz $(DESTDIR)$(PREFIX)/lib/omerta/vmlinuz
 	$(Q)install -D -m 0644 $(GUEST_IMAGE) $(DESTDIR)$(PREFIX)/lib/omerta/base.cpio.gz

@@ -5,6 +5,12 @@
  * cgroup (a VM escape at work) is denied, counted and reported. These hooks
  * see QEMU's own sockets only, never the guest's frames.
  */
+/*
+ * No CO-RE: the programs read only their UAPI context and wire headers,
+ * whose layout never changes, so libbpf need not parse the kernel's BTF
+ * (/sys/kernel/btf/vmlinux, ~11 MB of the loader's peak memory) to load them.
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The WireGuard-only guard of an interface. One set of programs serves every
- * guarded interface: the policy is looked up by ifindex, so a VM's tap is
- * guarded by writing one map entry. An interface with programs attached but
- * no policy, or a policy of a warm VM whose job is not known yet
- * (OMT_POL_NO_JOB), drops everything (fail closed).
+ * The WireGuard-only guard of an interface. An exec loads one object per VM
+ * and attaches it to the VM's tap: that interface's policy and counters sit
+ * in omt_vm and omt_vm_counts (array maps of one entry, whose look-up the
+ * verifier inlines), so a frame of the VM's tunnel costs no hash look-up and
+ * no atomic add. Any further interface of the same object is guarded through
+ * omt_policy by ifindex and counted in omt_flows and omt_totals. An interface
+ * with programs attached but no policy, or a policy of a warm VM whose job
+ * is not known yet (OMT_POL_NO_JOB), drops everything (fail closed).
  *
  * Frames the guest sends: XDP (omt_xdp_from_vm) or tc ingress
  * (omt_tc_from_vm), same checks. Frames towards the guest: tc egress
  * (omt_tc_to_vm). Only what the guest sends produces rogue events; drops
  * towards the guest are counted, not reported.
  */
+/*
+ * No CO-RE: the programs read only their UAPI context and wire headers,
+ * whose layout never changes, so libbpf need not parse the kernel's BTF
+ * (/sys/kernel/btf/vmlinux, ~11 MB of the loader's peak memory) to load them.
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -52,10 +61,31 @@ struct {
 	__type(value, struct omt_rl_state);
 } omt_ratelimit SEC(".maps");
 
+/*
+ * 64 KiB: 1000 events, where the rate limit lets through at most 8 per
+ * reason and second per interface. The reader maps it twice over, and
+ * every page of it counts in the loader's resident memory.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
+	__uint(max_entries, 64 * 1024);
 } omt_events SEC(".maps");
+
+/* The first attached interface: its policy and its tunnel's flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct omt_vm);
+} omt_vm SEC(".maps");
+
+/* Its counters, per CPU: plain adds, summed by the readers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct omt_vm_counts);
+} omt_vm_counts SEC(".maps");
 
 /* Events that found the ring buffer full. */
 struct {
@@ -65,16 +95,63 @@ struct {
 	__type(value, __u64);
 } omt_events_lost SEC(".maps");
 
+/*
+ * Counts a frame of omt_vm's interface: its totals, and a passing UDP frame
+ * of the tunnel's flow (claimed by the first one) in the tunnel slot; any
+ * other flow in omt_flows.
+ */
+static __always_inline void omt_count_vm(struct omt_vm *vm, struct omt_flow_key *k,
+					 __u32 frame_len, __u8 direction, int reason)
+{
+	struct omt_vm_counts *vc;
+	struct omt_tunnel want = { .set = 1 };
+	__u64 w, cur, *slot;
+	__u32 zero = 0;
+
+	vc = bpf_map_lookup_elem(&omt_vm_counts, &zero);
+	if (!vc)
+		return;
+	if ((unsigned int)reason >= OMT_R__COUNT)
+		reason = OMT_R_BAD_HEADER;
+	vc->totals[direction][reason].packets++;
+	vc->totals[direction][reason].bytes += frame_len;
+	if (reason == OMT_R_PASS && k->proto == IPPROTO_UDP) {
+		if (direction == OMT_DIR_FROM_GUEST) {
+			__builtin_memcpy(want.ip, k->src_ip, 4);
+			want.port = k->src_port;
+		} else {
+			__builtin_memcpy(want.ip, k->dst_ip, 4);
+			want.port = k->dst_port;
+		}
+		__builtin_memcpy(&w, &want, sizeof(w));
+		slot = (__u64 *)&vm->tunnel[direction];
+		cur = *(volatile __u64 *)slot;
+		if (cur == w ||
+		    (cur == 0 && __sync_val_compare_and_swap(slot, 0, w) == 0)) {
+			vc->tunnel[direction].packets++;
+			vc->tunnel[direction].bytes += frame_len;
+			return;
+		}
+	}
+	k->reason = reason;
+	omt_count(&omt_flows, k, frame_len);
+}
+
 static __always_inline int omt_guard(void *data, void *data_end, __u32 frame_len,
 				     __u32 ifindex, __u8 direction, __u8 hook,
 				     int vlan_tagged)
 {
 	struct omt_flow_key k = { .ifindex = ifindex, .direction = direction };
-	struct omt_total_key tk = { .ifindex = ifindex, .direction = direction };
 	struct omt_policy *pol;
+	struct omt_vm *vm;
+	__u32 zero = 0;
 	int reason;
 
-	pol = bpf_map_lookup_elem(&omt_policy, &ifindex);
+	vm = bpf_map_lookup_elem(&omt_vm, &zero);
+	if (vm && vm->ifindex == ifindex)
+		pol = &vm->policy;
+	else
+		pol = bpf_map_lookup_elem(&omt_policy, &ifindex);
 	if (!pol || (pol->flags & OMT_POL_NO_JOB))
 		reason = OMT_R_NO_POLICY;
 	else if (vlan_tagged)
@@ -82,10 +159,18 @@ static __always_inline int omt_guard(void *data, void *data_end, __u32 frame_len
 	else
 		reason = omt_check_frame(data, data_end, frame_len, pol, &k);
 
-	k.reason = reason;
-	tk.reason = reason;
-	omt_count(&omt_flows, &k, frame_len);
-	omt_count(&omt_totals, &tk, frame_len);
+	if (vm && vm->ifindex == ifindex) {
+		omt_count_vm(vm, &k, frame_len, direction, reason);
+		if (reason == OMT_R_PASS)
+			return reason;
+	} else {
+		struct omt_total_key tk = { .ifindex = ifindex, .direction = direction,
+					    .reason = reason };
+
+		k.reason = reason;
+		omt_count(&omt_flows, &k, frame_len);
+		omt_count(&omt_totals, &tk, frame_len);
+	}
 
 	if (reason != OMT_R_PASS && direction == OMT_DIR_FROM_GUEST) {
 		struct omt_event e = {

@@ -100,6 +100,39 @@ struct omt_total_key {
 	enum omt_reason reason;
 };
 
+/*
+ * omt_vm (an array of one): the interface the object was attached to first,
+ * normally its only one (an exec loads one guard per VM). Its frames are
+ * checked against this copy of its policy and counted in omt_vm_counts, with
+ * no hash look-up; any other interface of the same object goes through
+ * omt_policy, omt_flows and omt_totals. ifindex 0: no such interface yet.
+ * The policy is also in omt_policy (clean-up finds interfaces there).
+ */
+struct omt_tunnel {
+	__u8 ip[4];		/* the guest's side of the flow: its address */
+	__u16 port;		/* and its port, host byte order */
+	__u16 set;		/* 1 once a passing UDP frame claimed the slot */
+} __attribute__((aligned(8)));
+
+struct omt_vm {
+	__u32 ifindex;
+	__u32 pad;
+	struct omt_policy policy;
+	/*
+	 * The tunnel's own flow per direction: the first passing UDP flow,
+	 * counted in omt_vm_counts.tunnel instead of omt_flows. Its omt_flows
+	 * key: ethertype IPv4, UDP, the endpoint's address and port on the
+	 * other side, reason OMT_R_PASS.
+	 */
+	struct omt_tunnel tunnel[2];
+};
+
+/* omt_vm_counts (per CPU, one entry): omt_vm's interface's counters. */
+struct omt_vm_counts {
+	struct omt_counter totals[2][OMT_R__COUNT];	/* [direction][reason], every frame */
+	struct omt_counter tunnel[2];			/* [direction]: omt_vm.tunnel's flow */
+};
+
 /* omt_cg_totals: keyed by cgroup id (__u64), value struct omt_counter. */
 
 /* omt_ratelimit: rogue events delivered per subject and reason. */

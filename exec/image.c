@@ -14,7 +14,7 @@
 /* SHA-256 of the whole of fd, as hex. */
 static int sha256_fd(int fd, char hex[65])
 {
-	static uint8_t buf[1 << 20];
+	static uint8_t buf[1 << 16];	/* all of it resident for the job's life */
 	crypto_hash_sha256_state st;
 	uint8_t h[crypto_hash_sha256_BYTES];
 	off_t off = 0;

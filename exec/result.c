@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../guard/totals.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/text.h"
@@ -23,26 +24,26 @@
 /* One line with what the guard counted for the job's tap; the tunnel's bytes kept. */
 void job_count_guard(struct job *j)
 {
-	struct omt_total_key k, next;
-	struct omt_counter c;
+	struct omt_counter t[2][OMT_R__COUNT];
+	struct guard_bpf *g = j->host.guard;
 	char line[1024];
-	int fd = bpf_map__fd(j->host.guard->maps.omt_totals), err, n = 0;
+	int n = 0, d, r;
 
 	n += snprintf(line + n, sizeof(line) - n, "job %s: guard counted", j->host.id);
-	err = bpf_map_get_next_key(fd, NULL, &k);
-	while (!err && n < (int)sizeof(line) - 80) {
-		if (k.ifindex == j->host.net.ifindex && bpf_map_lookup_elem(fd, &k, &c) == 0) {
+	omt_guard_totals(bpf_map__fd(g->maps.omt_totals), bpf_map__fd(g->maps.omt_vm),
+			 bpf_map__fd(g->maps.omt_vm_counts), j->host.net.ifindex, t);
+	for (d = 0; d < 2; d++) {
+		for (r = 0; r < OMT_R__COUNT && n < (int)sizeof(line) - 80; r++) {
+			if (!t[d][r].packets)
+				continue;
 			n += snprintf(line + n, sizeof(line) - n, " %s/%s=%llu pkts %llu B",
-				      omt_direction_name(k.direction), omt_reason_name(k.reason),
-				      (unsigned long long)c.packets, (unsigned long long)c.bytes);
-			if (k.reason == OMT_R_PASS && k.direction == OMT_DIR_FROM_GUEST)
-				j->end.tunnel_bytes_out += c.bytes;
-			else if (k.reason == OMT_R_PASS)
-				j->end.tunnel_bytes_in += c.bytes;
+				      omt_direction_name(d), omt_reason_name(r),
+				      (unsigned long long)t[d][r].packets,
+				      (unsigned long long)t[d][r].bytes);
 		}
-		err = bpf_map_get_next_key(fd, &k, &next);
-		k = next;
 	}
+	j->end.tunnel_bytes_out += t[OMT_DIR_FROM_GUEST][OMT_R_PASS].bytes;
+	j->end.tunnel_bytes_in += t[OMT_DIR_TO_GUEST][OMT_R_PASS].bytes;
 	pr_info("%s", line);
 }
 

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "../guard/guard_bpf.h"
+#include "../guard/totals.h"
 #include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../telemetry/event_fmt.h"
@@ -44,12 +45,12 @@ int on_rogue(void *arg, void *data, size_t size)
 
 static uint64_t to_guest_packets(struct job *j)
 {
-	struct omt_total_key k = { .ifindex = j->host.net.ifindex, .direction = OMT_DIR_TO_GUEST,
-				   .reason = OMT_R_PASS };
-	struct omt_counter c = {};
+	struct omt_counter t[2][OMT_R__COUNT];
+	struct guard_bpf *g = j->host.guard;
 
-	bpf_map_lookup_elem(bpf_map__fd(j->host.guard->maps.omt_totals), &k, &c);
-	return c.packets;
+	omt_guard_totals(bpf_map__fd(g->maps.omt_totals), bpf_map__fd(g->maps.omt_vm),
+			 bpf_map__fd(g->maps.omt_vm_counts), j->host.net.ifindex, t);
+	return t[OMT_DIR_TO_GUEST][OMT_R_PASS].packets;
 }
 
 static unsigned int vpn_timeout(const struct job *j)

@@ -3,6 +3,7 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -138,6 +139,43 @@ void omt_guard_maps_of(struct guard_bpf *skel, struct omt_guard_maps *maps)
 	maps->flows = bpf_map__fd(skel->maps.omt_flows);
 	maps->totals = bpf_map__fd(skel->maps.omt_totals);
 	maps->ratelimit = bpf_map__fd(skel->maps.omt_ratelimit);
+	maps->vm = bpf_map__fd(skel->maps.omt_vm);
+	maps->vm_counts = bpf_map__fd(skel->maps.omt_vm_counts);
+}
+
+/* omt_vm_counts back to zero on every CPU. */
+static int vm_counts_clear(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus(), err;
+	__u32 zero = 0;
+	void *z;
+
+	if (fd < 0)
+		return 0;
+	if (ncpu < 1)
+		return ncpu;
+	z = calloc(ncpu, sizeof(struct omt_vm_counts));
+	if (!z)
+		return -ENOMEM;
+	err = bpf_map_update_elem(fd, &zero, z, BPF_ANY) < 0 ? -errno : 0;
+	free(z);
+	return err;
+}
+
+/* omt_vm's entry, or a zeroed one (ifindex 0) when it can't be read. */
+static void vm_read(int fd, struct omt_vm *vm)
+{
+	__u32 zero = 0;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, vm) < 0)
+		memset(vm, 0, sizeof(*vm));
+}
+
+static int vm_write(int fd, const struct omt_vm *vm)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(fd, &zero, vm, BPF_ANY) < 0 ? -errno : 0;
 }
 
 static int prog_is_ours(__u32 id)
@@ -284,6 +322,16 @@ int omt_guard_detach(const struct omt_guard_maps *maps, __u32 ifindex)
 	}
 
 	bpf_map_delete_elem(maps->policy, &ifindex);
+	if (maps->vm >= 0) {
+		struct omt_vm vm;
+
+		vm_read(maps->vm, &vm);
+		if (vm.ifindex == ifindex) {
+			memset(&vm, 0, sizeof(vm));
+			vm_write(maps->vm, &vm);
+			vm_counts_clear(maps->vm_counts);
+		}
+	}
 	delete_entries_of(maps->flows, sizeof(struct omt_flow_key), ifindex, 0);
 	delete_entries_of(maps->totals, sizeof(struct omt_total_key), ifindex, 0);
 	delete_entries_of(maps->ratelimit, sizeof(struct omt_rl_key), ifindex, 1);
@@ -317,6 +365,22 @@ int omt_guard_attach(struct guard_bpf *skel, __u32 ifindex, int use_xdp,
 	if (use_xdp)
 		pol->flags |= OMT_POL_HOOK_XDP;
 	err = bpf_map_update_elem(maps.policy, &ifindex, pol, BPF_ANY);
+	if (!err) {
+		struct omt_vm vm;
+
+		/* The object's first interface: its frames skip the hash maps. */
+		vm_read(maps.vm, &vm);
+		if (!vm.ifindex || vm.ifindex == ifindex) {
+			err = vm_counts_clear(maps.vm_counts);
+			memset(&vm, 0, sizeof(vm));
+			vm.ifindex = ifindex;
+			vm.policy = *pol;
+			if (!err)
+				err = vm_write(maps.vm, &vm);
+			if (err)
+				bpf_map_delete_elem(maps.policy, &ifindex);
+		}
+	}
 	if (err) {
 		if (pol->flags & OMT_POL_OWN_CLSACT) {
 			tc_hook_for(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS, &hook);
@@ -373,9 +437,28 @@ int omt_guard_set_policy(struct guard_bpf *skel, __u32 ifindex, const struct omt
 	const __u16 kept = OMT_POL_OWN_CLSACT | OMT_POL_HOOK_XDP;
 	struct omt_policy now, next = *pol;
 	int fd = bpf_map__fd(skel->maps.omt_policy);
+	int vm_fd = bpf_map__fd(skel->maps.omt_vm);
+	struct omt_vm vm;
+	int err;
 
 	if (bpf_map_lookup_elem(fd, &ifindex, &now) < 0)
 		return -errno;
 	next.flags = (next.flags & ~(kept | OMT_POL_NO_JOB)) | (now.flags & kept);
+	vm_read(vm_fd, &vm);
+	if (vm.ifindex == ifindex) {
+		/*
+		 * An array entry is copied in place, not swapped: write the
+		 * addresses while still closed, then open it with the flags.
+		 */
+		vm.policy = next;
+		vm.policy.flags |= now.flags & OMT_POL_NO_JOB;
+		err = vm_write(vm_fd, &vm);
+		if (!err) {
+			vm.policy.flags = next.flags;
+			err = vm_write(vm_fd, &vm);
+		}
+		if (err)
+			return err;
+	}
 	return bpf_map_update_elem(fd, &ifindex, &next, BPF_EXIST) < 0 ? -errno : 0;
 }

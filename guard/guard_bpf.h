@@ -20,6 +20,8 @@ struct omt_guard_maps {
 	int flows;
 	int totals;
 	int ratelimit;
+	int vm;		/* omt_vm: -1 when absent (a pin dir from before it) */
+	int vm_counts;
 };
 
 /* libbpf's messages through our log, one level below their libbpf rank. */
@@ -41,14 +43,18 @@ void omt_guard_maps_of(struct guard_bpf *skel, struct omt_guard_maps *maps);
 int omt_guard_move_pins(struct guard_bpf *skel, const char *from, const char *to);
 
 /*
- * Writes pol for ifindex, then attaches: frames from the guest to XDP when
+ * Writes pol for ifindex (in omt_policy, and in omt_vm when this is the
+ * object's first interface: its frames then cost no hash look-up), then attaches: frames from the guest to XDP when
  * use_xdp, else tc ingress; frames to the guest always to tc egress.
  * Undoes everything on failure. pol NULL: a warm VM's tap, whose job is not
  * known yet; nothing passes (OMT_POL_NO_JOB) until omt_guard_set_policy.
  */
 int omt_guard_attach(struct guard_bpf *skel, __u32 ifindex, int use_xdp,
 		     struct omt_policy *pol);
-/* The job's policy for an attached ifindex, in one map update. 0 or -errno. */
+/*
+ * The job's policy for an attached ifindex, opening it last: a frame sees
+ * the old policy or the whole new one. 0 or -errno (-ENOENT: not attached).
+ */
 int omt_guard_set_policy(struct guard_bpf *skel, __u32 ifindex, const struct omt_policy *pol);
 
 /*
@@ -57,5 +63,6 @@ int omt_guard_set_policy(struct guard_bpf *skel, __u32 ifindex, const struct omt
  * interface is not an error.
  */
 int omt_guard_detach(const struct omt_guard_maps *maps, __u32 ifindex);
+
 
 #endif

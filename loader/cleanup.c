@@ -126,6 +126,8 @@ int cleanup_main(int argc, char **argv)
 	maps.flows = open_pinned("omt_flows");
 	maps.totals = open_pinned("omt_totals");
 	maps.ratelimit = open_pinned("omt_ratelimit");
+	maps.vm = open_pinned("omt_vm");
+	maps.vm_counts = open_pinned("omt_vm_counts");
 
 	/* A live standalone guard's interface and pins stay; so do live jobs'. */
 	guard_live = guard_lock_live(guard_dev, sizeof(guard_dev));
@@ -159,6 +161,10 @@ int cleanup_main(int argc, char **argv)
 		close(maps.totals);
 	if (maps.ratelimit >= 0)
 		close(maps.ratelimit);
+	if (maps.vm >= 0)
+		close(maps.vm);
+	if (maps.vm_counts >= 0)
+		close(maps.vm_counts);
 	omt_jobdir_reap_stale();
 	reap_daemon_files();
 	if (!guard_live && remove_pins())

@@ -1,9 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * omerta-loader's verb table. Built twice: omerta-loader with every verb,
+ * and, with OMT_EXEC_ONLY, omerta-loader-exec with the exec verb alone,
+ * linked without the daemon's libraries (TLS, HTTP): `exec` runs once per
+ * VM, so omerta-loader hands it to omerta-loader-exec when it is installed
+ * beside it, and the process that lives as long as the VM maps and touches
+ * only what a job needs (bench/loader_mem.sh).
+ */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#ifndef OMT_EXEC_ONLY
 #include "../daemon/daemon.h"
+#endif
 #include "../exec/exec.h"
 #include "../guard/guard_bpf.h"
 #include "../lib/log.h"
@@ -15,6 +28,9 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *description;
 } verbs[] = {
+#ifdef OMT_EXEC_ONLY
+	{ "exec", exec_main, "Run one job in a fresh microVM, WireGuard its only way out" },
+#else
 	{ "guard", guard_main, "Attach the WireGuard-only guard to an interface" },
 	{ "exec", exec_main, "Run one job in a fresh microVM, WireGuard its only way out" },
 	{ "run", run_main, "The provider daemon: signed job requests, policy, queue, audit log" },
@@ -24,7 +40,40 @@ static const struct {
 	{ "pause", control_main, "Stop a running job's vCPUs (its memory stays)" },
 	{ "resume", control_main, "Continue a paused job (or restore a checkpointed one)" },
 	{ "cleanup", cleanup_main, "Remove guards, pins and crashed jobs left behind" },
+#endif
 };
+
+#ifndef OMT_EXEC_ONLY
+/*
+ * exec in omerta-loader-exec, beside this binary (the build tree, bin/) or
+ * in ../lib/omerta/ (installed), with the same arguments. Returns only when
+ * there is none (then exec runs here) or it can't be run.
+ */
+static void exec_lean(char **argv)
+{
+	static const char *const where[] = { "/omerta-loader-exec", "/../lib/omerta/omerta-loader-exec" };
+	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	size_t i;
+
+	if (n <= 0)
+		return;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", self, where[i]);
+		if (access(path, X_OK) < 0)
+			continue;
+		pr_debug("exec runs as %s", path);
+		execv(path, argv);
+		pr_warn("%s: %s; exec runs in omerta-loader", path, strerror(errno));
+		return;
+	}
+}
+#endif
 
 static void usage(FILE *f)
 {
@@ -72,6 +121,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return OMT_EXIT_USAGE;
 	}
+#ifndef OMT_EXEC_ONLY
+	if (strcmp(argv[optind], "exec") == 0)
+		exec_lean(argv);
+#endif
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(argv[optind], verbs[i].name) == 0) {
 			argc -= optind;

@@ -41,12 +41,20 @@ omt_expect_event not_wireguard >/dev/null
 say "The rogue events (one JSON object per line)"
 cat "$OMT_TMP/events"
 
-say "The counters: bpftool map dump pinned /sys/fs/bpf/omerta/omt_totals"
-bpftool -j map dump pinned /sys/fs/bpf/omerta/omt_totals |
-	jq -r '.[].formatted | "\(.key.direction)  \(.key.reason)  packets \(.value.packets)  bytes \(.value.bytes)"' |
-	sort | awk '{printf "  %-20s %-22s %s %-6s %s %s\n", $1, $2, $3, $4, $5, $6}'
-echo "(one entry, readable as is:)"
-bpftool map dump pinned /sys/fs/bpf/omerta/omt_totals | sed -n '1,12p'
+say "The counters: bpftool map dump pinned /sys/fs/bpf/omerta/omt_vm_counts (per CPU)"
+bpftool -j map dump pinned /sys/fs/bpf/omerta/omt_vm_counts |
+	jq -r --argjson reasons "$(sed -n '/^enum omt_reason {/,/^};/p' "$OMT_ROOT/bpf/omerta_abi.h" |
+		grep -o '^[[:space:]]*OMT_R_[A-Z0-9_]*' | tr -d ' \t' | jq -R . | jq -s .)" '
+	[.[0].formatted.values[].value.totals] as $cpus
+	| range(2) as $d | range($reasons | length - 1) as $r
+	| ([$cpus[][$d][$r].packets] | add) as $p | ([$cpus[][$d][$r].bytes] | add) as $b
+	| select($p > 0)
+	| "\(["OMT_DIR_FROM_GUEST", "OMT_DIR_TO_GUEST"][$d])  \($reasons[$r])  packets \($p)  bytes \($b)"' |
+	awk '{printf "  %-20s %-22s %s %-6s %s %s\n", $1, $2, $3, $4, $5, $6}'
+echo "(the tunnel's own flow, per direction: omt_vm and its counters)"
+bpftool map dump pinned /sys/fs/bpf/omerta/omt_vm | sed -n '/"tunnel"/,$p' | sed -n '1,12p'
+echo "(any other flow: omt_flows)"
+bpftool map dump pinned /sys/fs/bpf/omerta/omt_flows | sed -n '1,16p'
 
 say "Stopping the guard detaches it and unpins its maps"
 kill -TERM "$OMT_GUARD_PID"

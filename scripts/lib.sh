@@ -361,11 +361,27 @@ omt_expect_event() { # REASON [JQ-CONDITION]
 }
 
 # The pinned totals: packets counted for a direction and a reason, by their
-# enum names as bpftool prints them (OMT_DIR_FROM_GUEST, OMT_R_PASS, ...).
+# enum names as bpftool prints them (OMT_DIR_FROM_GUEST, OMT_R_PASS, ...):
+# omt_totals' entries and omt_vm_counts' (per CPU, [direction][reason],
+# the guard's first interface), whose index is the enum's order in
+# bpf/omerta_abi.h.
 omt_total() { # DIRECTION REASON
-	bpftool -j map dump pinned "$OMT_PIN_DIR/omt_totals" 2>/dev/null |
+	local d r hash vm
+	case $1 in
+	OMT_DIR_FROM_GUEST) d=0 ;;
+	OMT_DIR_TO_GUEST) d=1 ;;
+	*) omt_fail "omt_total: no direction '$1'" ;;
+	esac
+	r=$(sed -n '/^enum omt_reason {/,/^};/p' "$OMT_ROOT/bpf/omerta_abi.h" |
+		grep -o '^[[:space:]]*OMT_R_[A-Z0-9_]*' | tr -d ' \t' | sed -n "/^$2\$/=" | head -1)
+	[ -n "$r" ] || omt_fail "omt_total: no reason '$2' in bpf/omerta_abi.h"
+	r=$((r - 1))
+	hash=$(bpftool -j map dump pinned "$OMT_PIN_DIR/omt_totals" 2>/dev/null |
 		jq --arg d "$1" --arg r "$2" \
-			'[.[] | .formatted | select(.key.direction == $d and .key.reason == $r) | .value.packets] | add // 0'
+			'[.[] | .formatted | select(.key.direction == $d and .key.reason == $r) | .value.packets] | add // 0' 2>/dev/null)
+	vm=$(bpftool -j map dump pinned "$OMT_PIN_DIR/omt_vm_counts" 2>/dev/null |
+		jq "[.[].formatted.values[].value.totals[$d][$r].packets] | add // 0" 2>/dev/null)
+	echo $(( ${hash:-0} + ${vm:-0} ))
 }
 
 OMT_PIN_DIR=/sys/fs/bpf/omerta

@@ -52,8 +52,16 @@ guard_blocks_rogue_and_passes_tunnel() { # HOOK
 	# Counters: the tunnel's frames passed, the raw datagram was dropped.
 	[ "$(omt_total OMT_DIR_FROM_GUEST OMT_R_PASS)" -gt 0 ] || omt_fail "no passed frames counted"
 	[ "$(omt_total OMT_DIR_FROM_GUEST OMT_R_NOT_WIREGUARD)" -ge 1 ] || omt_fail "not_wireguard drop not counted"
-	bpftool map dump pinned "$OMT_PIN_DIR/omt_flows" | grep -q '"reason": "OMT_R_PASS"' ||
-		omt_fail "flows map has no passed flow"
+	# The tunnel's own flow: claimed in omt_vm (the guest's address), its
+	# frames counted per flow in omt_vm_counts, not in omt_flows.
+	[ "$(bpftool -j map dump pinned "$OMT_PIN_DIR/omt_vm" |
+		jq -r '.[0].formatted.value.tunnel[0] | select(.set == 1) | .ip | map(tostring) | join(".")')" = "$OMT_G_IP" ] ||
+		omt_fail "omt_vm has no tunnel flow from $OMT_G_IP"
+	[ "$(bpftool -j map dump pinned "$OMT_PIN_DIR/omt_vm_counts" |
+		jq '[.[0].formatted.values[].value.tunnel[0].packets] | add')" -gt 0 ] ||
+		omt_fail "the tunnel's flow has no packets counted"
+	bpftool map dump pinned "$OMT_PIN_DIR/omt_flows" | grep -q '"reason": "OMT_R_NOT_WIREGUARD"' ||
+		omt_fail "flows map has no not_wireguard flow"
 
 	# A clean stop removes everything: programs, qdisc, pins.
 	kill -TERM "$OMT_GUARD_PID"

@@ -6,6 +6,7 @@ test_make_install_destdir() {
 	make -s -C "$OMT_ROOT" install DESTDIR="$d" >/dev/null || omt_fail "make install failed"
 	for f in usr/local/bin/omerta-loader usr/local/bin/omerta usr/local/lib/omerta/vmlinuz \
 		usr/local/lib/omerta/base.cpio.gz usr/local/lib/omerta/debian.sqfs \
+		usr/local/lib/omerta/omerta-loader-exec \
 		usr/local/share/man/man8/omerta-loader.8 \
 		usr/local/share/man/man1/omerta.1 etc/systemd/system/omerta-loader.service \
 		etc/omerta/omerta.ini.example; do
@@ -15,6 +16,12 @@ test_make_install_destdir() {
 		omt_fail "the man page does not render"
 	grep -q '^Type=notify' "$d/etc/systemd/system/omerta-loader.service" || omt_fail "unit type"
 	"$d/usr/local/bin/omerta-loader" --help | grep -q status || omt_fail "installed binary"
+	# exec runs as the lean binary, which maps no TLS or HTTP library.
+	"$d/usr/local/bin/omerta-loader" -v exec --help 2>&1 >/dev/null |
+		grep -q "exec runs as .*/lib/omerta/omerta-loader-exec" || omt_fail "exec not handed over"
+	"$d/usr/local/bin/omerta-loader" exec --help | grep -q -- "--vpn-config" || omt_fail "exec --help"
+	! ldd "$d/usr/local/lib/omerta/omerta-loader-exec" | grep -E "gnutls|microhttpd" ||
+		omt_fail "omerta-loader-exec links the daemon's libraries"
 	make -s -C "$OMT_ROOT" uninstall DESTDIR="$d" >/dev/null || omt_fail "make uninstall failed"
 	[ -z "$(find "$d" -type f)" ] || omt_fail "left after uninstall: $(find "$d" -type f)"
 }

@@ -4,8 +4,13 @@
  * frame per verdict and reason, each run through XDP and tc alike, asserting
  * the verdict, the counters and the ring-buffer event. Test runs see the
  * frame as received on loopback, so the policy is installed for ifindex 1.
+ * Every test runs twice: with the policy in omt_policy only (an object's
+ * further interfaces: hash maps), and with the guard really attached to
+ * loopback in a network namespace of the test's own, the object's first
+ * interface (omt_vm: no hash look-up for the tunnel's frames).
  */
 #include <errno.h>
+#include <sched.h>
 #include <linux/if_link.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +27,7 @@
 
 #include "../../bpf/omerta_abi.h"
 #include "../../guard/guard_bpf.h"
+#include "../../guard/totals.h"
 #include "../../telemetry/reasons.h"
 #include "guard.skel.h"
 
@@ -47,6 +53,7 @@ struct fixture {
 	struct ring_buffer *rb;
 	struct omt_event events[64];
 	int n_events;
+	int attached;	/* attached to loopback: the policy lives in omt_vm too */
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -59,7 +66,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int fixture_open(void **state, uint32_t burst)
+static int fixture_open(void **state, uint32_t burst, int attach)
 {
 	struct omt_policy pol = {
 		.endpoint_port = EP_PORT,
@@ -78,8 +85,16 @@ static int fixture_open(void **state, uint32_t burst)
 	memcpy(pol.endpoint_ip, EP, 4);
 	memcpy(pol.peer_ip, PEER, 4);
 	memcpy(pol.gateway_ip, GW, 4);
-	assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.omt_policy),
-					     &key, &pol, BPF_ANY), 0);
+	if (attach) {
+		/* A namespace of our own: its loopback is ifindex 1 and ours alone. */
+		if (unshare(CLONE_NEWNET) < 0)
+			fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+		assert_int_equal(omt_guard_attach(f->skel, LO, 1, &pol), 0);
+		f->attached = 1;
+	} else {
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.omt_policy),
+						     &key, &pol, BPF_ANY), 0);
+	}
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.omt_events), on_event, f, NULL);
 	assert_non_null(f->rb);
 	*state = f;
@@ -88,22 +103,73 @@ static int fixture_open(void **state, uint32_t burst)
 
 static int setup(void **state)
 {
-	return fixture_open(state, 1000);
+	return fixture_open(state, 1000, 0);
 }
 
 static int setup_burst2(void **state)
 {
-	return fixture_open(state, 2);
+	return fixture_open(state, 2, 0);
+}
+
+static int setup_vm(void **state)
+{
+	return fixture_open(state, 1000, 1);
+}
+
+static int setup_vm_burst2(void **state)
+{
+	return fixture_open(state, 2, 1);
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	struct omt_guard_maps maps;
 
+	if (f->attached) {
+		omt_guard_maps_of(f->skel, &maps);
+		assert_int_equal(omt_guard_detach(&maps, LO), 0);
+	}
 	ring_buffer__free(f->rb);
 	guard_bpf__destroy(f->skel);
 	free(f);
 	return 0;
+}
+
+/* The interface's policy, wherever the programs read it. */
+static void pol_get(struct fixture *f, struct omt_policy *pol)
+{
+	uint32_t key = LO;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_policy), &key, pol), 0);
+}
+
+static void pol_put(struct fixture *f, const struct omt_policy *pol)
+{
+	int fd = bpf_map__fd(f->skel->maps.omt_vm);
+	uint32_t key = LO, zero = 0;
+	struct omt_vm vm;
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.omt_policy), &key, pol,
+					     BPF_ANY), 0);
+	if (!f->attached)
+		return;
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &vm), 0);
+	assert_int_equal(vm.ifindex, LO);
+	vm.policy = *pol;
+	assert_int_equal(bpf_map_update_elem(fd, &zero, &vm, BPF_ANY), 0);
+}
+
+/* No policy anywhere: as if the programs were attached by a killed loader. */
+static void pol_del(struct fixture *f)
+{
+	uint32_t key = LO, zero = 0;
+	struct omt_vm vm = {};
+
+	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(f->skel->maps.omt_policy), &key), 0);
+	if (f->attached)
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(f->skel->maps.omt_vm), &zero,
+						     &vm, BPF_ANY), 0);
 }
 
 /* ---- frame builders ---- */
@@ -204,11 +270,24 @@ static int run(struct bpf_program *prog, struct frame *fr)
 
 static struct omt_counter total(struct fixture *f, uint8_t dir, uint8_t reason)
 {
-	struct omt_total_key k = { .ifindex = LO, .direction = dir, .reason = reason };
-	struct omt_counter c = {};
+	struct omt_counter t[2][OMT_R__COUNT];
 
-	bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_totals), &k, &c);
-	return c;
+	assert_int_equal(omt_guard_totals(bpf_map__fd(f->skel->maps.omt_totals),
+					  bpf_map__fd(f->skel->maps.omt_vm),
+					  bpf_map__fd(f->skel->maps.omt_vm_counts), LO, t), 0);
+	return t[dir][reason];
+}
+
+/* A flow's counter, wherever it is counted: omt_vm's tunnel slot or omt_flows. */
+static int flow(struct fixture *f, const struct omt_flow_key *k, struct omt_counter *c)
+{
+	struct omt_flow_key tk;
+
+	if (omt_guard_tunnel_flow(bpf_map__fd(f->skel->maps.omt_vm),
+				  bpf_map__fd(f->skel->maps.omt_vm_counts), LO, k->direction,
+				  &tk, c) == 0 && memcmp(&tk, k, sizeof(tk)) == 0)
+		return 0;
+	return bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_flows), k, c);
 }
 
 static void drain(struct fixture *f)
@@ -322,6 +401,7 @@ static void test_flow_counters(void **state)
 	struct omt_flow_key k = { .ifindex = LO, .ethertype = 0x0800, .proto = IPPROTO_UDP,
 				  .src_port = 40000, .dst_port = EP_PORT,
 				  .direction = OMT_DIR_FROM_GUEST, .reason = OMT_R_PASS };
+	struct omt_flow_key tk;
 	struct omt_counter c = {};
 	struct frame fr;
 
@@ -329,9 +409,35 @@ static void test_flow_counters(void **state)
 	memcpy(k.dst_ip, EP, 4);
 	wg_out(&fr, 4, 64);
 	expect_from_guest(f, &fr, OMT_R_PASS);	/* XDP and tc: two frames */
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_flows), &k, &c), 0);
+	assert_int_equal(flow(f, &k, &c), 0);
 	assert_int_equal(c.packets, 2);
 	assert_int_equal(c.bytes, 2 * fr.len);
+	if (f->attached) {
+		/* The tunnel's own flow: in omt_vm's slot, not in omt_flows. */
+		assert_int_equal(omt_guard_tunnel_flow(bpf_map__fd(f->skel->maps.omt_vm),
+						       bpf_map__fd(f->skel->maps.omt_vm_counts),
+						       LO, OMT_DIR_FROM_GUEST, &tk, &c), 0);
+		assert_memory_equal(&tk, &k, sizeof(k));
+		assert_int_equal(c.packets, 2);
+		assert_int_not_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_flows),
+							 &k, &c), 0);
+	} else {
+		assert_int_equal(omt_guard_tunnel_flow(bpf_map__fd(f->skel->maps.omt_vm),
+						       bpf_map__fd(f->skel->maps.omt_vm_counts),
+						       LO, OMT_DIR_FROM_GUEST, &tk, &c), -ENOENT);
+	}
+
+	/* Another passing flow (a new source port) is counted on its own. */
+	fr.b[14 + 20] = 40001 >> 8;
+	fr.b[14 + 21] = 40001 & 0xff;
+	expect_from_guest(f, &fr, OMT_R_PASS);
+	k.src_port = 40001;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_flows), &k, &c), 0);
+	assert_int_equal(c.packets, 2);
+	k.src_port = 40000;
+	assert_int_equal(flow(f, &k, &c), 0);
+	assert_int_equal(c.packets, 2);
+	assert_int_equal(total(f, OMT_DIR_FROM_GUEST, OMT_R_PASS).packets, 4);
 
 	/* The verdict is part of the flow: a drop is a flow of its own. */
 	ipv4(&fr, PEER, EP, IPPROTO_UDP, 40000, EP_PORT, 10);
@@ -339,6 +445,27 @@ static void test_flow_counters(void **state)
 	k.reason = OMT_R_NOT_WIREGUARD;
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.omt_flows), &k, &c), 0);
 	assert_int_equal(c.packets, 2);
+}
+
+/* Towards the guest: the tunnel's flow there has a slot of its own. */
+static void test_flow_counters_to_guest(void **state)
+{
+	struct fixture *f = *state;
+	struct omt_flow_key k = { .ifindex = LO, .ethertype = 0x0800, .proto = IPPROTO_UDP,
+				  .src_port = EP_PORT, .dst_port = 40000,
+				  .direction = OMT_DIR_TO_GUEST, .reason = OMT_R_PASS };
+	struct omt_counter c = {};
+	struct frame fr;
+
+	memcpy(k.src_ip, EP, 4);
+	memcpy(k.dst_ip, PEER, 4);
+	wg_in(&fr, 4, 64);
+	expect_to_guest(f, &fr, OMT_R_PASS);
+	expect_to_guest(f, &fr, OMT_R_PASS);
+	assert_int_equal(flow(f, &k, &c), 0);
+	assert_int_equal(c.packets, 2);
+	assert_int_equal(c.bytes, 2 * fr.len);
+	assert_int_equal(total(f, OMT_DIR_TO_GUEST, OMT_R_PASS).bytes, 2 * fr.len);
 }
 
 /* ---- from the guest: every reason ---- */
@@ -500,10 +627,9 @@ static void test_bad_wireguard_sizes(void **state)
 static void test_no_policy_drops_all(void **state)
 {
 	struct fixture *f = *state;
-	uint32_t key = LO;
 	struct frame fr;
 
-	assert_int_equal(bpf_map_delete_elem(bpf_map__fd(f->skel->maps.omt_policy), &key), 0);
+	pol_del(f);
 	wg_out(&fr, 4, 64);
 	expect_from_guest(f, &fr, OMT_R_NO_POLICY);
 }
@@ -512,14 +638,22 @@ static void test_no_policy_drops_all(void **state)
 static void test_warm_vm_closed_until_policy(void **state)
 {
 	struct fixture *f = *state;
-	int fd = bpf_map__fd(f->skel->maps.omt_policy);
+	struct omt_guard_maps maps;
 	struct omt_policy pol, job;
 	uint32_t key = LO;
 	struct frame fr;
 
-	assert_int_equal(bpf_map_lookup_elem(fd, &key, &job), 0);
-	pol = (struct omt_policy){ .flags = OMT_POL_NO_JOB | OMT_POL_HOOK_XDP };
-	assert_int_equal(bpf_map_update_elem(fd, &key, &pol, BPF_ANY), 0);
+	pol_get(f, &job);
+	if (f->attached) {
+		/* The real thing: detached, then attached with no policy. */
+		omt_guard_maps_of(f->skel, &maps);
+		assert_int_equal(omt_guard_detach(&maps, LO), 0);
+		assert_int_equal(omt_guard_attach(f->skel, LO, 1, NULL), 0);
+		job.flags &= ~(OMT_POL_OWN_CLSACT | OMT_POL_HOOK_XDP);
+	} else {
+		pol = (struct omt_policy){ .flags = OMT_POL_NO_JOB | OMT_POL_HOOK_XDP };
+		pol_put(f, &pol);
+	}
 	wg_out(&fr, 4, 64);
 	expect_from_guest(f, &fr, OMT_R_NO_POLICY);
 	wg_in(&fr, 4, 64);
@@ -527,25 +661,47 @@ static void test_warm_vm_closed_until_policy(void **state)
 
 	job.flags |= OMT_POL_NO_JOB;	/* set_policy clears it, keeps the hook's flags */
 	assert_int_equal(omt_guard_set_policy(f->skel, LO, &job), 0);
-	assert_int_equal(bpf_map_lookup_elem(fd, &key, &pol), 0);
-	assert_int_equal(pol.flags, OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP | OMT_POL_HOOK_XDP);
+	pol_get(f, &pol);
+	assert_int_equal(pol.flags & ~OMT_POL_OWN_CLSACT,
+			 OMT_POL_PEER_IP | OMT_POL_GATEWAY_IP | OMT_POL_HOOK_XDP);
 	wg_out(&fr, 4, 64);
 	expect_from_guest(f, &fr, OMT_R_PASS);
+	wg_in(&fr, 4, 64);
+	expect_to_guest(f, &fr, OMT_R_PASS);
 	key = LO + 1000;	/* an interface never attached: refused, not made */
 	assert_int_equal(omt_guard_set_policy(f->skel, key, &job), -ENOENT);
+}
+
+/* Detached: omt_vm forgets the interface, its counters go, frames are dropped. */
+static void test_detach_clears_vm(void **state)
+{
+	struct fixture *f = *state;
+	struct omt_guard_maps maps;
+	struct frame fr;
+
+	if (!f->attached)
+		skip();
+	wg_out(&fr, 4, 64);
+	expect_from_guest(f, &fr, OMT_R_PASS);
+	omt_guard_maps_of(f->skel, &maps);
+	assert_int_equal(omt_guard_detach(&maps, LO), 0);
+	assert_int_equal(total(f, OMT_DIR_FROM_GUEST, OMT_R_PASS).packets, 0);
+	expect_from_guest(f, &fr, OMT_R_NO_POLICY);
+	/* Attached again: the first interface again, counting from zero. */
+	assert_int_equal(omt_guard_attach(f->skel, LO, 0, NULL), 0);
+	expect_from_guest(f, &fr, OMT_R_NO_POLICY);
+	assert_int_equal(total(f, OMT_DIR_FROM_GUEST, OMT_R_NO_POLICY).packets, 2);
 }
 
 static void test_peer_ip_unknown(void **state)
 {
 	struct fixture *f = *state;
 	struct omt_policy pol;
-	uint32_t key = LO;
 	struct frame fr;
-	int fd = bpf_map__fd(f->skel->maps.omt_policy);
 
-	assert_int_equal(bpf_map_lookup_elem(fd, &key, &pol), 0);
+	pol_get(f, &pol);
 	pol.flags &= ~OMT_POL_PEER_IP;
-	assert_int_equal(bpf_map_update_elem(fd, &key, &pol, BPF_ANY), 0);
+	pol_put(f, &pol);
 	/* Without --peer-ip any source may send WireGuard to the endpoint ... */
 	ipv4(&fr, OTHER, EP, IPPROTO_UDP, 40000, EP_PORT, 32);
 	fr.b[14 + 28] = 4;
@@ -658,10 +814,12 @@ static void test_reason_names(void **state)
 
 int main(void)
 {
+	/* Through omt_policy: an object's further interfaces. */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wireguard_messages_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_with_gateway_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_counters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_counters_to_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vlan_ipv6_non_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_spoof, setup, teardown),
@@ -676,6 +834,29 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rate_limit, setup_burst2, teardown),
 		cmocka_unit_test(test_reason_names),
 	};
+	/* Attached to a namespace's loopback: the object's first interface (omt_vm). */
+	const struct CMUnitTest vm_tests[] = {
+		cmocka_unit_test_setup_teardown(test_wireguard_messages_pass, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_with_gateway_passes, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_counters, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_counters_to_guest, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_headers, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_vlan_ipv6_non_ip, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_spoof, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_ip_options_and_fragments, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_addresses_and_ports, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_not_wireguard, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_wireguard_sizes, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_no_policy_drops_all, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_vm_closed_until_policy, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_ip_unknown, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_to_guest, setup_vm, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limit, setup_vm_burst2, teardown),
+		cmocka_unit_test_setup_teardown(test_detach_clears_vm, setup_vm, teardown),
+	};
+	int failed;
 
-	return cmocka_run_group_tests_name("guard", tests, NULL, NULL);
+	omt_bpf_log_init();	/* libbpf's netlink notes at debug level, not on stderr */
+	failed = cmocka_run_group_tests_name("guard", tests, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("guard_vm", vm_tests, NULL, NULL);
 }
