@@ -52,6 +52,7 @@ int exec_main(int argc, char **argv)
 	e = job_setup(&j, err, sizeof(err));
 	if (e == -ECANCELED && j.args.warm_fd >= 0 && !j.args.result) {
 		job_teardown(&j);	/* a warm VM no job came for */
+		warm_free(&j);
 		return OMT_EXIT_OK;
 	}
 	if (e) {
@@ -63,6 +64,7 @@ int exec_main(int argc, char **argv)
 			j.end.outcome = OMT_OUTCOME_SETUP_FAILED;
 		if (j.args.result)
 			job_write_result(&j, code);
+		warm_free(&j);
 		return code;
 	}
 	job_run(&j, &mask);
@@ -78,5 +80,6 @@ int exec_main(int argc, char **argv)
 	if (j.args.result)
 		job_write_result(&j, code);
 	pr_info("job %s: exit status %d", j.host.id, code);
+	warm_free(&j);	/* a warm VM's job: what j.args points into */
 	return code;
 }

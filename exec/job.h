@@ -162,7 +162,8 @@ void job_teardown(struct job *j);
 /*
  * warm.c: a warm VM's steps (setup.c runs them). warm_wait returns
  * -ECANCELED for no job (EOF on warm_fd before any), and ends the VM on
- * anything else that goes wrong before the job came.
+ * anything else that goes wrong before the job came. The job's arguments
+ * it reads are what j->args points into, to the end: warm_free last.
  */
 int warm_wait(struct job *j, char *err, size_t errlen);
 void warm_free(struct job *j);

@@ -547,7 +547,7 @@ static const struct step warm_steps[] = {
 	{ jobfiles_base_initrd, close_initrd },
 	{ start_vm, stop_vm },
 
-	{ warm_wait, warm_free },
+	{ warm_wait, NULL },	/* its arguments outlive the teardown: exec_main frees them */
 	{ warm_take_id, NULL },
 	{ jobfiles_read_vpn_config, jobfiles_forget_vpn_config },
 	{ check_endpoint, NULL },
