@@ -37,6 +37,5 @@ echo
 echo "== a signed API request over TLS 1.3 against plain HTTP"
 bench/api.sh
 echo
-echo
 echo "== warm VMs: accepted to first output, warm against cold"
 bench/warm.sh
