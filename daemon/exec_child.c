@@ -326,8 +326,8 @@ void spawn_exec(struct djob *j)
 	j->quota_us = -1;
 	d.running++;
 	omt_inhibit_update(d.inhibit, true);
-	pr_info("job %s: started %s (consumer %.12s..., network %s)", j->id,
-		j->warm_start ? "on warm VM" : "cold", j->consumer_b64, j->network);
+	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64,
+		j->network);
 	if (j->warm_start)
 		pr_info("job %s: took warm VM %s", j->id, j->vm_id);
 	return;
