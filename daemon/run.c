@@ -491,7 +491,7 @@ int run_main(int argc, char **argv)
 		goto out;
 	watch_owner(ep);
 	pthread_mutex_lock(&d.lock);
-	schedule_jobs();	/* the warm VMs */
+	warm_fill();	/* no job yet: the state file stays unwritten until one */
 	pthread_mutex_unlock(&d.lock);
 	main_loop(ep, sfd, tfd);
 	ret = OMT_EXIT_OK;
