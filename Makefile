@@ -1,6 +1,7 @@
 # Omerta. 'make' builds everything into build/; 'make test', 'make demo' and
 # 'make bench' install what they need first (scripts/install-deps.sh).
-# Quiet by default; V=1 prints the full commands.
+# 'make programs' builds only what 'make install' and the Debian packages
+# ('make deb', debian/) carry. Quiet by default; V=1 prints the full commands.
 
 BUILD ?= build
 CC ?= gcc
@@ -8,16 +9,19 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
+# exec finds the guest images beside its binary: $(PREFIX)/lib/omerta
+# installed, $(BUILD)/guest here (exec/exec.c).
 PREFIX ?= /usr/local
 DESTDIR ?=
-# Where exec finds the guest image unless OMERTA_IMAGE_DIR says otherwise:
-# this build tree (the installed unit points at $(PREFIX)/lib/omerta).
-IMAGE_DIR ?= $(abspath $(BUILD))/guest
+# The unit's directory: systemd's for the administrator with 'make install';
+# the packages put it in the distribution's (debian/rules).
+UNITDIR ?= /etc/systemd/system
 
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE \
-	-DOMT_IMAGE_DIR='"$(IMAGE_DIR)"'
-BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD)/include -D_GNU_SOURCE
+# CPPFLAGS and LDFLAGS: empty here; dpkg-buildflags' hardening in the packages.
+# The BTF's source paths relative to the tree: no build path in the binaries.
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -fdebug-prefix-map=$(CURDIR)=. \
 	-I$(BUILD)/include -I/usr/include/$(shell uname -m)-linux-gnu
 SHARED_LIBS := -ljson-c -lmnl -lnftnl -lsodium
 LIBS := -lbpf -lelf -lz -linih -lmicrohttpd -lgnutls -lsystemd -lpthread -lm $(SHARED_LIBS)
@@ -71,13 +75,14 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/
 GUEST_IMAGE := $(BUILD)/guest/base.cpio.gz
 DEBIAN_IMAGE := $(BUILD)/guest/debian.sqfs
 
-.PHONY: all deps test demo bench clean install uninstall FORCE
+.PHONY: all programs deps test demo bench deb test-package clean distclean install uninstall FORCE
 .SECONDARY:
 MAN_PAGES := $(BUILD)/man/omerta-loader.8 $(BUILD)/man/omerta.1
 
-all: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-loader-exec $(BUILD)/bin/omerta-guest $(BUILD)/bin/omerta $(GUEST_IMAGE) \
-	$(DEBIAN_IMAGE) $(MAN_PAGES) \
-	$(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS) $(TOOL_BINS)
+all: programs $(TEST_BINS) $(FUZZ_BINS) $(BENCH_BINS) $(TOOL_BINS)
+
+programs: $(BUILD)/bin/omerta-loader $(BUILD)/bin/omerta-loader-exec $(BUILD)/bin/omerta-guest \
+	$(BUILD)/bin/omerta $(GUEST_IMAGE) $(DEBIAN_IMAGE) $(MAN_PAGES)
 
 deps:
 	$(Q)./scripts/install-deps.sh
@@ -100,7 +105,7 @@ $(BUILD)/include/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/obj/%.o: %.c $(SKELS) $(wildcard */*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BASE_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(BASE_SRCS))
 $(NET_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(NET_SRCS))
@@ -114,28 +119,28 @@ $(BUILD)/lib/%.a:
 $(BUILD)/bin/omerta-loader: $(LOADER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
 $(BUILD)/obj/loader/main-exec.o: loader/main.c $(SKELS) $(wildcard */*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -DOMT_EXEC_ONLY -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DOMT_EXEC_ONLY -c $< -o $@
 
 $(BUILD)/bin/omerta-loader-exec: $(BUILD)/obj/loader/main-exec.o $(PROVIDER_LIB) $(API_LIB) \
 		$(NET_LIB) $(BASE_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group -o $@ $(EXEC_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -Wl,--start-group $(filter %.a,$^) -Wl,--end-group -o $@ $(EXEC_LIBS)
 
 $(BUILD)/bin/omerta-guest: $(GUEST_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(SHARED_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(SHARED_LIBS)
 
 $(BUILD)/bin/omerta: $(CONSUMER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(SHARED_LIBS) -lcurl -lssl -lcrypto
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(SHARED_LIBS) -lcurl -lssl -lcrypto
 
 # The guest image: Debian's cloud kernel (apt-get download), its modules,
 # busybox and the agent (guest/mkimage.sh; cached in $(BUILD)/guest/cache).
@@ -178,7 +183,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB_OBJS)
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
 # Man pages from the markdown references in docs/ (go-md2man).
 $(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
@@ -186,7 +191,10 @@ $(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
 	$(Q)mkdir -p $(@D)
 	$(Q)go-md2man -in $< -out $@
 
-install: all
+# The files of 'make install' (and of the packages, debian/): the programs
+# and guest images under $(PREFIX), the unit in $(UNITDIR), the example
+# policy in /etc/omerta, the Grafana dashboard under $(PREFIX)/share/omerta.
+install: programs
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta-loader
 	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader-exec $(DESTDIR)$(PREFIX)/lib/omerta/omerta-loader-exec
@@ -198,19 +206,19 @@ install: all
 	$(Q)install -D -m 0644 $(DEBIAN_IMAGE).sha256 $(DESTDIR)$(PREFIX)/lib/omerta/debian.sqfs.sha256
 	$(Q)install -D -m 0644 $(BUILD)/man/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8
 	$(Q)install -D -m 0644 $(BUILD)/man/omerta.1 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1
+	$(Q)install -D -m 0644 dist/grafana-omerta.json $(DESTDIR)$(PREFIX)/share/omerta/grafana-omerta.json
 	$(Q)sed 's|/usr/local|$(PREFIX)|g' dist/omerta-loader.service | \
-		install -D -m 0644 /dev/stdin $(DESTDIR)/etc/systemd/system/omerta-loader.service
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/omerta-loader.service
 	$(Q)install -D -m 0644 dist/omerta.ini.example $(DESTDIR)/etc/omerta/omerta.ini.example
-	$(Q)install -d -m 0750 $(DESTDIR)/var/log/omerta
-	$(Q)install -d -m 0755 $(DESTDIR)/var/lib/omerta
+	$(Q)[ -n "$(DESTDIR)" ] || install -d -m 0750 /var/log/omerta
 	$(Q)[ -n "$(DESTDIR)" ] || ./scripts/setup-host.sh
 
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta \
 		$(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1 \
-		$(DESTDIR)/etc/systemd/system/omerta-loader.service $(DESTDIR)/etc/omerta/omerta.ini.example
-	$(Q)rm -rf $(DESTDIR)$(PREFIX)/lib/omerta
+		$(DESTDIR)$(UNITDIR)/omerta-loader.service $(DESTDIR)/etc/omerta/omerta.ini.example
+	$(Q)rm -rf $(DESTDIR)$(PREFIX)/lib/omerta $(DESTDIR)$(PREFIX)/share/omerta
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -224,6 +232,32 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./bench/run.sh
 
+# The Debian packages (debian/), built from this tree as root (the guest
+# images need it): build/deb/*.deb. dpkg-buildpackage writes them beside the
+# tree; they are moved here.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version)
+DEB_ARCH = $(shell dpkg-architecture -qDEB_HOST_ARCH)
+deb: deps
+	$(call msg,DEB,$(BUILD)/deb)
+	$(Q)dpkg-buildpackage -b -us -uc
+	$(Q)mkdir -p $(BUILD)/deb && cd .. && mv -f omerta_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+		omerta_$(DEB_VERSION)_$(DEB_ARCH).changes omerta_$(DEB_VERSION)_$(DEB_ARCH).deb \
+		omerta-loader_$(DEB_VERSION)_$(DEB_ARCH).deb omerta*-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+		$(CURDIR)/$(BUILD)/deb/
+	$(Q)lintian --fail-on error $(BUILD)/deb/omerta_$(DEB_VERSION)_$(DEB_ARCH).changes
+
+# Installs the packages into a clean Debian 12 root and purges them
+# (tests/package/test-package.sh).
+test-package: deb
+	$(Q)tests/package/test-package.sh $(BUILD)/deb
+
+# 'make clean' keeps the guest images and what they were built from
+# ($(BUILD)/guest: downloads, rebuilt only when their inputs change), which
+# the package build (dh_auto_clean) needs; 'make distclean' removes all.
 clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)find $(BUILD) -mindepth 1 -maxdepth 1 ! -name guest -exec rm -rf {} + 2>/dev/null || true
+
+distclean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)

@@ -15,6 +15,7 @@
 #include "../lib/file.h"
 #include "../lib/parse.h"
 #include "../lib/text.h"
+#include "../proto/exit.h"
 #include "keys.h"
 
 #define TAG_LEN (sizeof(OMT_KEY_FILE_TAG) - 1)
@@ -76,6 +77,23 @@ int omt_key_generate(const char *path, uint8_t pk[32])
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(line, sizeof(line));
 	return ret;
+}
+
+int omt_keygen_verb(const char *verb, const char *what, const char *path)
+{
+	char b64[OMT_KEY_B64_LEN + 1];
+	uint8_t pk[32];
+	int e = omt_key_generate(path, pk);
+
+	if (e) {
+		fprintf(stderr, "%s: '%s': %s\n", verb, path,
+			e == -EEXIST ? "exists already (not overwritten)" : strerror(-e));
+		return OMT_EXIT_FAIL;
+	}
+	omt_key_b64(pk, b64);
+	printf("%s\n", b64);
+	fprintf(stderr, "%s written to %s\n", what, path);
+	return OMT_EXIT_OK;
 }
 
 static int parse_key_file(const char *path, const char *buf, size_t len, uint8_t sk[64],

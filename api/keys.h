@@ -28,6 +28,12 @@
  */
 int omt_key_generate(const char *path, uint8_t pk[32]);
 /*
+ * The keygen verbs (omerta keygen, omerta-loader keygen): a new identity
+ * at path, its public key on stdout, "WHAT written to PATH" or the error
+ * ("VERB: 'PATH': ...") on stderr. An exit code of proto/exit.h.
+ */
+int omt_keygen_verb(const char *verb, const char *what, const char *path);
+/*
  * Reads an identity. 0; -EACCES if group or others have any access to the
  * file ("PATH: permissions 0644 are too open..."); -EINVAL if it is not an
  * identity file (or its two halves do not match); or the -errno of

@@ -47,14 +47,16 @@ struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER, .controls_idle = PTHREAD_
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: omerta-loader run [--config FILE] [--metrics-listen IP:PORT]\n\n"
+		"Usage: omerta-loader run [--config FILE] [--metrics-listen IP:PORT] [--check]\n\n"
 		"The provider daemon: takes signed job requests over HTTP (the policy's\n"
 		"listen address), decides by the policy, logs every decision and outcome\n"
 		"to the audit log, and runs admitted jobs in microVMs, at most max_vms at\n"
 		"once, in priority order.\n\n"
 		"  --config FILE   the policy (default /etc/omerta/omerta.ini)\n"
 		"  --metrics-listen IP:PORT  Prometheus metrics at /metrics (default: the\n"
-		"                  policy's metrics_listen; none without either)\n\n"
+		"                  policy's metrics_listen; none without either)\n"
+		"  --check         only read the policy and the provider key it names, say\n"
+		"                  what is wrong (exit 1) or print the public key (exit 0)\n\n"
 		"Signals: SIGHUP reloads the policy (running jobs keep theirs); SIGTERM\n"
 		"and SIGINT stop: queued jobs are cancelled, running ones stopped (their\n"
 		"VMs killed and removed), outcomes logged, then exit 0.\n"
@@ -63,10 +65,11 @@ static void usage(FILE *f)
 
 /* The command line into d.config_path and the metrics address: -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, const char **metrics_listen, uint8_t mip[4],
-		      uint16_t *mport)
+		      uint16_t *mport, bool *check)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -78,6 +81,9 @@ static int parse_args(int argc, char **argv, const char **metrics_listen, uint8_
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
+			break;
+		case 'k':
+			*check = true;
 			break;
 		case 'm':
 			if (omt_parse_endpoint(optarg, mip, mport)) {
@@ -210,6 +216,21 @@ static int prepare_state_dir(void)
 }
 
 /* Keys, the audit log, the state directory and a lock that says one daemon runs. */
+/* The policy's provider key into d.sk, d.pk, d.pk_b64. */
+static int load_key(void)
+{
+	char err[512];
+	int e = omt_key_load(d.policy.key_path, d.sk, d.pk, err, sizeof(err));
+
+	if (e) {
+		pr_err("provider key: %s (create it with 'omerta-loader keygen %s')", err,
+		       d.policy.key_path);
+		return e;
+	}
+	omt_key_b64(d.pk, d.pk_b64);
+	return 0;
+}
+
 static int prepare(int *lock_fd)
 {
 	char err[512];
@@ -233,12 +254,8 @@ static int prepare(int *lock_fd)
 	remove_leftovers();
 	if ((e = prepare_state_dir()))
 		return e;
-	if ((e = omt_key_load(d.policy.key_path, d.sk, d.pk, err, sizeof(err)))) {
-		pr_err("provider key: %s (create it with 'omerta keygen %s')", err,
-		       d.policy.key_path);
+	if ((e = load_key()))
 		return e;
-	}
-	omt_key_b64(d.pk, d.pk_b64);
 	if (d.policy.tls && (e = tls_credentials(d.sk, &d.tls, err, sizeof(err)))) {
 		pr_err("%s", err);
 		return e;
@@ -459,9 +476,10 @@ int run_main(int argc, char **argv)
 	char self[4096];
 	uint8_t mip[4];
 	sigset_t mask;
+	bool check = false;
 	ssize_t sl;
 
-	ret = parse_args(argc, argv, &metrics_listen, mip, &mport);
+	ret = parse_args(argc, argv, &metrics_listen, mip, &mport, &check);
 	if (ret >= 0)
 		return ret;
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -474,6 +492,13 @@ int run_main(int argc, char **argv)
 	d.daemon_pid = getpid();
 	if (sodium_init() < 0 || load_policy(d.config_path, &d.policy))
 		return OMT_EXIT_FAIL;
+	if (check) {
+		ret = load_key() ? OMT_EXIT_FAIL : OMT_EXIT_OK;
+		if (ret == OMT_EXIT_OK)
+			printf("%s: the policy is valid; provider key %s\n", d.config_path, d.pk_b64);
+		omt_policy_free(&d.policy);
+		return ret;
+	}
 	metrics_init();
 
 	/* Blocked before the HTTP thread exists, so it inherits the mask. */

@@ -10,10 +10,13 @@
  * its loop (loop.c) until the VM is gone, then its result (result.c).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "../lib/clock.h"
 #include "../lib/log.h"
@@ -21,6 +24,40 @@
 #include "../proto/exit.h"
 #include "exec.h"
 #include "job.h"
+
+/*
+ * Where the guest images are unless OMERTA_IMAGE_DIR says: beside the
+ * running binary. Installed, that is PREFIX/lib/omerta, where
+ * omerta-loader-exec itself lives (omerta-loader is in PREFIX/bin); in the
+ * build tree (build/bin) it is build/guest.
+ */
+static const char *image_dir_default(void)
+{
+	static char dir[PATH_MAX];
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct stat st;
+	size_t len;
+
+	if (n <= 0)
+		return "/proc/self/exe unreadable: set OMERTA_IMAGE_DIR";
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	*slash = 0;
+	len = strlen(self);
+	if (len >= 11 && !strcmp(self + len - 11, "/lib/omerta")) {
+		snprintf(dir, sizeof(dir), "%s", self);
+		return dir;
+	}
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(dir, sizeof(dir), "%s/lib/omerta", self);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return dir;
+	snprintf(dir, sizeof(dir), "%s/guest", self);
+	return dir;
+}
 
 static void job_init(struct job *j)
 {
@@ -30,7 +67,7 @@ static void job_init(struct job *j)
 	j->host.ctl_fd = j->host.owner_fd = j->host.vm_uid_fd = j->ep = -1;
 	j->host.net.tap_fd = -1;
 	j->host.image_dir = getenv("OMERTA_IMAGE_DIR") ? getenv("OMERTA_IMAGE_DIR") :
-							 OMT_IMAGE_DIR;
+							 image_dir_default();
 	j->t.mono_to_real_ns = omt_clock_ns(CLOCK_REALTIME) - omt_clock_ns(CLOCK_MONOTONIC);
 }
 
@@ -45,6 +82,7 @@ int exec_main(int argc, char **argv)
 	if (e)
 		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
 	job_init(&j);
+	pr_debug("guest images in %s", j.host.image_dir);
 	/* Read from a signalfd in the loop; set-up must not be cut short. */
 	omt_signals_for_signalfd(&mask, 0);
 

@@ -468,7 +468,11 @@ static int start_vm(struct job *j, char *err, size_t errlen)
 	} else {
 		vm->spec.tsc_khz = omt_host_tsc_khz();
 	}
-	getrandom(vm->spec.mac + 3, 3, 0);
+	if (getrandom(vm->spec.mac + 3, 3, 0) != 3) {
+		e = -errno;
+		snprintf(err, errlen, "the VM's MAC address: getrandom: %s", strerror(errno));
+		return e;
+	}
 	j->t.start_ns = omt_mono_ns();
 	if ((e = vm_spawn(j, err, errlen)))
 		return e;

@@ -25,3 +25,53 @@ fetch_deb() { # WORK PKG VER SHA
 		die "apt-get download $pkg: SHA-256 mismatch"
 	FETCHED_DEB=${got[0]}
 }
+
+# The host's Debian sources for the suite, as one-line entries (main only).
+# Both formats: one-line (*.list) and deb822 (*.sources). Other sources
+# (third-party repositories) are ignored.
+host_sources() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '{ sub(/#.*/, "") }
+		$1 == "deb" {
+			i = 2
+			if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+			uri = $i; s = $(i + 1)
+			for (j = i + 2; j <= NF; j++) if ($j == "main") print uri, s
+		}' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk 'function flush(  u, s, nu, ns, i, j) {
+			if (types ~ /(^| )deb( |$)/ && comps ~ /(^| )main( |$)/ && enabled !~ /^[Nn]o/) {
+				nu = split(uris, u, " "); ns = split(suites, s, " ")
+				for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
+			}
+			types = uris = suites = comps = enabled = ""
+		}
+		/^[ \t]*#/ { next }
+		/^[ \t]*$/ { flush(); next }
+		{ v = $0; sub(/^[^:]*:[ \t]*/, "", v) }
+		tolower($1) == "types:" { types = v }
+		tolower($1) == "uris:" { uris = v }
+		tolower($1) == "suites:" { suites = v }
+		tolower($1) == "components:" { comps = v }
+		tolower($1) == "enabled:" { enabled = v }
+		END { flush() }' "$f"
+	done
+}
+
+# host_mirrors SUITE: "deb URI SUITE[-updates|-security] main" for each of
+# the host's sources of SUITE (mmdebstrap's mirror arguments), once each.
+host_mirrors() {
+	local uri s line seen=" "
+	while read -r uri s; do
+		case $s in "$1" | "$1"-updates | "$1"-security) ;; *) continue ;; esac
+		case $uri in http://* | https://* | file:/* | mirror+*) ;; *) continue ;; esac
+		line="deb $uri $s main"
+		case $seen in *" $line |"*) continue ;; esac
+		seen="$seen $line |"
+		echo "$line"
+	done < <(host_sources)
+}

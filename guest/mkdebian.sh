@@ -110,49 +110,8 @@ trap 'exit 1' HUP INT TERM
 
 # --- 1. inputs --------------------------------------------------------------
 
-# The host's Debian sources for the suite, as one-line entries (main only).
-# Both formats: one-line (*.list) and deb822 (*.sources). Other sources
-# (third-party repositories) are ignored.
-host_sources() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		awk '{ sub(/#.*/, "") }
-		$1 == "deb" {
-			i = 2
-			if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-			uri = $i; s = $(i + 1)
-			for (j = i + 2; j <= NF; j++) if ($j == "main") print uri, s
-		}' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk 'function flush(  u, s, nu, ns, i, j) {
-			if (types ~ /(^| )deb( |$)/ && comps ~ /(^| )main( |$)/ && enabled !~ /^[Nn]o/) {
-				nu = split(uris, u, " "); ns = split(suites, s, " ")
-				for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
-			}
-			types = uris = suites = comps = enabled = ""
-		}
-		/^[ \t]*#/ { next }
-		/^[ \t]*$/ { flush(); next }
-		{ v = $0; sub(/^[^:]*:[ \t]*/, "", v) }
-		tolower($1) == "types:" { types = v }
-		tolower($1) == "uris:" { uris = v }
-		tolower($1) == "suites:" { suites = v }
-		tolower($1) == "components:" { comps = v }
-		tolower($1) == "enabled:" { enabled = v }
-		END { flush() }' "$f"
-	done
-}
-mirrors=()
-while read -r uri s; do
-	case $s in "$suite" | "$suite"-updates | "$suite"-security) ;; *) continue ;; esac
-	case $uri in http://* | https://* | file:/* | mirror+*) ;; *) continue ;; esac
-	line="deb $uri $s main"
-	for m in "${mirrors[@]}"; do [ "$m" != "$line" ] || continue 2; done
-	mirrors+=("$line")
-done < <(host_sources)
+# The host's Debian mirrors for the suite (guest/lib.sh).
+mapfile -t mirrors < <(host_mirrors "$suite")
 # None found (empty array): mmdebstrap's default, deb.debian.org with
 # updates and security.
 

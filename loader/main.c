@@ -40,6 +40,7 @@ static const struct {
 	{ "pause", control_main, "Stop a running job's vCPUs (its memory stays)" },
 	{ "resume", control_main, "Continue a paused job (or restore a checkpointed one)" },
 	{ "cleanup", cleanup_main, "Remove guards, pins and crashed jobs left behind" },
+	{ "keygen", keygen_main, "Create the provider's key (Ed25519) file" },
 #endif
 };
 

@@ -6,6 +6,7 @@
 int guard_main(int argc, char **argv);
 int cleanup_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+int keygen_main(int argc, char **argv);
 /* checkpoint, restore, pause, resume: argv[0] is the verb. */
 int control_main(int argc, char **argv);
 

@@ -22,10 +22,12 @@ if [ -n "$owners" ]; then
 	echo "$owners" | sed 's/^/  /' >&2
 	exit 1
 fi
+# omerta-vm (the omerta-loader package's) holds the range itself, so that
+# nobody else is given it.
 for f in /etc/subuid /etc/subgid; do
 	[ -r "$f" ] || continue
 	awk -F: -v a="$first" -v b="$last" -v f="$f" \
-		'$2 <= b && $2 + $3 - 1 >= a { print "setup-host: warning: " f " gives " $1 " ids " $2 "-" $2 + $3 - 1 ", which meet vm_uids" }' "$f" >&2
+		'$1 != "omerta-vm" && $2 <= b && $2 + $3 - 1 >= a { print "setup-host: warning: " f " gives " $1 " ids " $2 "-" $2 + $3 - 1 ", which meet vm_uids" }' "$f" >&2
 done
 if [ ! -d /var/lib/omerta ]; then
 	echo "  DIR      /var/lib/omerta (the VM uids' lock)"

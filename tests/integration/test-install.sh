@@ -9,6 +9,7 @@ test_make_install_destdir() {
 		usr/local/lib/omerta/omerta-loader-exec \
 		usr/local/share/man/man8/omerta-loader.8 \
 		usr/local/share/man/man1/omerta.1 etc/systemd/system/omerta-loader.service \
+		usr/local/share/omerta/grafana-omerta.json \
 		etc/omerta/omerta.ini.example; do
 		[ -s "$d/$f" ] || omt_fail "not installed: /$f"
 	done
@@ -20,6 +21,10 @@ test_make_install_destdir() {
 	"$d/usr/local/bin/omerta-loader" -v exec --help 2>&1 >/dev/null |
 		grep -q "exec runs as .*/lib/omerta/omerta-loader-exec" || omt_fail "exec not handed over"
 	"$d/usr/local/bin/omerta-loader" exec --help | grep -q -- "--vpn-config" || omt_fail "exec --help"
+	# It finds the guest images beside itself, not in this tree.
+	"$d/usr/local/bin/omerta-loader" -v exec --vpn-config /nonexistent -- true 2>&1 |
+		grep -qx "omerta-loader: debug: guest images in $d/usr/local/lib/omerta" ||
+		omt_fail "exec does not look for the images in PREFIX/lib/omerta"
 	! ldd "$d/usr/local/lib/omerta/omerta-loader-exec" | grep -E "gnutls|microhttpd" ||
 		omt_fail "omerta-loader-exec links the daemon's libraries"
 	make -s -C "$OMT_ROOT" uninstall DESTDIR="$d" >/dev/null || omt_fail "make uninstall failed"
