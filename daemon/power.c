@@ -53,3 +53,14 @@ void power_tick(void)
 		}
 	}
 }
+
+unsigned int power_capped_vms(void)
+{
+	unsigned int n = 0;
+	struct djob *j;
+
+	for (j = d.jobs; j; j = j->next)
+		n += j->state == J_RUNNING && j->quota_us >= 0 &&
+		     j->quota_us < (long)j->req.cpus * OMT_CPU_PERIOD_US;
+	return n;
+}
