@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../guard/totals.h"
+#include "../host/vmuid.h"
 #include "../lib/log.h"
 #include "../proto/outcome.h"
 #include "../telemetry/reasons.h"
@@ -142,12 +143,32 @@ static unsigned int daemon_metrics(struct omt_prom *p, char (*ids)[OMT_JOB_ID_LE
 	return n;
 }
 
+/* vm_uids: its size, and how many of it are taken on the host (any daemon's or exec's). */
+static void vm_uid_metrics(struct omt_prom *p, const struct omt_uid_range *range)
+{
+	static bool said;
+	long long taken = omt_vm_uid_count_taken(range);
+
+	omt_prom_help(p, "omerta_vm_uids", "gauge", "The uids of vm_uids, the range VMs run as.");
+	omt_prom_sample(p, "omerta_vm_uids", omt_uid_range_size(range), NULL);
+	omt_prom_help(p, "omerta_vm_uids_taken", "gauge",
+		      "The uids of vm_uids taken on this host: by a VM (any daemon's or exec's), "
+		      "or a process running as one.");
+	if (taken >= 0)
+		omt_prom_sample(p, "omerta_vm_uids_taken", taken, NULL);
+	else if (!said)
+		pr_warn("metrics: vm_uids %u-%u: %s: %s; omerta_vm_uids_taken left out",
+			range->first, range->last, OMT_VM_UID_LOCK, strerror((int)-taken));
+	said = taken < 0;
+}
+
 static char *metrics_text(size_t *len)
 {
 	struct omt_prom p = {};
 	struct omt_vm_totals *t = calloc(OMT_MAX_VMS, sizeof(*t));
 	char (*ids)[OMT_JOB_ID_LEN + 1] = calloc(OMT_MAX_VMS, sizeof(*ids));
 	int ok[OMT_MAX_VMS] = { 0 };
+	struct omt_uid_range vm_uids;
 	unsigned int n, k;
 	int r;
 
@@ -158,7 +179,11 @@ static char *metrics_text(size_t *len)
 	}
 	pthread_mutex_lock(&d.lock);
 	n = daemon_metrics(&p, ids);
+	vm_uids = d.policy.vm_uids;
 	pthread_mutex_unlock(&d.lock);
+
+	/* The host's processes and locks, without the lock too. */
+	vm_uid_metrics(&p, &vm_uids);
 
 	/* The maps are read without the lock: a scrape never stalls the jobs. */
 	for (k = 0; k < n; k++)

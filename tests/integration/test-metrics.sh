@@ -65,6 +65,9 @@ test_metrics_promtool_and_prometheus() {
 	grep -qx "omerta_storage_reserved_bytes 0" "$OMT_TMP/m0.txt" || omt_fail "storage reserved"
 	grep -qx "omerta_storage_kept_bytes 0" "$OMT_TMP/m0.txt" || omt_fail "storage kept"
 	grep -qx "omerta_vms_power_capped 0" "$OMT_TMP/m0.txt" || omt_fail "power capped"
+	# The default vm_uids, 1000 uids; how many are taken (the count is vmuid_test's).
+	grep -qx "omerta_vm_uids 1000" "$OMT_TMP/m0.txt" || omt_fail "vm_uids"
+	grep -qE "^omerta_vm_uids_taken [0-9]+$" "$OMT_TMP/m0.txt" || omt_fail "vm_uids taken"
 
 	mkdir "$OMT_TMP/prom"
 	cat >"$OMT_TMP/prom.yml" <<-EOC
@@ -95,6 +98,8 @@ test_metrics_promtool_and_prometheus() {
 	# The running job holds its declared needs: its memory (256 MiB) for a checkpoint.
 	scrape | grep -qx "omerta_storage_reserved_bytes 268435456" ||
 		omt_fail "the running job's storage: $(scrape | grep storage)"
+	scrape | grep -qE "^omerta_vm_uids_taken [1-9][0-9]*$" ||
+		omt_fail "the VM's uid: $(scrape | grep vm_uids)"
 	# Energy per VM: a series for the running VM; no RAPL here, so 0, said once.
 	scrape | grep -qE '^omerta_vm_energy_joules_total\{vm="[0-9a-f]{8}"\} ' ||
 		omt_fail "no energy series for the VM"
