@@ -195,6 +195,12 @@ int job_storage_fit(const struct omt_decision *dec, const uint8_t key[32],
 		    const struct omt_job_request *req, struct omt_storage_need *need,
 		    char *reason, size_t len);
 /*
+ * What the jobs hold against the provider's storage budget: queued and
+ * running jobs their declared needs (*reserved_mib: never dropped), finished
+ * jobs what their files use (*kept_mib: dropped, the oldest first, for room).
+ */
+void jobs_storage_held(uint64_t *reserved_mib, uint64_t *kept_mib);
+/*
  * A job for key's request req (taken over, when it returns one) as dec
  * admitted it, needing need, under a fresh id, with its paths. NULL: out
  * of resources.
@@ -350,7 +356,7 @@ int files_answer(const char *dir, const char *output_error, char **body, unsigne
 		 char err[FILES_ERR_LEN]);
 
 /* metrics.c */
-/* The histograms' buckets, before anything is counted. */
+/* The histograms' buckets and a 0 for every outcome, before anything is counted. */
 void metrics_init(void);
 /* GET /metrics on ip:port, its own thread; NULL (said in the log) when it can't listen. */
 struct MHD_Daemon *metrics_start(const uint8_t ip[4], uint16_t port);
@@ -359,6 +365,8 @@ void metrics_job_ended(const char *outcome, const struct omt_exec_result *r);
 
 /* power.c; with d.lock held */
 void power_tick(void);
+/* Running VMs whose CPU quota the power caps hold below their own cpus. */
+unsigned int power_capped_vms(void);
 
 /* audit.c */
 void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,

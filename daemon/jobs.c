@@ -105,6 +105,15 @@ static int by_end(const void *a, const void *b)
 	return (x->ended > y->ended) - (x->ended < y->ended);
 }
 
+void jobs_storage_held(uint64_t *reserved_mib, uint64_t *kept_mib)
+{
+	struct djob *j;
+
+	*reserved_mib = *kept_mib = 0;
+	for (j = d.jobs; j; j = j->next)
+		*(finished(j) ? kept_mib : reserved_mib) += holds_mib(j);
+}
+
 int job_storage_fit(const struct omt_decision *dec, const uint8_t key[32],
 		    const struct omt_job_request *req, struct omt_storage_need *need,
 		    char *reason, size_t len)

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "../guard/totals.h"
+#include "../host/vmuid.h"
 #include "../lib/log.h"
+#include "../proto/outcome.h"
 #include "../telemetry/reasons.h"
 #include "internal.h"
 
@@ -19,8 +21,21 @@ static const double boot_bounds[] = { 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20,
 static const double kill_bounds[] = { 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1,
 				       0.5, 1 };
 
+#define MIB 1048576.0
+
+/*
+ * Every outcome a job can end with is a series from the start, at 0: a
+ * series born at 1 shows no increase() to an alert rule.
+ */
 void metrics_init(void)
 {
+	enum omt_outcome o;
+
+	_Static_assert(OMT_OUTCOME__COUNT - OMT_OUTCOME_DONE <=
+		       sizeof(d.outcomes) / sizeof(d.outcomes[0]), "room for every outcome");
+	for (o = OMT_OUTCOME_DONE; o < OMT_OUTCOME__COUNT; o++)
+		snprintf(d.outcomes[o - OMT_OUTCOME_DONE].outcome, sizeof(d.outcomes[0].outcome), "%s",
+			 omt_outcome_name(o));
 	d.boot = (struct omt_histogram){ .bounds = boot_bounds,
 					 .n = sizeof(boot_bounds) / sizeof(boot_bounds[0]) };
 	d.kill = (struct omt_histogram){ .bounds = kill_bounds,
@@ -73,10 +88,10 @@ static void guard_counters(struct omt_prom *p, const char *name, const char *hel
 /* What d holds, and the ids of the running VMs (at most OMT_MAX_VMS) in ids. With d.lock held. */
 static unsigned int daemon_metrics(struct omt_prom *p, char (*ids)[OMT_JOB_ID_LEN + 1])
 {
+	uint64_t reserved_mib, kept_mib;
 	unsigned int n = 0;
 	struct djob *j;
 	size_t i;
-	int any;
 
 	omt_prom_help(p, "omerta_vms_running", "gauge", "MicroVMs running now.");
 	omt_prom_sample(p, "omerta_vms_running", d.running, NULL);
@@ -89,19 +104,28 @@ static unsigned int daemon_metrics(struct omt_prom *p, char (*ids)[OMT_JOB_ID_LE
 		i += j->state == J_QUEUED;
 	omt_prom_sample(p, "omerta_jobs_queued", i, NULL);
 	omt_prom_help(p, "omerta_jobs_total", "counter", "Jobs that ended, by outcome.");
-	for (i = 0, any = 0; i < sizeof(d.outcomes) / sizeof(d.outcomes[0]); i++) {
-		if (!d.outcomes[i].outcome[0])
-			break;
+	for (i = 0; i < sizeof(d.outcomes) / sizeof(d.outcomes[0]) && d.outcomes[i].outcome[0]; i++)
 		omt_prom_sample(p, "omerta_jobs_total", d.outcomes[i].n, "outcome",
 				d.outcomes[i].outcome, NULL);
-		any = 1;
-	}
-	if (!any)
-		omt_prom_sample(p, "omerta_jobs_total", 0, "outcome", "done", NULL);
 	omt_prom_help(p, "omerta_requests_refused_total", "counter",
 		      "Requests refused: authentication, policy or description.");
 	omt_prom_sample(p, "omerta_requests_refused_total",
 			__atomic_load_n(&d.refused, __ATOMIC_RELAXED), NULL);
+	omt_prom_help(p, "omerta_vms_power_capped", "gauge",
+		      "Running VMs whose CPU quota the power caps (power_cap_vm_w, "
+		      "power_cap_total_w) hold below their own cpus.");
+	omt_prom_sample(p, "omerta_vms_power_capped", power_capped_vms(), NULL);
+	jobs_storage_held(&reserved_mib, &kept_mib);
+	omt_prom_help(p, "omerta_storage_budget_bytes", "gauge",
+		      "The provider's storage budget for all jobs' files (storage_budget_mib).");
+	omt_prom_sample(p, "omerta_storage_budget_bytes", d.policy.storage_budget_mib * MIB, NULL);
+	omt_prom_help(p, "omerta_storage_reserved_bytes", "gauge",
+		      "Storage budget that queued and running jobs hold: their declared needs.");
+	omt_prom_sample(p, "omerta_storage_reserved_bytes", reserved_mib * MIB, NULL);
+	omt_prom_help(p, "omerta_storage_kept_bytes", "gauge",
+		      "Storage budget that finished jobs' files use (dropped, oldest first, "
+		      "to make room).");
+	omt_prom_sample(p, "omerta_storage_kept_bytes", kept_mib * MIB, NULL);
 	for (j = d.jobs; j && n < OMT_MAX_VMS; j = j->next)
 		if (j->state == J_RUNNING)
 			memcpy(ids[n++], j->id, sizeof(ids[0]));
@@ -119,12 +143,32 @@ static unsigned int daemon_metrics(struct omt_prom *p, char (*ids)[OMT_JOB_ID_LE
 	return n;
 }
 
+/* vm_uids: its size, and how many of it are taken on the host (any daemon's or exec's). */
+static void vm_uid_metrics(struct omt_prom *p, const struct omt_uid_range *range)
+{
+	static bool said;
+	long long taken = omt_vm_uid_count_taken(range);
+
+	omt_prom_help(p, "omerta_vm_uids", "gauge", "The uids of vm_uids, the range VMs run as.");
+	omt_prom_sample(p, "omerta_vm_uids", omt_uid_range_size(range), NULL);
+	omt_prom_help(p, "omerta_vm_uids_taken", "gauge",
+		      "The uids of vm_uids taken on this host: by a VM (any daemon's or exec's), "
+		      "or a process running as one.");
+	if (taken >= 0)
+		omt_prom_sample(p, "omerta_vm_uids_taken", taken, NULL);
+	else if (!said)
+		pr_warn("metrics: vm_uids %u-%u: %s: %s; omerta_vm_uids_taken left out",
+			range->first, range->last, OMT_VM_UID_LOCK, strerror((int)-taken));
+	said = taken < 0;
+}
+
 static char *metrics_text(size_t *len)
 {
 	struct omt_prom p = {};
 	struct omt_vm_totals *t = calloc(OMT_MAX_VMS, sizeof(*t));
 	char (*ids)[OMT_JOB_ID_LEN + 1] = calloc(OMT_MAX_VMS, sizeof(*ids));
 	int ok[OMT_MAX_VMS] = { 0 };
+	struct omt_uid_range vm_uids;
 	unsigned int n, k;
 	int r;
 
@@ -135,7 +179,11 @@ static char *metrics_text(size_t *len)
 	}
 	pthread_mutex_lock(&d.lock);
 	n = daemon_metrics(&p, ids);
+	vm_uids = d.policy.vm_uids;
 	pthread_mutex_unlock(&d.lock);
+
+	/* The host's processes and locks, without the lock too. */
+	vm_uid_metrics(&p, &vm_uids);
 
 	/* The maps are read without the lock: a scrape never stalls the jobs. */
 	for (k = 0; k < n; k++)

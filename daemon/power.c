@@ -38,9 +38,11 @@ void power_tick(void)
 						  .limit_us = js[i]->req.cpus * OMT_CPU_PERIOD_US,
 						  .quota_us = js[i]->quota_us };
 	}
-	if (!caps.vm_watts && !caps.total_watts)
-		return;
-	omt_energy_cap_quota(&caps, q, n, get_nprocs());
+	if (caps.vm_watts || caps.total_watts)
+		omt_energy_cap_quota(&caps, q, n, get_nprocs());
+	else	/* no caps (any more: a reload): a VM held back gets its own quota back */
+		for (i = 0; i < n; i++)
+			q[i].new_quota_us = q[i].quota_us < 0 ? q[i].quota_us : q[i].limit_us;
 	for (i = 0; i < n; i++) {
 		if (q[i].new_quota_us == js[i]->quota_us)
 			continue;
@@ -52,4 +54,15 @@ void power_tick(void)
 			js[i]->quota_us = q[i].new_quota_us;
 		}
 	}
+}
+
+unsigned int power_capped_vms(void)
+{
+	unsigned int n = 0;
+	struct djob *j;
+
+	for (j = d.jobs; j; j = j->next)
+		n += j->state == J_RUNNING && j->quota_us >= 0 &&
+		     j->quota_us < (long)j->req.cpus * OMT_CPU_PERIOD_US;
+	return n;
 }

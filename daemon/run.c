@@ -510,7 +510,7 @@ int run_main(int argc, char **argv)
 	if (sfd < 0 || ep < 0 || tfd < 0 || timerfd_settime(tfd, 0, &every, NULL) < 0 ||
 	    prepare(&lock_fd))
 		goto out;
-	d.energy = omt_energy_new(NULL, NULL);
+	d.energy = omt_energy_new(getenv("OMERTA_POWERCAP_DIR"), NULL);
 	d.inhibit = omt_inhibit_new(NULL);
 	if (!d.energy || !d.inhibit || listen_all(metrics_listen, mip, mport, &http, &metrics))
 		goto out;

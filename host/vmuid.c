@@ -149,6 +149,68 @@ int omt_vm_uid_any_free(const struct omt_uid_range *r)
 	return free_one;
 }
 
+/*
+ * The uids of lo..hi that a lock holds. F_OFD_GETLK names one conflicting
+ * lock, not the lowest: the rest of the range is looked at on both sides.
+ */
+static long long count_locked(int fd, uint64_t lo, uint64_t hi)
+{
+	long long n = 0, below;
+	struct flock fl;
+	uint64_t end;
+
+	while (lo <= hi) {
+		fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = lo,
+				     .l_len = hi - lo + 1 };
+		if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+			return -errno;
+		if (fl.l_type == F_UNLCK)
+			break;
+		/* Clipped to lo..hi (l_len 0: to the end of the file). */
+		end = fl.l_len == 0 || (uint64_t)fl.l_start + fl.l_len > hi + 1 ?
+			      hi + 1 : (uint64_t)fl.l_start + fl.l_len;
+		if ((uint64_t)fl.l_start < lo)
+			fl.l_start = lo;
+		n += end - fl.l_start;
+		if ((uint64_t)fl.l_start > lo) {
+			if ((below = count_locked(fd, lo, fl.l_start - 1)) < 0)
+				return below;
+			n += below;
+		}
+		lo = end;
+	}
+	return n;
+}
+
+long long omt_vm_uid_count_taken(const struct omt_uid_range *r)
+{
+	struct busy *b = malloc(sizeof(*b));
+	long long n;
+	short type;
+	size_t i;
+	int fd;
+
+	if (!b)
+		return -ENOMEM;
+	if ((fd = open_lock()) < 0) {
+		free(b);
+		return fd;
+	}
+	scan_processes(r, b);
+	n = count_locked(fd, r->first, r->last);
+	/* Processes' uids that no lock holds. */
+	for (i = 0; n >= 0 && i < b->n; i++) {
+		type = F_WRLCK;
+		if (lock_byte(fd, b->uid[i], F_OFD_GETLK, &type) == 0 && type == F_UNLCK)
+			n++;
+	}
+	if (n >= 0 && b->full)
+		n = omt_uid_range_size(r);
+	close(fd);
+	free(b);
+	return n;
+}
+
 int omt_vm_uid_check_unowned(const struct omt_uid_range *r, char *err, size_t errlen)
 {
 	struct passwd *pw;

@@ -30,6 +30,11 @@ int omt_vm_uid_take(const struct omt_uid_range *r, uid_t *uid, char *err, size_t
 /* Whether a uid of r is free now (1 or 0; a hint: another may take it first), or -errno. */
 int omt_vm_uid_any_free(const struct omt_uid_range *r);
 /*
+ * How many uids of r are taken now (locked, or some process runs as
+ * them), or -errno. A table of its own: safe beside the calls above.
+ */
+long long omt_vm_uid_count_taken(const struct omt_uid_range *r);
+/*
  * The range owns nothing on the host: no user and no group has an id in it.
  * 0, or -EEXIST with err naming the first one ("uid 2000000005 is user 'x'").
  */
