@@ -193,7 +193,8 @@ $(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
 
 # The files of 'make install' (and of the packages, debian/): the programs
 # and guest images under $(PREFIX), the unit in $(UNITDIR), the example
-# policy in /etc/omerta, the Grafana dashboard under $(PREFIX)/share/omerta.
+# policy in /etc/omerta, the Grafana dashboard and the Prometheus alert
+# rules under $(PREFIX)/share/omerta.
 install: programs
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta-loader
@@ -207,6 +208,7 @@ install: programs
 	$(Q)install -D -m 0644 $(BUILD)/man/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8
 	$(Q)install -D -m 0644 $(BUILD)/man/omerta.1 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1
 	$(Q)install -D -m 0644 dist/grafana-omerta.json $(DESTDIR)$(PREFIX)/share/omerta/grafana-omerta.json
+	$(Q)install -D -m 0644 dist/omerta-alerts.yml $(DESTDIR)$(PREFIX)/share/omerta/prometheus/omerta-alerts.yml
 	$(Q)sed 's|/usr/local|$(PREFIX)|g' dist/omerta-loader.service | \
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/omerta-loader.service
 	$(Q)install -D -m 0644 dist/omerta.ini.example $(DESTDIR)/etc/omerta/omerta.ini.example

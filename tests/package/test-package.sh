@@ -88,11 +88,12 @@ files() {
 		/usr/lib/omerta/debian.sqfs /usr/lib/omerta/debian.sqfs.sha256 \
 		/usr/share/man/man8/omerta-loader.8.gz /usr/share/man/man1/omerta.1.gz \
 		/lib/systemd/system/omerta-loader.service /etc/omerta/omerta.ini.example \
-		/usr/share/omerta/grafana-omerta.json \
+		/usr/share/omerta/grafana-omerta.json /usr/share/omerta/prometheus/omerta-alerts.yml \
 		/usr/share/doc/omerta-loader/copyright /usr/share/doc/omerta-loader/guest-packages \
 		/usr/share/doc/omerta/copyright; do
 		[ -s "$root$f" ] || { echo "missing: $f"; return 1; }
 	done
+	promtool check rules "$root/usr/share/omerta/prometheus/omerta-alerts.yml" || return 1
 	# No path of the build tree in what was installed, nor /usr/local in the unit.
 	! grep -l "$(realpath "$here/../..")" "$root/lib/systemd/system/omerta-loader.service" \
 		"$root/usr/bin/omerta-loader" "$root/usr/lib/omerta/omerta-loader-exec" \
