@@ -37,6 +37,7 @@ static void job_init(struct job *j)
 int exec_main(int argc, char **argv)
 {
 	static struct job j;
+	struct omt_log_fields ended = { 0 };
 	char err[1024] = "";
 	sigset_t mask;
 	int e, code;
@@ -79,7 +80,8 @@ int exec_main(int argc, char **argv)
 	job_teardown(&j);
 	if (j.args.result)
 		job_write_result(&j, code);
-	pr_info("job %s: exit status %d", j.host.id, code);
+	ended.outcome = omt_outcome_name(j.end.outcome);
+	omt_log_with(OMT_LOG_INFO, &ended, "job %s: exit status %d", j.host.id, code);
 	warm_free(&j);	/* a warm VM's job: what j.args points into */
 	return code;
 }
