@@ -166,6 +166,7 @@ struct daemon {
 	int stopping;
 	uint64_t ended;			/* jobs finished so far */
 	char state_dir[OMT_POLICY_PATH_MAX];	/* the policy's at start: a reload keeps it */
+	char audit_path[OMT_POLICY_PATH_MAX];	/* likewise; SIGUSR1 opens it afresh */
 	char jobs_dir[OMT_POLICY_PATH_MAX + 8];	/* state_dir/jobs */
 	unsigned int controls;		/* control threads running (control.c) */
 	pthread_cond_t controls_idle;
