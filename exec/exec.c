@@ -46,6 +46,9 @@ int exec_main(int argc, char **argv)
 	if (e)
 		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
 	job_init(&j);
+	/* Every line is the job's; a warm VM's once its job comes (warm.c). */
+	if (j.args.job_id && j.args.warm_fd < 0)
+		omt_log_set_job(j.args.job_id);
 	/* Read from a signalfd in the loop; set-up must not be cut short. */
 	omt_signals_for_signalfd(&mask, 0);
 

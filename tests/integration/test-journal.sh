@@ -91,6 +91,10 @@ test_journal_job_story() {
 		map(select(._PID != $pid)) | length > 3
 		and any(.[]; .MESSAGE == $p + " exit status 3" and .OMERTA_OUTCOME == "done")' \
 		"$OMT_TMP/story" >/dev/null || omt_fail "exec's lines: $(jq -c '{_PID, MESSAGE, OMERTA_OUTCOME}' "$OMT_TMP/story")"
+	# Every line of exec's, from its first, is the job's (no other VM ran).
+	[ "$(journal SYSLOG_IDENTIFIER=omerta-loader | jq -s --arg j "$job" --arg pid "$OMT_DAEMON_PID" \
+		'map(select(._PID != $pid and .OMERTA_JOB != $j)) | length')" = 0 ] ||
+		omt_fail "exec's lines without OMERTA_JOB: $(journal SYSLOG_IDENTIFIER=omerta-loader | jq -c 'select(.OMERTA_JOB == null) | .MESSAGE')"
 	# No line naming the job lacks its field; none of ours came through the stream.
 	[ "$(journal | jq -s --arg j "$job" 'map(select((.MESSAGE | contains("job " + $j + ":"))
 		and .OMERTA_JOB != $j)) | length')" = 0 ] || omt_fail "a line of job $job without OMERTA_JOB"
