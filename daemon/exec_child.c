@@ -274,8 +274,8 @@ static int give_warm(struct djob *j, struct dwarm *v, const struct exec_cmd *x)
 	int e = send_args(v->fd, x->argv);
 
 	if (e) {
-		job_log(OMT_LOG_WARN, j, "warm VM %s did not take it (%s): starting it cold", v->id,
-			strerror(-e));
+		job_log(OMT_LOG_WARN, j, "warm VM %s did not take it (%s): starting it cold",
+			v->id, strerror(-e));
 		warm_give_back(v);
 		return e;
 	}

@@ -9,7 +9,8 @@
  * ours (exec_child.c). This file is the main thread: it owns the children
  * (starts them, collects their output and their results), ticks
  * (power.c), and handles SIGTERM (stop everything), SIGHUP (reload the
- * policy), SIGUSR1 (reopen the audit log) and SIGCHLD. internal.h says who touches what.
+ * policy), SIGUSR1 (reopen the audit log) and SIGCHLD. internal.h says
+ * who touches what.
  */
 #include <dirent.h>
 #include <errno.h>
