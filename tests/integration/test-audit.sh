@@ -8,8 +8,8 @@ BURST_EACH=50
 ROTATIONS=4
 
 # One client's share of the burst: BURST_EACH signed job requests, each
-# with a description of its own longer than max_description (8), each refused on its
-# own audit line that names it.
+# with a description of its own longer than max_description (8), each
+# refused on an audit line of its own that names it.
 burst_client() { # I
 	local n body out
 	for n in $(seq "$BURST_EACH"); do
