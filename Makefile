@@ -193,7 +193,7 @@ $(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
 
 # The files of 'make install' (and of the packages, debian/): the programs
 # and guest images under $(PREFIX), the unit in $(UNITDIR), the example
-# policy in /etc/omerta, the Grafana dashboard and the Prometheus alert
+# policy in /etc/omerta, the audit log's logrotate snippet, the Grafana dashboard and the Prometheus alert
 # rules under $(PREFIX)/share/omerta.
 install: programs
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
@@ -212,6 +212,7 @@ install: programs
 	$(Q)sed 's|/usr/local|$(PREFIX)|g' dist/omerta-loader.service | \
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/omerta-loader.service
 	$(Q)install -D -m 0644 dist/omerta.ini.example $(DESTDIR)/etc/omerta/omerta.ini.example
+	$(Q)install -D -m 0644 dist/omerta-loader.logrotate $(DESTDIR)/etc/logrotate.d/omerta-loader
 	$(Q)[ -n "$(DESTDIR)" ] || install -d -m 0750 /var/log/omerta
 	$(Q)[ -n "$(DESTDIR)" ] || ./scripts/setup-host.sh
 
@@ -219,7 +220,8 @@ uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta \
 		$(DESTDIR)$(PREFIX)/share/man/man8/omerta-loader.8 $(DESTDIR)$(PREFIX)/share/man/man1/omerta.1 \
-		$(DESTDIR)$(UNITDIR)/omerta-loader.service $(DESTDIR)/etc/omerta/omerta.ini.example
+		$(DESTDIR)$(UNITDIR)/omerta-loader.service $(DESTDIR)/etc/omerta/omerta.ini.example \
+		$(DESTDIR)/etc/logrotate.d/omerta-loader
 	$(Q)rm -rf $(DESTDIR)$(PREFIX)/lib/omerta $(DESTDIR)$(PREFIX)/share/omerta
 
 test: deps

@@ -34,6 +34,30 @@ static struct refusals {
 	} r[REFUSALS_MAX + 1];		/* the last one: everything beyond REFUSALS_MAX */
 } refusals = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * The decision's log line: what the journal's OMERTA_JOB, OMERTA_CONSUMER
+ * and OMERTA_REASON find. The reason may quote the request: printable only.
+ */
+static void log_decision(const char *b64, const char *network, int admit, const char *reason,
+			 const char *job, const char *remote)
+{
+	struct omt_log_fields about = { .job = job, .consumer = b64[0] ? b64 : NULL };
+	char shown[300];
+
+	if (admit) {
+		omt_log_with(OMT_LOG_INFO, &about, "job %s: admitted (consumer %.12s..., network %s)",
+			     job, b64, network);
+		return;
+	}
+	printable_copy(shown, sizeof(shown), reason);
+	about.reason = shown;
+	if (b64[0])
+		omt_log_with(OMT_LOG_INFO, &about, "refused a job of consumer %.12s... from %s: %s",
+			     b64, remote, shown);
+	else
+		omt_log_with(OMT_LOG_INFO, &about, "refused a job from %s: %s", remote, shown);
+}
+
 /* Thread-safe on its own (the audit log and the counter lock themselves). */
 void audit_decision(const uint8_t *key, const char *network, const struct omt_job_request *r,
 		    int admit, const char *reason, const char *job, const char *remote)
@@ -63,6 +87,7 @@ void audit_decision(const uint8_t *key, const char *network, const struct omt_jo
 	if (omt_audit_write(d.audit, o))
 		pr_err("audit log: %s", strerror(errno));
 	json_object_put(o);
+	log_decision(b64, network, admit, reason, job, remote);
 }
 
 /*
@@ -124,6 +149,21 @@ void audit_refusal(const char *claimed_key, bool verified, const char *remote,
 	pthread_mutex_unlock(&refusals.lock);
 }
 
+/* A refusals line's log line, for the journal's OMERTA_REASON and OMERTA_CONSUMER (claimed). */
+static void log_refusals(const struct refusal *r)
+{
+	struct omt_log_fields about = { .reason = r->reason,
+					.consumer = r->claimed_key[0] ? r->claimed_key : NULL };
+
+	if (r->claimed_key[0])
+		omt_log_with(OMT_LOG_INFO, &about, "refused %llu requests from %s claiming key "
+			     "%.12s...: %s", (unsigned long long)r->count, r->remote, r->claimed_key,
+			     r->reason);
+	else
+		omt_log_with(OMT_LOG_INFO, &about, "refused %llu requests from %s: %s",
+			     (unsigned long long)r->count, r->remote, r->reason);
+}
+
 void audit_refusals_flush(void)
 {
 	struct refusal *taken;
@@ -160,6 +200,7 @@ void audit_refusals_flush(void)
 		if (omt_audit_write(d.audit, o))
 			pr_err("audit log: %s", strerror(errno));
 		json_object_put(o);
+		log_refusals(&taken[i]);
 	}
 	if (n && !taken)
 		pr_err("audit log: %u refusal counts lost: out of memory", n);

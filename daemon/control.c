@@ -25,20 +25,24 @@ struct control_call {
 	char id[OMT_JOB_ID_LEN + 1];
 	uint64_t seq;			/* its qkey.seq: a dropped job's id may come back, a seq never */
 	char action[OMT_JOB_MAX_OUTCOME + 1];
+	char consumer[45];		/* for the log lines */
 };
 
 static void *control_thread(void *arg)
 {
 	struct control_call *cc = arg;
+	struct omt_log_fields about = { .job = cc->id, .consumer = cc->consumer };
 	char said[OMT_CONTROL_MAX_LINE];
 	struct djob *j;
 	int r;
 
 	r = omt_control_request(cc->id, cc->action, CONTROL_TIMEOUT_MS, said, sizeof(said));
 	if (r == 1)
-		pr_info("job %s: %s for its consumer: %s", cc->id, cc->action, said);
+		omt_log_with(OMT_LOG_INFO, &about, "job %s: %s for its consumer: %s", cc->id,
+			     cc->action, said);
 	else
-		pr_warn("job %s: %s for its consumer failed: %s", cc->id, cc->action, said);
+		omt_log_with(OMT_LOG_WARN, &about, "job %s: %s for its consumer failed: %s", cc->id,
+			     cc->action, said);
 	pthread_mutex_lock(&d.lock);
 	j = find_job(cc->id);
 	if (j && j->qkey.seq == cc->seq) {
@@ -78,6 +82,7 @@ unsigned int control_start(struct djob *j, const char *action, const char **why)
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	memcpy(cc->id, j->id, sizeof(cc->id));
 	cc->seq = j->qkey.seq;
+	memcpy(cc->consumer, j->consumer_b64, sizeof(cc->consumer));
 	snprintf(cc->action, sizeof(cc->action), "%s", action);
 	/* It inherits this thread's mask: every signal blocked (run.c's signalfd takes them). */
 	e = pthread_attr_init(&attr);
@@ -88,7 +93,7 @@ unsigned int control_start(struct djob *j, const char *action, const char **why)
 		pthread_attr_destroy(&attr);
 	}
 	if (e) {
-		pr_err("job %s: %s: no thread for it: %s", j->id, action, strerror(e));
+		job_log(OMT_LOG_ERR, j, "%s: no thread for it: %s", action, strerror(e));
 		free(cc);
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
@@ -96,7 +101,7 @@ unsigned int control_start(struct djob *j, const char *action, const char **why)
 	d.controls++;
 	j->control = (struct omt_job_control){ .state = OMT_JOB_CONTROL_RUNNING };
 	snprintf(j->control.action, sizeof(j->control.action), "%s", action);
-	pr_info("job %s: %s asked by its consumer", j->id, action);
+	job_log(OMT_LOG_INFO, j, "%s asked by its consumer", action);
 	return 0;
 }
 

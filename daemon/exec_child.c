@@ -274,8 +274,8 @@ static int give_warm(struct djob *j, struct dwarm *v, const struct exec_cmd *x)
 	int e = send_args(v->fd, x->argv);
 
 	if (e) {
-		pr_warn("job %s: warm VM %s did not take it (%s): starting it cold", j->id, v->id,
-			strerror(-e));
+		job_log(OMT_LOG_WARN, j, "warm VM %s did not take it (%s): starting it cold",
+			v->id, strerror(-e));
 		warm_give_back(v);
 		return e;
 	}
@@ -307,12 +307,12 @@ void spawn_exec(struct djob *j)
 	int e;
 
 	if (exec_argv(j, &x)) {
-		pr_err("job %s: out of memory", j->id);
+		job_log(OMT_LOG_ERR, j, "out of memory");
 		goto fail;
 	}
 	if (!(v = warm_take(j)) || give_warm(j, v, &x)) {
 		if ((e = spawn_child(x.argv, -1, &j->pid, &j->out.fd, &j->err.fd))) {
-			pr_err("job %s: start exec: %s", j->id, strerror(-e));
+			job_log(OMT_LOG_ERR, j, "start exec: %s", strerror(-e));
 			goto fail;
 		}
 		j->warm_start = false;
@@ -326,10 +326,10 @@ void spawn_exec(struct djob *j)
 	j->quota_us = -1;
 	d.running++;
 	omt_inhibit_update(d.inhibit, true);
-	pr_info("job %s: started (consumer %.12s..., network %s)", j->id, j->consumer_b64,
+	job_log(OMT_LOG_INFO, j, "started (consumer %.12s..., network %s)", j->consumer_b64,
 		j->network);
 	if (j->warm_start)
-		pr_info("job %s: took warm VM %s", j->id, j->vm_id);
+		job_log(OMT_LOG_INFO, j, "took warm VM %s", j->vm_id);
 	return;
 fail:
 	exec_cmd_free(&x);
@@ -373,7 +373,7 @@ void job_exited(struct djob *j, int status)
 
 	e = omt_exec_result_read(j->result_path, &res, why, sizeof(why));
 	if (e && e != -ENOENT)
-		pr_warn("job %s: exec's result: %s", j->id, why);
+		job_log(OMT_LOG_WARN, j, "exec's result: %s", why);
 	drain_stream(&j->out);
 	drain_stream(&j->err);
 	close(j->out.fd);
@@ -394,5 +394,5 @@ void job_exited(struct djob *j, int status)
 	printable_copy(j->output_error, sizeof(j->output_error), e ? "" : res.output_error);
 	audit_outcome(j, e ? NULL : &res);
 	job_ended(j);
-	pr_info("job %s: %s, exit status %d", j->id, j->outcome, j->exit_status);
+	job_log(OMT_LOG_INFO, j, "%s, exit status %d", j->outcome, j->exit_status);
 }

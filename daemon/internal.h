@@ -33,6 +33,7 @@
 #include "../api/job.h"
 #include "../api/sign.h"
 #include "../host/jobdir.h"
+#include "../lib/log.h"
 #include "../policy/audit.h"
 #include "../policy/policy.h"
 #include "../policy/storage.h"
@@ -165,6 +166,7 @@ struct daemon {
 	int stopping;
 	uint64_t ended;			/* jobs finished so far */
 	char state_dir[OMT_POLICY_PATH_MAX];	/* the policy's at start: a reload keeps it */
+	char audit_path[OMT_POLICY_PATH_MAX];	/* likewise; SIGUSR1 opens it afresh */
 	char jobs_dir[OMT_POLICY_PATH_MAX + 8];	/* state_dir/jobs */
 	unsigned int controls;		/* control threads running (control.c) */
 	pthread_cond_t controls_idle;
@@ -182,6 +184,12 @@ struct daemon {
 extern struct daemon d;
 
 /* jobs.c; with d.lock held, but remove_path */
+/*
+ * "job ID: " and fmt's text, logged with the job, its consumer and, once
+ * it has ended, its outcome as the line's fields (lib/log.h).
+ */
+void job_log(enum omt_log_level level, const struct djob *j, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 struct djob *find_job(const char *id);
 /* id's job when it is key's: someone else's does not exist, as far as key can tell. */
 struct djob *own_job(const char *id, const uint8_t key[32]);

@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +25,30 @@
 
 #define KEEP_FINISHED 256
 
+static bool finished(const struct djob *j)
+{
+	return j->state == J_DONE || j->state == J_CANCELLED;
+}
+
 void remove_path(const char *path)
 {
 	int e = omt_tree_remove(path);
 
 	if (e && e != -ENOENT)
 		pr_err("remove %s: %s", path, strerror(-e));
+}
+
+void job_log(enum omt_log_level level, const struct djob *j, const char *fmt, ...)
+{
+	struct omt_log_fields about = { .job = j->id, .consumer = j->consumer_b64,
+					.outcome = finished(j) ? j->outcome : NULL };
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	omt_log_with(level, &about, "job %s: %s", j->id, msg);
 }
 
 struct djob *find_job(const char *id)
@@ -77,11 +96,6 @@ static void need_of(const struct omt_job_request *req, struct omt_storage_need *
 	need->checkpoint_mib = req->memory_mib;
 }
 
-static bool finished(const struct djob *j)
-{
-	return j->state == J_DONE || j->state == J_CANCELLED;
-}
-
 /* What j holds against the budget: its declared needs, or once finished what its files use. */
 static uint64_t holds_mib(const struct djob *j)
 {
@@ -90,7 +104,7 @@ static uint64_t holds_mib(const struct djob *j)
 
 static void drop_files(struct djob *j)
 {
-	pr_info("job %s: its output files (%llu MiB) dropped to make room", j->id,
+	job_log(OMT_LOG_INFO, j, "its output files (%llu MiB) dropped to make room",
 		(unsigned long long)j->files_mib);
 	remove_path(j->out_dir);
 	j->files_mib = 0;
@@ -264,7 +278,7 @@ static uint64_t files_mib(const struct djob *j)
 	if (!j->out_dir[0])
 		return 0;
 	if (nftw(j->out_dir, add_bytes, 16, FTW_PHYS) < 0 && errno != ENOENT) {
-		pr_warn("job %s: %s: %s: counted as its %llu MiB cap", j->id, j->out_dir,
+		job_log(OMT_LOG_WARN, j, "%s: %s: counted as its %llu MiB cap", j->out_dir,
 			strerror(errno), (unsigned long long)j->need.output_mib);
 		return j->need.output_mib;
 	}
@@ -314,6 +328,7 @@ void cancel_job(struct djob *j)
 		j->finished = time(NULL);
 		job_ended(j);
 		audit_outcome(j, NULL);
+		job_log(OMT_LOG_INFO, j, "cancelled before it ran");
 	} else if (j->state == J_RUNNING && !j->cancel) {
 		j->cancel = 1;
 		kill(j->pid, SIGTERM);

@@ -49,8 +49,8 @@ void power_tick(void)
 		if (omt_cgroup_lookup(&cg, js[i]->vm_id) == 0 &&
 		    omt_cgroup_set_cpu_max(&cg, q[i].new_quota_us < 0 ? q[i].limit_us :
 						q[i].new_quota_us, OMT_CPU_PERIOD_US) == 0) {
-			pr_debug("job %s: %.1f W: CPU quota %ld us per %ld us", js[i]->id,
-				 q[i].watts, q[i].new_quota_us, OMT_CPU_PERIOD_US);
+			job_log(OMT_LOG_DEBUG, js[i], "%.1f W: CPU quota %ld us per %ld us",
+				q[i].watts, q[i].new_quota_us, OMT_CPU_PERIOD_US);
 			js[i]->quota_us = q[i].new_quota_us;
 		}
 	}

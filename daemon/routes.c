@@ -264,7 +264,8 @@ static enum MHD_Result route_files(struct call *k)
 	if (why)
 		return http_error(k->c, status, why, k->digest);
 	if (files_answer(dir, output_error, &body, &status, err)) {
-		pr_warn("job %s: output files not sent: %s", k->id, err);
+		omt_log_with(OMT_LOG_WARN, &(struct omt_log_fields){ .job = k->id },
+			     "job %s: output files not sent: %s", k->id, err);
 		return http_error(k->c, status, err, k->digest);
 	}
 	__atomic_fetch_add(&files_sending, 1, __ATOMIC_RELAXED);

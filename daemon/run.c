@@ -9,7 +9,8 @@
  * ours (exec_child.c). This file is the main thread: it owns the children
  * (starts them, collects their output and their results), ticks
  * (power.c), and handles SIGTERM (stop everything), SIGHUP (reload the
- * policy) and SIGCHLD. internal.h says who touches what.
+ * policy), SIGUSR1 (reopen the audit log) and SIGCHLD. internal.h says
+ * who touches what.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,9 +58,12 @@ static void usage(FILE *f)
 		"                  policy's metrics_listen; none without either)\n"
 		"  --check         only read the policy and the provider key it names, say\n"
 		"                  what is wrong (exit 1) or print the public key (exit 0)\n\n"
-		"Signals: SIGHUP reloads the policy (running jobs keep theirs); SIGTERM\n"
-		"and SIGINT stop: queued jobs are cancelled, running ones stopped (their\n"
-		"VMs killed and removed), outcomes logged, then exit 0.\n"
+		"Signals: SIGHUP reloads the policy (running jobs keep theirs); SIGUSR1\n"
+		"reopens the audit log (after logrotate moved it); SIGTERM and SIGINT\n"
+		"stop: queued jobs are cancelled, running ones stopped (their VMs killed\n"
+		"and removed), outcomes logged, then exit 0.\n"
+		"Under systemd, log lines go to the journal with OMERTA_JOB,\n"
+		"OMERTA_CONSUMER, OMERTA_OUTCOME and OMERTA_REASON fields.\n"
 		"At start it removes what a crashed run left behind.\n");
 }
 
@@ -144,6 +148,9 @@ static void reload(void)
 	if (strcmp(fresh.state_dir, d.state_dir))
 		pr_warn("state_dir %s takes effect at the next start: jobs' files stay in %s",
 			fresh.state_dir, d.state_dir);
+	if (strcmp(fresh.audit_log, d.audit_path))
+		pr_warn("audit_log %s takes effect at the next start: the audit log stays %s",
+			fresh.audit_log, d.audit_path);
 	pthread_mutex_lock(&d.lock);
 	omt_policy_free(&d.policy);
 	d.policy = fresh;
@@ -260,7 +267,8 @@ static int prepare(int *lock_fd)
 		pr_err("%s", err);
 		return e;
 	}
-	if ((e = omt_audit_open(d.policy.audit_log, &d.audit, err, sizeof(err)))) {
+	snprintf(d.audit_path, sizeof(d.audit_path), "%s", d.policy.audit_log);
+	if ((e = omt_audit_open(d.audit_path, &d.audit, err, sizeof(err)))) {
 		pr_err("audit log: %s", err);
 		return e;
 	}
@@ -360,6 +368,17 @@ static void stop_all(void)
 	pthread_mutex_unlock(&d.lock);
 }
 
+/* SIGUSR1: the audit log opened afresh at its path (logrotate moved it); else the old file stays. */
+static void reopen_audit(void)
+{
+	char err[512];
+
+	if (omt_audit_reopen(d.audit, d.audit_path, err, sizeof(err)))
+		pr_err("audit log not reopened: %s; its lines go on to the file it had open", err);
+	else
+		pr_info("audit log reopened: %s", d.audit_path);
+}
+
 static void on_signal(int sfd, int ep)
 {
 	struct signalfd_siginfo si;
@@ -373,6 +392,8 @@ static void on_signal(int sfd, int ep)
 		reload();
 		watch_owner(ep);
 		sd_notify(0, "READY=1");
+	} else if (si.ssi_signo == SIGUSR1) {
+		reopen_audit();
 	} else if (!d.stopping) {
 		sd_notify(0, "STOPPING=1");
 		pr_info("%s: stopping every job, then exiting", strsignal(si.ssi_signo));
@@ -503,6 +524,9 @@ int run_main(int argc, char **argv)
 
 	/* Blocked before the HTTP thread exists, so it inherits the mask. */
 	omt_signals_for_signalfd(&mask, 1);
+	signal(SIGUSR1, SIG_DFL);	/* not an inherited SIG_IGN: the signalfd must see it */
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);

@@ -74,6 +74,7 @@ static void job_init(struct job *j)
 int exec_main(int argc, char **argv)
 {
 	static struct job j;
+	struct omt_log_fields ended = { 0 };
 	char err[1024] = "";
 	sigset_t mask;
 	int e, code;
@@ -83,6 +84,9 @@ int exec_main(int argc, char **argv)
 		return e > 0 ? OMT_EXIT_OK : OMT_EXIT_USAGE;
 	job_init(&j);
 	pr_debug("guest images in %s", j.host.image_dir);
+	/* Every line is the job's; a warm VM's once its job comes (warm.c). */
+	if (j.args.job_id && j.args.warm_fd < 0)
+		omt_log_set_job(j.args.job_id);
 	/* Read from a signalfd in the loop; set-up must not be cut short. */
 	omt_signals_for_signalfd(&mask, 0);
 
@@ -117,7 +121,8 @@ int exec_main(int argc, char **argv)
 	job_teardown(&j);
 	if (j.args.result)
 		job_write_result(&j, code);
-	pr_info("job %s: exit status %d", j.host.id, code);
+	ended.outcome = omt_outcome_name(j.end.outcome);
+	omt_log_with(OMT_LOG_INFO, &ended, "job %s: exit status %d", j.host.id, code);
 	warm_free(&j);	/* a warm VM's job: what j.args points into */
 	return code;
 }

@@ -169,6 +169,9 @@ static int make_jobdir(struct job *j, char *err, size_t errlen)
 	else
 		snprintf(h->checkpoint, sizeof(h->checkpoint), "%s/checkpoint", h->dir);
 	omt_jobdir_write_text(h->dir, "description", desc);
+	/* Its id made here when none was given (exec_main set a given one). */
+	if (j->args.warm_fd < 0)
+		omt_log_set_job(h->id);
 	pr_info("job %s: %s%s%s", h->id, desc[0] ? "\"" : "", desc,
 		desc[0] ? "\"" : "(no description)");
 	return 0;

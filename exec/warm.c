@@ -204,6 +204,7 @@ int warm_take_id(struct job *j, char *err, size_t errlen)
 	char pins[128];
 	int e;
 
+	omt_log_set_job(id ? id : h->id);	/* every line from here on is the job's */
 	if (id && strcmp(id, h->id)) {
 		if ((e = omt_jobdir_rename(h->dir, sizeof(h->dir), h->id, id))) {
 			snprintf(err, errlen, "job directory %s for job %s: %s", h->dir, id,

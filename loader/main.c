@@ -21,6 +21,7 @@
 #include "../guard/guard_bpf.h"
 #include "../lib/log.h"
 #include "../proto/exit.h"
+#include "journal.h"
 #include "verbs.h"
 
 static const struct {
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 		}
 	}
 	omt_log_init("omerta-loader", level);
+	journal_log_init();
 	omt_bpf_log_init();
 	if (optind >= argc) {
 		usage(stderr);

@@ -53,13 +53,12 @@ static void explain_open(const char *path, int ret, char *err, size_t errlen)
 	free(copy);
 }
 
-int omt_audit_open(const char *path, struct omt_audit **out, char *err, size_t errlen)
+/* path opened for appending, a regular file, its entry durable: the fd, or -errno (err set). */
+static int open_log(const char *path, char *err, size_t errlen)
 {
-	struct omt_audit *a = NULL;
 	struct stat st;
 	int fd, ret;
 
-	*out = NULL;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0) {
 		ret = -errno;
@@ -74,11 +73,30 @@ int omt_audit_open(const char *path, struct omt_audit **out, char *err, size_t e
 		ret = -EINVAL;
 		if (err && errlen)
 			snprintf(err, errlen, "%s: not a regular file", path);
-		goto cleanup;
+		close(fd);
+		return ret;
 	}
 	ret = sync_dir(path);
 	if (ret)
 		goto fail;
+	return fd;
+
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	close(fd);
+	return ret;
+}
+
+int omt_audit_open(const char *path, struct omt_audit **out, char *err, size_t errlen)
+{
+	struct omt_audit *a;
+	int fd, ret;
+
+	*out = NULL;
+	fd = open_log(path, err, errlen);
+	if (fd < 0)
+		return fd;
 	a = calloc(1, sizeof(*a));
 	if (!a) {
 		ret = -ENOMEM;
@@ -94,10 +112,24 @@ int omt_audit_open(const char *path, struct omt_audit **out, char *err, size_t e
 fail:
 	if (err && errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-cleanup:
 	free(a);
 	close(fd);
 	return ret;
+}
+
+int omt_audit_reopen(struct omt_audit *a, const char *path, char *err, size_t errlen)
+{
+	int fd = open_log(path, err, errlen), old;
+
+	if (fd < 0)
+		return fd;
+	/* Between two lines: each before is whole and synced in the file it went to. */
+	pthread_mutex_lock(&a->lock);
+	old = a->fd;
+	a->fd = fd;
+	pthread_mutex_unlock(&a->lock);
+	close(old);
+	return 0;
 }
 
 void omt_audit_close(struct omt_audit *a)

@@ -20,6 +20,14 @@ struct omt_audit;
  * file, or the missing directory. err may be NULL.
  */
 int omt_audit_open(const char *path, struct omt_audit **out, char *err, size_t errlen);
+/*
+ * Opens path afresh, as omt_audit_open does, and appends there from the
+ * next line on: after the file was moved aside (logrotate). No line is
+ * lost or written twice: each went whole to one file or the other. On
+ * failure the file open until now stays in use, and err names path (and
+ * the missing directory). 0 or -errno. Safe while other threads write.
+ */
+int omt_audit_reopen(struct omt_audit *a, const char *path, char *err, size_t errlen);
 void omt_audit_close(struct omt_audit *a);
 /*
  * Appends {"ts":"2024-05-01T12:00:00.123456Z", ...the members of obj...}

@@ -12,7 +12,7 @@ libclang-rt-14-dev libfuzzer-14-dev
 qemu-system-x86 busybox-static cpio kmod mmdebstrap squashfs-tools dbus-daemon
 iproute2 iputils-ping util-linux nftables wireguard-go wireguard-tools iperf3 python3 jq
 prometheus curl man-db
-dpkg-dev debhelper lintian
+dpkg-dev debhelper lintian systemd logrotate
 coop-computing-tools python3-workqueue openmpi-bin
 "
 

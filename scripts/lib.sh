@@ -232,6 +232,12 @@ omt_provider_ini() { # DIR LISTEN MAX_VMS
 	EOC
 }
 omt_daemon_up() { # [MAX_VMS]
+	omt_daemon_prepare "${1:-2}"
+	omt_daemon_start
+}
+
+# omt_daemon_up but the start: the namespaces, keys, policy and file server.
+omt_daemon_prepare() { # [MAX_VMS]
 	omt_two_ns_up
 	mkdir -p "$OMT_TMP/consumer" "$OMT_TMP/www"
 	echo "hello from the consumer" >"$OMT_TMP/www/file"
@@ -241,7 +247,6 @@ omt_daemon_up() { # [MAX_VMS]
 	omt_spawn "$OMT_NS_C" "$OMT_TMP/www.log" "$OMT_TMP/www.err" python3 \
 		"$OMT_ROOT/tests/integration/netpoke.py" http-sink 0.0.0.0 8000 "$OMT_TMP/www"
 	omt_wait_for "$OMT_TMP/www.log" ready
-	omt_daemon_start
 }
 
 omt_daemon_start() {

@@ -11,7 +11,7 @@ test_make_install_destdir() {
 		usr/local/share/man/man1/omerta.1 etc/systemd/system/omerta-loader.service \
 		usr/local/share/omerta/grafana-omerta.json \
 		usr/local/share/omerta/prometheus/omerta-alerts.yml \
-		etc/omerta/omerta.ini.example; do
+		etc/omerta/omerta.ini.example etc/logrotate.d/omerta-loader; do
 		[ -s "$d/$f" ] || omt_fail "not installed: /$f"
 	done
 	man -l "$d/usr/local/share/man/man8/omerta-loader.8" 2>/dev/null | grep -q "Exit status" ||

@@ -88,12 +88,18 @@ files() {
 		/usr/lib/omerta/debian.sqfs /usr/lib/omerta/debian.sqfs.sha256 \
 		/usr/share/man/man8/omerta-loader.8.gz /usr/share/man/man1/omerta.1.gz \
 		/lib/systemd/system/omerta-loader.service /etc/omerta/omerta.ini.example \
+		/etc/logrotate.d/omerta-loader \
 		/usr/share/omerta/grafana-omerta.json /usr/share/omerta/prometheus/omerta-alerts.yml \
 		/usr/share/doc/omerta-loader/copyright /usr/share/doc/omerta-loader/guest-packages \
 		/usr/share/doc/omerta/copyright; do
 		[ -s "$root$f" ] || { echo "missing: $f"; return 1; }
 	done
 	promtool check rules "$root/usr/share/omerta/prometheus/omerta-alerts.yml" || return 1
+	# logrotate reads the snippet and would rotate the audit log (a dry run).
+	echo '{"event":"test"}' >"$root/var/log/omerta/audit.jsonl"
+	out=$(in_root logrotate -d -f /etc/logrotate.d/omerta-loader 2>&1)
+	grep -q "rotating log /var/log/omerta/audit.jsonl" <<<"$out" || { echo "$out"; return 1; }
+	rm "$root/var/log/omerta/audit.jsonl"
 	# No path of the build tree in what was installed, nor /usr/local in the unit.
 	! grep -l "$(realpath "$here/../..")" "$root/lib/systemd/system/omerta-loader.service" \
 		"$root/usr/bin/omerta-loader" "$root/usr/lib/omerta/omerta-loader-exec" \

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <regex.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +263,8 @@ struct writer {
 	int id;
 };
 
+static unsigned int written;		/* lines the writers wrote, in all */
+
 static void *write_many(void *arg)
 {
 	struct writer *w = arg;
@@ -277,6 +280,7 @@ static void *write_many(void *arg)
 		if (omt_audit_write(w->a, obj))
 			abort();
 		json_object_put(obj);
+		__atomic_fetch_add(&written, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -312,6 +316,105 @@ static void test_threads(void **state)
 	free_lines(lines, n);
 }
 
+#define ROTATIONS 4
+
+/*
+ * Moved aside (as logrotate does) and reopened while threads write: every
+ * line is in exactly one file, whole, each thread's in order across the
+ * files oldest first; a line written after a reopen is in the new file.
+ */
+static void test_reopen_under_writers(void **state)
+{
+	struct tmp *t = *state;
+	char moved[ROTATIONS][160];
+	struct writer w[THREADS];
+	pthread_t th[THREADS];
+	int next[THREADS] = { 0 };
+	json_object **lines, *mark, *v;
+	struct omt_audit *a;
+	struct stat st;
+	size_t n, i, total = 0;
+	int r, f, marks;
+
+	written = 0;
+	assert_int_equal(omt_audit_open(t->path, &a, NULL, 0), 0);
+	for (i = 0; i < THREADS; i++) {
+		w[i] = (struct writer){ a, i };
+		assert_int_equal(pthread_create(&th[i], NULL, write_many, &w[i]), 0);
+	}
+	for (r = 0; r < ROTATIONS; r++) {
+		/* Some lines in the file first, while the writers write. */
+		while (stat(t->path, &st) == 0 && st.st_size == 0 &&
+		       __atomic_load_n(&written, __ATOMIC_RELAXED) < THREADS * PER_THREAD)
+			sched_yield();
+		snprintf(moved[r], sizeof(moved[r]), "%s.%d", t->path, r + 1);
+		assert_int_equal(rename(t->path, moved[r]), 0);
+		assert_int_equal(omt_audit_reopen(a, t->path, NULL, 0), 0);
+		mark = json_object_new_object();
+		json_object_object_add(mark, "reopened", json_object_new_int(r));
+		assert_int_equal(omt_audit_write(a, mark), 0);
+		json_object_put(mark);
+	}
+	for (i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	omt_audit_close(a);
+
+	for (f = 0; f <= ROTATIONS; f++) {
+		lines = read_lines(f < ROTATIONS ? moved[f] : t->path, &n);
+		for (i = 0, marks = 0; i < n; i++) {
+			int id;
+
+			if (json_object_object_get_ex(lines[i], "reopened", &v)) {
+				assert_int_equal(json_object_get_int(v), f - 1);
+				marks++;
+				continue;
+			}
+			id = atoi(get_str(lines[i], "thread"));
+			assert_true(id >= 0 && id < THREADS);
+			assert_int_equal(atoi(get_str(lines[i], "i")), next[id]++);
+		}
+		assert_int_equal(marks, f > 0);
+		total += n;
+		free_lines(lines, n);
+		if (f < ROTATIONS)
+			unlink(moved[f]);
+	}
+	assert_int_equal(total, THREADS * PER_THREAD + ROTATIONS);
+}
+
+/* A reopen that fails (its directory gone) says so, naming the path; the old file goes on. */
+static void test_reopen_fails(void **state)
+{
+	struct tmp *t = *state;
+	char dir[128], path[160], old_dir[128], old_path[160], want[512], err[512];
+	json_object *obj = json_object_new_object(), **lines;
+	struct omt_audit *a;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/log", t->dir);
+	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+	snprintf(old_dir, sizeof(old_dir), "%s/log.old", t->dir);
+	snprintf(old_path, sizeof(old_path), "%s/audit.jsonl", old_dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(omt_audit_open(path, &a, NULL, 0), 0);
+	json_object_object_add(obj, "n", json_object_new_int(1));
+	assert_int_equal(omt_audit_write(a, obj), 0);
+	assert_int_equal(rename(dir, old_dir), 0);
+	assert_int_equal(omt_audit_reopen(a, path, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "%s: directory %s does not exist (it is not created)", path,
+		 dir);
+	assert_string_equal(err, want);
+	assert_int_equal(omt_audit_write(a, obj), 0);
+	omt_audit_close(a);
+	json_object_put(obj);
+
+	lines = read_lines(old_path, &n);
+	assert_int_equal(n, 2);
+	free_lines(lines, n);
+	unlink(old_path);
+	rmdir(old_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +423,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_under_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
