@@ -193,8 +193,8 @@ $(BUILD)/man/%.8 $(BUILD)/man/%.1: docs/%.md
 
 # The files of 'make install' (and of the packages, debian/): the programs
 # and guest images under $(PREFIX), the unit in $(UNITDIR), the example
-# policy in /etc/omerta, the audit log's logrotate snippet, the Grafana dashboard and the Prometheus alert
-# rules under $(PREFIX)/share/omerta.
+# policy in /etc/omerta, the audit log's logrotate snippet, the Grafana
+# dashboard and the Prometheus alert rules under $(PREFIX)/share/omerta.
 install: programs
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 $(BUILD)/bin/omerta-loader $(DESTDIR)$(PREFIX)/bin/omerta-loader
