@@ -222,7 +222,6 @@ static int prepare_state_dir(void)
 	return e;
 }
 
-/* Keys, the audit log, the state directory and a lock that says one daemon runs. */
 /* The policy's provider key into d.sk, d.pk, d.pk_b64. */
 static int load_key(void)
 {
@@ -238,6 +237,7 @@ static int load_key(void)
 	return 0;
 }
 
+/* Keys, the audit log, the state directory and a lock that says one daemon runs. */
 static int prepare(int *lock_fd)
 {
 	char err[512];
@@ -523,10 +523,7 @@ int run_main(int argc, char **argv)
 	metrics_init();
 
 	/* Blocked before the HTTP thread exists, so it inherits the mask. */
-	omt_signals_for_signalfd(&mask, 1);
-	signal(SIGUSR1, SIG_DFL);	/* not an inherited SIG_IGN: the signalfd must see it */
-	sigaddset(&mask, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	omt_signals_for_signalfd(&mask, (const int[]){ SIGCHLD, SIGUSR1, 0 });
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <sys/stat.h>
 
 #include "../lib/clock.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "../lib/signals.h"
 #include "../proto/exit.h"
@@ -33,17 +33,13 @@
  */
 static const char *image_dir_default(void)
 {
-	static char dir[PATH_MAX];
+	static char dir[PATH_MAX + 16];
 	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	struct stat st;
 	size_t len;
 
-	if (n <= 0)
+	if (omt_self_dir(self, sizeof(self)))
 		return "/proc/self/exe unreadable: set OMERTA_IMAGE_DIR";
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	*slash = 0;
 	len = strlen(self);
 	if (len >= 11 && !strcmp(self + len - 11, "/lib/omerta")) {
 		snprintf(dir, sizeof(dir), "%s", self);
@@ -88,7 +84,7 @@ int exec_main(int argc, char **argv)
 	if (j.args.job_id && j.args.warm_fd < 0)
 		omt_log_set_job(j.args.job_id);
 	/* Read from a signalfd in the loop; set-up must not be cut short. */
-	omt_signals_for_signalfd(&mask, 0);
+	omt_signals_for_signalfd(&mask, NULL);
 
 	j.sigmask = &mask;
 	e = job_setup(&j, err, sizeof(err));

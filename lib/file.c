@@ -114,3 +114,20 @@ int omt_read_text(const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 	return 0;
 }
+
+int omt_self_dir(char *dir, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, size);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	dir[n] = 0;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	return 0;
+}

@@ -20,6 +20,9 @@ int omt_read_file(const char *path, size_t max, char **out, size_t *len, char *e
  */
 int omt_read_text(const char *path, char *buf, size_t size);
 
+/* The directory of the running binary (/proc/self/exe's) into dir. 0 or -errno. */
+int omt_self_dir(char *dir, size_t size);
+
 /* write(2) until all of buf is out, EINTR retried. 0 or -errno. */
 int omt_write_all(int fd, const void *buf, size_t len);
 

@@ -3,17 +3,20 @@
 
 #include "signals.h"
 
-void omt_signals_for_signalfd(sigset_t *mask, int with_sigchld)
+static void take(sigset_t *mask, int sig)
 {
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	signal(sig, SIG_DFL);
+	sigaddset(mask, sig);
+}
+
+void omt_signals_for_signalfd(sigset_t *mask, const int *more)
+{
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(mask);
-	sigaddset(mask, SIGINT);
-	sigaddset(mask, SIGTERM);
-	sigaddset(mask, SIGHUP);
-	if (with_sigchld)
-		sigaddset(mask, SIGCHLD);
+	take(mask, SIGINT);
+	take(mask, SIGTERM);
+	take(mask, SIGHUP);
+	for (; more && *more; more++)
+		take(mask, *more);
 	sigprocmask(SIG_BLOCK, mask, NULL);
 }

@@ -7,11 +7,12 @@
 
 /*
  * For a loop that reads its signals from a signalfd: SIGINT, SIGTERM, SIGHUP
- * (and SIGCHLD when with_sigchld) back to their default action — an
- * inherited SIG_IGN (nohup, a script's background job) would discard them
- * before the signalfd sees them — and blocked; SIGPIPE ignored, so a reader
- * that goes away can't kill us before our teardown. mask gets the set.
+ * and each signal of more (0-terminated; NULL: none) back to their default
+ * action — an inherited SIG_IGN (nohup, a script's background job) would
+ * discard them before the signalfd sees them — and blocked; SIGPIPE
+ * ignored, so a reader that goes away can't kill us before our teardown.
+ * mask gets the set.
  */
-void omt_signals_for_signalfd(sigset_t *mask, int with_sigchld);
+void omt_signals_for_signalfd(sigset_t *mask, const int *more);
 
 #endif

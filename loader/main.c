@@ -19,6 +19,7 @@
 #endif
 #include "../exec/exec.h"
 #include "../guard/guard_bpf.h"
+#include "../lib/file.h"
 #include "../lib/log.h"
 #include "../proto/exit.h"
 #include "journal.h"
@@ -54,17 +55,11 @@ static const struct {
 static void exec_lean(char **argv)
 {
 	static const char *const where[] = { "/omerta-loader-exec", "/../lib/omerta/omerta-loader-exec" };
-	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char self[PATH_MAX], path[PATH_MAX + 64];
 	size_t i;
 
-	if (n <= 0)
+	if (omt_self_dir(self, sizeof(self)))
 		return;
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	if (!slash)
-		return;
-	*slash = 0;
 	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", self, where[i]);
 		if (access(path, X_OK) < 0)
